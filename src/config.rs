@@ -1,0 +1,572 @@
+//! Layered settings: the embedded defaults (`config/chiso.toml`, compiled in), then the
+//! file given with `--config` / `CHISO_CONFIG`, then `CHISO_SECTION__KEY` environment
+//! variables, environment last.
+//!
+//! Secrets (SMTP password, admin token) come from the environment only: a secret found in
+//! a file is refused, naming the file and the variable to use instead. [`Secret`] never
+//! prints its value, so `Debug`, logs and `chiso config check` cannot leak it.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Format, Serialized, Toml};
+use figment::{Metadata, Profile, Provider, Source};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{AgencyId, Period, ReportingCalendar};
+
+/// The compiled-in defaults.
+pub const EMBEDDED_DEFAULTS: &str = include_str!("../config/chiso.toml");
+
+/// A secret read from the environment. Prints as `[redacted]`.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(if self.0.is_empty() { "" } else { "[redacted]" })
+    }
+}
+
+/// `[plan]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanSettings {
+    /// The generated plan catalogue.
+    pub file: PathBuf,
+    /// The operator's overrides of flagged items (optional file).
+    pub overrides: PathBuf,
+    /// The agency directory.
+    pub agencies: PathBuf,
+    /// The coordinating department.
+    pub coordinator: AgencyId,
+}
+
+/// `[cycle]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CycleSettings {
+    /// The quarter `chiso cycle` runs on when none is given; the current one when absent.
+    #[serde(default)]
+    pub default_period: Option<Period>,
+}
+
+/// `[database]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite://PATH` or `postgres://…`. A password inside the URL is accepted from the
+    /// environment only.
+    pub url: Secretish,
+    pub max_connections: u32,
+    pub acquire_timeout_secs: u64,
+}
+
+/// A URL that may carry a password: printed with the password hidden.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secretish(String);
+
+impl Secretish {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The URL with any password replaced by `***`.
+    pub fn redacted(&self) -> String {
+        redact_url(&self.0)
+    }
+
+    fn has_password(&self) -> bool {
+        redact_url(&self.0) != self.0
+    }
+}
+
+impl fmt::Debug for Secretish {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.redacted())
+    }
+}
+
+impl Serialize for Secretish {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.redacted())
+    }
+}
+
+/// `scheme://user:password@host` → `scheme://user:***@host`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let Some((userinfo, host)) = rest.split_once('@') else { return url.to_string() };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
+    }
+}
+
+/// `[log]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// `[mail]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSettings {
+    pub transport: MailTransport,
+    /// `Name <address>` the reminders come from.
+    pub from: String,
+    /// Where the file transport writes .eml files.
+    pub outbox_dir: PathBuf,
+    pub smtp: SmtpSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MailTransport {
+    File,
+    Smtp,
+}
+
+/// `[mail.smtp]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    #[serde(default)]
+    pub username: String,
+    /// From `CHISO_MAIL__SMTP__PASSWORD` only.
+    #[serde(default)]
+    pub password: Secret,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpSecurity {
+    Starttls,
+    Tls,
+    None,
+}
+
+/// `[admin]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminSettings {
+    pub bind: String,
+    /// From `CHISO_ADMIN__TOKEN` only.
+    #[serde(default)]
+    pub token: Secret,
+}
+
+/// Every setting, after layering.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub plan: PlanSettings,
+    pub cycle: CycleSettings,
+    pub database: DatabaseSettings,
+    pub log: LogSettings,
+    pub calendar: ReportingCalendar,
+    pub mail: MailSettings,
+    pub admin: AdminSettings,
+}
+
+/// Why the settings cannot be used. Each names where the bad value came from.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("{0}")]
+    Figment(Box<figment::Error>),
+    #[error("{origin}: `{key}`: {reason}")]
+    Invalid { origin: String, key: String, reason: String },
+}
+
+impl From<figment::Error> for ConfigError {
+    fn from(e: figment::Error) -> Self {
+        ConfigError::Figment(Box::new(e))
+    }
+}
+
+/// Keys that hold secrets, with the variable each must come from.
+const SECRET_KEYS: &[(&str, &str)] =
+    &[("mail.smtp.password", "CHISO_MAIL__SMTP__PASSWORD"), ("admin.token", "CHISO_ADMIN__TOKEN")];
+
+/// The layered settings and where they came from.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub settings: Settings,
+    /// The layers, in order: `embedded defaults`, the file, `environment (VARS)`.
+    pub layers: Vec<String>,
+    figment: Figment,
+}
+
+impl Loaded {
+    /// Which layer gave a key its value (`config/chiso.toml`, `CHISO_DATABASE__URL` …).
+    pub fn origin(&self, key: &str) -> String {
+        origin_of(&self.figment, key)
+    }
+}
+
+fn origin_of(figment: &Figment, key: &str) -> String {
+    match figment.find_metadata(key) {
+        Some(meta) => match &meta.source {
+            Some(Source::File(path)) => path.display().to_string(),
+            Some(Source::Custom(s)) => s.clone(),
+            _ => meta.name.to_string(),
+        },
+        None => "settings".to_string(),
+    }
+}
+
+/// A provider under a name of our choosing, so errors say `embedded defaults` or
+/// `CHISO_DATABASE__URL` rather than a source-code location.
+struct Named<P> {
+    inner: P,
+    name: String,
+}
+
+impl<P> Named<P> {
+    fn new(inner: P, name: &str) -> Self {
+        Self { inner, name: name.to_string() }
+    }
+}
+
+impl<P: Provider> Provider for Named<P> {
+    fn metadata(&self) -> Metadata {
+        Metadata::from(self.name.clone(), Source::Custom(self.name.clone()))
+    }
+
+    fn data(&self) -> Result<figment::value::Map<Profile, figment::value::Dict>, figment::Error> {
+        self.inner.data()
+    }
+}
+
+/// Loads settings from the embedded defaults, an optional file and the process
+/// environment.
+pub fn load(file: Option<&Path>) -> Result<Loaded, ConfigError> {
+    load_with_env(file, std::env::vars())
+}
+
+/// Like [`load`], with the environment given (for tests).
+pub fn load_with_env(
+    file: Option<&Path>,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<Loaded, ConfigError> {
+    let mut figment = Figment::new().merge(Named::new(Toml::string(EMBEDDED_DEFAULTS), "embedded defaults"));
+    let mut layers = vec!["embedded defaults".to_string()];
+    if let Some(path) = file {
+        if !path.exists() {
+            return Err(ConfigError::Io {
+                path: path.display().to_string(),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+            });
+        }
+        // Read it ourselves so a syntax error names the file and line.
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Io { path: path.display().to_string(), source })?;
+        if let Err(e) = toml::from_str::<toml::Table>(&text) {
+            return Err(ConfigError::Invalid {
+                origin: path.display().to_string(),
+                key: "(syntax)".into(),
+                reason: e.to_string(),
+            });
+        }
+        for (key, var) in SECRET_KEYS {
+            let file_only = Figment::from(Toml::file(path));
+            if file_only.find_value(key).is_ok_and(|v| v.as_str().is_some_and(|s| !s.is_empty())) {
+                return Err(ConfigError::Invalid {
+                    origin: path.display().to_string(),
+                    key: (*key).to_string(),
+                    reason: format!("secrets are not read from files; set the environment variable {var} instead"),
+                });
+            }
+        }
+        if let Some(url) =
+            Figment::from(Toml::file(path)).find_value("database.url").ok().and_then(|v| v.as_str().map(str::to_string))
+            && Secretish::new(url).has_password()
+        {
+            return Err(ConfigError::Invalid {
+                origin: path.display().to_string(),
+                key: "database.url".into(),
+                reason: "the URL carries a password; set CHISO_DATABASE__URL in the environment instead".into(),
+            });
+        }
+        figment = figment.merge(Toml::file(path));
+        layers.push(path.display().to_string());
+    }
+    let env: Vec<(String, String)> =
+        env.into_iter().filter(|(k, _)| k.starts_with("CHISO_") && k[6..].contains("__")).collect();
+    if !env.is_empty() {
+        let names: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
+        layers.push(format!("environment ({})", names.join(", ")));
+        let mut env_layer = String::new();
+        for (k, v) in &env {
+            // Build a TOML fragment so each value keeps its variable's name as its origin.
+            let path: Vec<String> = k[6..].split("__").map(str::to_lowercase).collect();
+            env_layer.push_str(&format!("{} = {}\n", path.join("."), toml_value(v)));
+        }
+        let parsed: toml::Table = toml::from_str(&env_layer).map_err(|e| ConfigError::Invalid {
+            origin: "environment".into(),
+            key: names.join(", "),
+            reason: e.to_string(),
+        })?;
+        for (k, _) in &env {
+            let key = k[6..].split("__").map(str::to_lowercase).collect::<Vec<_>>().join(".");
+            figment = figment.merge(Named::new(Serialized::global(&key, value_at(&parsed, &k[6..])), k));
+        }
+    }
+    let settings: Settings = figment.extract().map_err(|e| describe_figment_error(e, &figment))?;
+    validate(&settings, &figment)?;
+    Ok(Loaded { settings, layers, figment })
+}
+
+/// Reads an environment value as TOML when it is a number or a boolean, else as a string.
+fn toml_value(v: &str) -> String {
+    if v.parse::<i64>().is_ok() || v.parse::<f64>().is_ok() || v == "true" || v == "false" {
+        v.to_string()
+    } else {
+        toml::Value::String(v.to_string()).to_string()
+    }
+}
+
+fn value_at(table: &toml::Table, var_suffix: &str) -> toml::Value {
+    let mut current = toml::Value::Table(table.clone());
+    for part in var_suffix.split("__") {
+        current = current.get(part.to_lowercase()).cloned().unwrap_or(toml::Value::String(String::new()));
+    }
+    current
+}
+
+fn describe_figment_error(e: figment::Error, figment: &Figment) -> ConfigError {
+    let key = e.path.join(".");
+    if key.is_empty() {
+        return ConfigError::from(e);
+    }
+    let origin = e
+        .metadata
+        .as_ref()
+        .map(|m| match &m.source {
+            Some(Source::File(p)) => p.display().to_string(),
+            Some(Source::Custom(s)) => s.clone(),
+            _ => m.name.to_string(),
+        })
+        .unwrap_or_else(|| origin_of(figment, &key));
+    ConfigError::Invalid { origin, key, reason: e.kind.to_string() }
+}
+
+fn validate(s: &Settings, figment: &Figment) -> Result<(), ConfigError> {
+    let invalid = |key: &str, reason: String| ConfigError::Invalid {
+        origin: origin_of(figment, key),
+        key: key.to_string(),
+        reason,
+    };
+    if let Err(e) = s.calendar.validate() {
+        let key = if matches!(e, crate::domain::calendar::CalendarError::CutoffDay(_)) {
+            "calendar.cutoff_day"
+        } else {
+            "calendar.due_days_after_cutoff"
+        };
+        return Err(invalid(key, e.to_string()));
+    }
+    let url = s.database.url.expose();
+    if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(invalid(
+            "database.url",
+            format!("`{}` is neither sqlite:PATH nor postgres://…", s.database.url.redacted()),
+        ));
+    }
+    if s.database.max_connections == 0 {
+        return Err(invalid("database.max_connections", "must be at least 1".into()));
+    }
+    if s.log.level.parse::<tracing_subscriber::EnvFilter>().is_err() {
+        return Err(invalid(
+            "log.level",
+            format!("`{}` is not a log filter (try info, debug, chiso=debug)", s.log.level),
+        ));
+    }
+    if s.mail.from.parse::<lettre::message::Mailbox>().is_err() {
+        return Err(invalid("mail.from", format!("`{}` is not a mailbox like `Name <address@domain>`", s.mail.from)));
+    }
+    if s.mail.transport == MailTransport::Smtp && s.mail.smtp.host.trim().is_empty() {
+        return Err(invalid("mail.smtp.host", "the smtp transport needs a host".into()));
+    }
+    if !s.mail.smtp.username.is_empty() && s.mail.smtp.password.is_empty() && s.mail.transport == MailTransport::Smtp {
+        return Err(invalid("mail.smtp.password", "a username is set but CHISO_MAIL__SMTP__PASSWORD is not".into()));
+    }
+    let bind: std::net::SocketAddr = s
+        .admin
+        .bind
+        .parse()
+        .map_err(|_| invalid("admin.bind", format!("`{}` is not an address like 127.0.0.1:8080", s.admin.bind)))?;
+    if !bind.ip().is_loopback() && s.admin.token.is_empty() {
+        return Err(invalid(
+            "admin.token",
+            format!("the admin API binds to {bind}, which is not loopback: set CHISO_ADMIN__TOKEN"),
+        ));
+    }
+    Ok(())
+}
+
+impl Settings {
+    /// The effective settings as TOML, secrets redacted.
+    pub fn to_redacted_toml(&self) -> String {
+        toml::to_string(self).unwrap_or_else(|e| format!("# cannot print settings: {e}"))
+    }
+
+    /// The embedded defaults alone (what a fresh checkout runs with).
+    pub fn defaults() -> Result<Self, ConfigError> {
+        Ok(load_with_env(None, std::iter::empty())?.settings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn file(text: &str) -> tempfile::NamedTempFile {
+        let mut f = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+        f
+    }
+
+    #[test]
+    fn embedded_defaults_work() {
+        let s = Settings::defaults().unwrap();
+        assert_eq!(s.database.url.expose(), "sqlite://data/chiso.db");
+        assert_eq!(s.mail.transport, MailTransport::File);
+        assert_eq!(s.calendar.cutoff_day, 14);
+        assert_eq!(s.plan.coordinator.as_str(), "so_tttt");
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let f = file("[database]\nurl = \"sqlite://from-file.db\"\nmax_connections = 3\n");
+        let loaded = load_with_env(
+            Some(f.path()),
+            env(&[
+                ("CHISO_DATABASE__URL", "sqlite://from-env.db"),
+                ("CHISO_CALENDAR__CUTOFF_DAY", "20"),
+                ("CHISO_TEST_DATABASE_URL", "ignored"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(loaded.settings.database.url.expose(), "sqlite://from-env.db");
+        assert_eq!(loaded.settings.database.max_connections, 3, "the file still applies where env is silent");
+        assert_eq!(loaded.settings.calendar.cutoff_day, 20);
+        assert_eq!(loaded.origin("database.url"), "CHISO_DATABASE__URL");
+        assert!(loaded.origin("database.max_connections").ends_with(".toml"));
+    }
+
+    #[test]
+    fn secrets_come_from_the_environment_and_are_never_printed() {
+        let loaded = load_with_env(
+            None,
+            env(&[("CHISO_MAIL__SMTP__PASSWORD", "hunter2-pass"), ("CHISO_ADMIN__TOKEN", "tok-123456")]),
+        )
+        .unwrap();
+        assert_eq!(loaded.settings.mail.smtp.password.expose(), "hunter2-pass");
+        let printed = loaded.settings.to_redacted_toml();
+        let debugged = format!("{:?}", loaded.settings);
+        for shown in [printed, debugged] {
+            assert!(!shown.contains("hunter2-pass") && !shown.contains("tok-123456"), "{shown}");
+        }
+        let f = file("[mail.smtp]\npassword = \"in-a-file\"\n");
+        let err = load_with_env(Some(f.path()), []).unwrap_err().to_string();
+        assert!(
+            err.contains("mail.smtp.password") && err.contains("CHISO_MAIL__SMTP__PASSWORD") && err.contains(".toml"),
+            "{err}"
+        );
+        assert!(!err.contains("in-a-file"));
+    }
+
+    #[test]
+    fn database_passwords_are_redacted() {
+        let loaded =
+            load_with_env(None, env(&[("CHISO_DATABASE__URL", "postgres://chiso:s3cret@db:5432/chiso")])).unwrap();
+        assert_eq!(loaded.settings.database.url.redacted(), "postgres://chiso:***@db:5432/chiso");
+        assert!(!loaded.settings.to_redacted_toml().contains("s3cret"));
+        let f = file("[database]\nurl = \"postgres://chiso:s3cret@db/chiso\"\n");
+        let err = load_with_env(Some(f.path()), []).unwrap_err().to_string();
+        assert!(err.contains("CHISO_DATABASE__URL") && !err.contains("s3cret"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_name_file_key_and_reason() {
+        let f = file("[calendar]\ncutoff_day = 31\n");
+        let err = load_with_env(Some(f.path()), []).unwrap_err().to_string();
+        assert!(
+            err.contains(&f.path().display().to_string())
+                && err.contains("calendar.cutoff_day")
+                && err.contains("between 1 and 28"),
+            "{err}"
+        );
+
+        let f = file("[calendar]\ncutoff_day = \"fourteen\"\n");
+        let err = load_with_env(Some(f.path()), []).unwrap_err().to_string();
+        assert!(err.contains("calendar.cutoff_day"), "{err}");
+
+        let f = file("[databse]\nurl = \"x\"\n");
+        let err = load_with_env(Some(f.path()), []).unwrap_err().to_string();
+        assert!(err.contains("databse"), "{err}");
+
+        let f = file("[database\nurl = ");
+        let err = load_with_env(Some(f.path()), []).unwrap_err().to_string();
+        assert!(err.contains(&f.path().display().to_string()) && err.contains("line 1"), "{err}");
+
+        let err = load_with_env(None, env(&[("CHISO_DATABASE__URL", "mysql://x")])).unwrap_err().to_string();
+        assert!(err.contains("CHISO_DATABASE__URL") && err.contains("database.url"), "{err}");
+
+        let err = load_with_env(None, env(&[("CHISO_ADMIN__BIND", "0.0.0.0:8080")])).unwrap_err().to_string();
+        assert!(err.contains("CHISO_ADMIN__TOKEN"), "{err}");
+        assert!(
+            load_with_env(None, env(&[("CHISO_ADMIN__BIND", "0.0.0.0:8080"), ("CHISO_ADMIN__TOKEN", "t")])).is_ok()
+        );
+
+        let err = load_with_env(None, env(&[("CHISO_PLAN__COORDINATOR", "Sở TT&TT")])).unwrap_err().to_string();
+        assert!(err.contains("plan.coordinator"), "{err}");
+    }
+}
