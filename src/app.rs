@@ -1,0 +1,92 @@
+//! Loading what every command needs: settings, directory, plan catalogue, warehouse.
+//!
+//! The bundled directory and plan are compiled in: when the configured path is the
+//! default and the file is absent (the binary runs outside a checkout), the embedded copy
+//! is used, so `chiso` works with no files at all.
+
+use std::path::Path;
+
+use crate::catalog::Directory;
+use crate::catalog::directory::DirectoryError;
+use crate::catalog::plan::{Catalog, OverridesFile, PlanError, PlanFile};
+use crate::config::Settings;
+use crate::warehouse::{ConnectOptions, Warehouse, WarehouseError};
+
+pub const EMBEDDED_AGENCIES: &str = include_str!("../config/agencies.toml");
+pub const EMBEDDED_PLAN: &str = include_str!("../config/plans/kh-742-2023.toml");
+pub const EMBEDDED_OVERRIDES: &str = include_str!("../config/plans/kh-742-2023.overrides.toml");
+
+const DEFAULT_AGENCIES: &str = "config/agencies.toml";
+const DEFAULT_PLAN: &str = "config/plans/kh-742-2023.toml";
+const DEFAULT_OVERRIDES: &str = "config/plans/kh-742-2023.overrides.toml";
+
+/// Why the catalogue could not be assembled.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error("{path}: the coordinator `{id}` is not in the directory")]
+    Coordinator { path: String, id: String },
+}
+
+/// Reads `path`, or the embedded copy when `path` is the default and absent.
+fn read_or_embedded(path: &Path, default: &str, embedded: &'static str) -> Option<(String, String)> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Some((text, path.display().to_string())),
+        Err(_) if path == Path::new(default) => Some((embedded.to_string(), format!("{default} (embedded)"))),
+        Err(_) => None,
+    }
+}
+
+pub fn load_directory(settings: &Settings) -> Result<Directory, LoadError> {
+    let path = &settings.plan.agencies;
+    let dir = match read_or_embedded(path, DEFAULT_AGENCIES, EMBEDDED_AGENCIES) {
+        Some((text, shown)) => Directory::from_toml(&text, &shown)?,
+        None => Directory::load(path)?,
+    };
+    if dir.get(&settings.plan.coordinator).is_none() {
+        return Err(LoadError::Coordinator {
+            path: path.display().to_string(),
+            id: settings.plan.coordinator.to_string(),
+        });
+    }
+    Ok(dir)
+}
+
+pub fn load_plan_file(settings: &Settings) -> Result<PlanFile, LoadError> {
+    let path = &settings.plan.file;
+    Ok(match read_or_embedded(path, DEFAULT_PLAN, EMBEDDED_PLAN) {
+        Some((text, shown)) => PlanFile::from_toml(&text, &shown)?,
+        None => PlanFile::load(path)?,
+    })
+}
+
+pub fn load_overrides(settings: &Settings) -> Result<(OverridesFile, String), LoadError> {
+    let path = &settings.plan.overrides;
+    Ok(match read_or_embedded(path, DEFAULT_OVERRIDES, EMBEDDED_OVERRIDES) {
+        Some((text, shown)) => (OverridesFile::from_toml(&text, &shown)?, shown),
+        None => (OverridesFile::default(), path.display().to_string()),
+    })
+}
+
+/// Directory and resolved catalogue.
+pub fn load_catalog(settings: &Settings) -> Result<(Directory, Catalog), LoadError> {
+    let dir = load_directory(settings)?;
+    let plan = load_plan_file(settings)?;
+    let (overrides, overrides_path) = load_overrides(settings)?;
+    let catalog = Catalog::build(&plan, &overrides, &overrides_path, &dir)?;
+    Ok((dir, catalog))
+}
+
+/// Connects to the configured warehouse and applies pending migrations.
+pub async fn open_warehouse(settings: &Settings) -> Result<Warehouse, WarehouseError> {
+    let opts = ConnectOptions {
+        max_connections: settings.database.max_connections,
+        acquire_timeout: std::time::Duration::from_secs(settings.database.acquire_timeout_secs),
+    };
+    let wh = Warehouse::connect(settings.database.url.expose(), &opts).await?;
+    wh.migrate().await?;
+    Ok(wh)
+}

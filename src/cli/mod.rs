@@ -1,0 +1,207 @@
+//! Command-line interface. Each command prints a short summary a person can read and
+//! exits non-zero when something failed: 1 when the job found problems, 2 for bad
+//! settings or input, 70 for internal errors.
+
+mod plan;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use chiso::config::{self, LogFormat, Settings};
+use chiso::domain::Period;
+
+/// chiso tracks Kế hoạch 742/KH-UBND (Vĩnh Long's digital-transformation plan): it collects
+/// each department's quarterly figures, computes the gap to every yearly target and
+/// reminds the lead agencies that lag.
+///
+/// Every command runs on the embedded defaults (SQLite under data/, mail written as .eml
+/// files under data/outbox/, the bundled plan and agency directory). Settings come from
+/// --config and CHISO_SECTION__KEY environment variables; see `chiso config check`.
+#[derive(Debug, Parser)]
+#[command(name = "chiso", version, about, long_about)]
+pub struct Cli {
+    /// A settings file laid over the embedded defaults.
+    #[arg(long, global = true, env = "CHISO_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Log format: text for a terminal, json for a log collector (overrides [log] format).
+    #[arg(long, global = true, value_enum)]
+    pub log_format: Option<LogFormatArg>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormatArg {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, Default, ValueEnum)]
+pub enum OutputFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Settings: print the effective settings (secrets hidden) and check that they,
+    /// the agency directory and the plan can be used.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// The warehouse: apply migrations.
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// The plan catalogue: import it from the plan's text, store it, check it.
+    #[command(subcommand)]
+    Plan(plan::PlanCommand),
+    /// The main job on one quarter: migrate the warehouse, load and check the plan
+    /// (later: collect → evaluate → remind). Without --period, the configured demo
+    /// quarter ([cycle] default_period) or else the current one.
+    Cycle {
+        /// The quarter: 2024-Q2, Q2/2024, Quý II/2024 …
+        #[arg(long)]
+        period: Option<Period>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective settings with secrets redacted, and where each layer came from;
+    /// fail with file, key and reason on a bad value.
+    Check {
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Apply pending migrations (also done at the start of every command that needs the
+    /// warehouse).
+    Migrate,
+}
+
+/// A failure that maps to a given exit code.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Failed {
+    pub code: u8,
+    pub message: String,
+}
+
+pub fn exit_code(e: &anyhow::Error) -> u8 {
+    if let Some(f) = e.downcast_ref::<Failed>() {
+        return f.code;
+    }
+    for cause in e.chain() {
+        if cause.is::<config::ConfigError>()
+            || cause.is::<chiso::app::LoadError>()
+            || cause.is::<chiso::catalog::plan::PlanError>()
+            || cause.is::<chiso::catalog::appendix::AppendixError>()
+        {
+            return 2;
+        }
+    }
+    1
+}
+
+/// Settings plus what the command line changed.
+pub struct Ctx {
+    pub settings: Settings,
+    pub layers: Vec<String>,
+}
+
+fn init_tracing(settings: &Settings, format: Option<LogFormatArg>) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CHISO_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&settings.log.level));
+    let json = match format {
+        Some(LogFormatArg::Json) => true,
+        Some(LogFormatArg::Text) => false,
+        None => settings.log.format == LogFormat::Json,
+    };
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
+    let _ = if json { builder.json().flatten_event(true).try_init() } else { builder.compact().try_init() };
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let loaded = config::load(cli.config.as_deref()).context("the settings are not usable")?;
+    init_tracing(&loaded.settings, cli.log_format);
+    let ctx = Ctx { settings: loaded.settings.clone(), layers: loaded.layers.clone() };
+    match cli.command {
+        Command::Config(ConfigCommand::Check { format }) => config_check(&ctx, format),
+        Command::Db(DbCommand::Migrate) => db_migrate(&ctx).await,
+        Command::Plan(cmd) => plan::run(&ctx, cmd).await,
+        Command::Cycle { period } => cycle(&ctx, period).await,
+    }
+}
+
+fn config_check(ctx: &Ctx, format: OutputFormat) -> anyhow::Result<ExitCode> {
+    let (dir, catalog) = chiso::app::load_catalog(&ctx.settings).context("the plan catalogue is not usable")?;
+    match format {
+        OutputFormat::Json => {
+            let value = serde_json::json!({
+                "layers": ctx.layers,
+                "settings": ctx.settings,
+                "agencies": dir.len(),
+                "plan": catalog.plan.id,
+                "indicators": catalog.indicators.len(),
+                "ok": true,
+            });
+            println!("{}", serde_json::to_string_pretty(&value)?);
+        }
+        OutputFormat::Text => {
+            println!("# Effective settings (layers: {})", ctx.layers.join(" → "));
+            println!("{}", ctx.settings.to_redacted_toml());
+            println!("# Agency directory: {} agencies and groups", dir.len());
+            println!("# Plan: {} — {} indicators", catalog.plan.id, catalog.indicators.len());
+            println!("# OK");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn db_migrate(ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    let wh = chiso::warehouse::Warehouse::connect(
+        ctx.settings.database.url.expose(),
+        &chiso::warehouse::ConnectOptions {
+            max_connections: ctx.settings.database.max_connections,
+            acquire_timeout: std::time::Duration::from_secs(ctx.settings.database.acquire_timeout_secs),
+        },
+    )
+    .await?;
+    let report = wh.migrate().await?;
+    if report.applied.is_empty() {
+        println!("{} {}: up to date ({} migrations applied earlier)", wh.backend(), wh.url(), report.already);
+    } else {
+        println!("{} {}: applied {}", wh.backend(), wh.url(), report.applied.join(", "));
+    }
+    wh.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn cycle(ctx: &Ctx, period: Option<Period>) -> anyhow::Result<ExitCode> {
+    let period = period
+        .or(ctx.settings.cycle.default_period)
+        .unwrap_or_else(|| ctx.settings.calendar.current_period(chrono::Utc::now()));
+    println!("chiso cycle — {} ({period})", period.vi());
+    let (dir, catalog) = chiso::app::load_catalog(&ctx.settings).context("the plan catalogue is not usable")?;
+    let wh = chiso::app::open_warehouse(&ctx.settings).await.context("the warehouse is not usable")?;
+    println!("  warehouse   {} {}", wh.backend(), wh.url());
+    let load = wh.load_catalog(&catalog, &dir).await?;
+    println!("  plan        {} — {}", catalog.plan.id, plan::describe_load(&load));
+    let report = chiso::catalog::check::CheckReport::build(&catalog, &dir);
+    println!(
+        "  plan check  {} indicators, {} flagged ({} settled), {} unresolved names: {}",
+        report.indicators,
+        report.flagged.len(),
+        report.flagged.iter().filter(|f| f.settled.is_some()).count(),
+        report.unresolved_agencies.len(),
+        if report.ok { "OK" } else { "NOT OK (run `chiso plan check`)" }
+    );
+    wh.close().await;
+    Ok(if report.ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}

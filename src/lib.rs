@@ -1,0 +1,18 @@
+//! chiso: tracks Kế hoạch 742/KH-UBND, the Vĩnh Long digital-transformation plan.
+//!
+//! Collects each department's quarterly figures, normalizes them into a warehouse, computes
+//! the gap to each yearly target and reminds the lead agencies that lag. The binary is a
+//! thin shell over this library; the CLI, the daemon and the tests call the same functions.
+
+pub mod app;
+pub mod catalog;
+pub mod config;
+pub mod domain;
+pub mod text;
+pub mod warehouse;
+
+/// Hex sha256 of bytes: how raw files and plan sources are addressed.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(bytes))
+}
