@@ -1,0 +1,148 @@
+//! The `chiso` binary as an operator meets it, run in an empty directory (so the embedded
+//! defaults and the compiled-in plan and directory are what it uses).
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn chiso(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_chiso"));
+    cmd.current_dir(dir).args(args).env_remove("CHISO_CONFIG").env("NO_COLOR", "1");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("CHISO_") {
+            cmd.env_remove(k);
+        }
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("the chiso binary runs")
+}
+
+fn text(o: &Output) -> (String, String) {
+    (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+#[test]
+fn help_explains_each_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = chiso(dir.path(), &["--help"], &[]);
+    let (stdout, _) = text(&out);
+    assert!(out.status.success());
+    for cmd in ["config", "db", "plan", "cycle"] {
+        assert!(stdout.contains(cmd), "--help lacks {cmd}: {stdout}");
+    }
+    let out = chiso(dir.path(), &["plan", "--help"], &[]);
+    let (stdout, _) = text(&out);
+    for cmd in ["import", "load", "check"] {
+        assert!(stdout.contains(cmd), "plan --help lacks {cmd}");
+    }
+}
+
+#[test]
+fn plan_check_json_on_the_embedded_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = chiso(dir.path(), &["plan", "check", "--format", "json"], &[]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["indicators"], 174);
+    assert_eq!(v["items"], 173);
+    assert_eq!(v["unresolved_agencies"].as_array().unwrap().len(), 0);
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["target_kinds"]["2023"]["percent"], 114);
+}
+
+#[test]
+fn the_main_command_runs_twice_on_the_embedded_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = chiso(dir.path(), &["cycle"], &[]);
+    let (stdout, stderr) = text(&first);
+    assert!(first.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("Quý II/2024") && stdout.contains("174 new"), "{stdout}");
+    assert!(dir.path().join("data/chiso.db").exists());
+    let second = chiso(dir.path(), &["cycle", "--period", "Quý III/2024"], &[]);
+    let (stdout, _) = text(&second);
+    assert!(second.status.success());
+    assert!(stdout.contains("Quý III/2024") && stdout.contains("0 new, 0 updated, 174 unchanged"), "{stdout}");
+}
+
+#[test]
+fn bad_settings_name_file_key_and_reason_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("bad.toml");
+    std::fs::write(&cfg, "[calendar]\ncutoff_day = 40\n").unwrap();
+    let out = chiso(dir.path(), &["--config", cfg.to_str().unwrap(), "config", "check"], &[]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("bad.toml") && stderr.contains("calendar.cutoff_day") && stderr.contains("between 1 and 28"),
+        "{stderr}"
+    );
+
+    let out = chiso(dir.path(), &["config", "check"], &[("CHISO_DATABASE__URL", "mysql://nope")]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr.contains("CHISO_DATABASE__URL") && stderr.contains("database.url"), "{stderr}");
+}
+
+#[test]
+fn secrets_are_never_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("CHISO_MAIL__SMTP__PASSWORD", "p4ss-w0rd-xyz"),
+        ("CHISO_ADMIN__TOKEN", "tok-abcdef-123"),
+        ("CHISO_DATABASE__URL", "sqlite://data/x.db"),
+    ];
+    for format in ["text", "json"] {
+        let out = chiso(dir.path(), &["config", "check", "--format", format], &env);
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "{stderr}");
+        assert!(stdout.contains("[redacted]"), "{stdout}");
+        for secret in ["p4ss-w0rd-xyz", "tok-abcdef-123"] {
+            assert!(!stdout.contains(secret) && !stderr.contains(secret), "{format} output leaks a secret");
+        }
+    }
+}
+
+#[test]
+fn a_malformed_seed_writes_nothing_and_names_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = common::seed_text();
+    // Drop the legal-basis cell of item 5 (a row with seven cells).
+    let broken = seed.replacen("\t80%\n\t80%\n\t>80%\n\tCác sở, ban, ngành tỉnh, UBND cấp huyện, UBND cấp xã\n\tVăn phòng UBND tỉnh\n\tNghị quyết số 07-NQ/TU ngày 16/11/2022\n", "\t80%\n\t80%\n\t>80%\n\tCác sở, ban, ngành tỉnh, UBND cấp huyện, UBND cấp xã\n\tVăn phòng UBND tỉnh\n", 1);
+    assert_ne!(broken, seed);
+    std::fs::write(dir.path().join("broken.txt"), &broken).unwrap();
+    std::fs::write(dir.path().join("plan.toml"), "existing content\n").unwrap();
+    let out = chiso(dir.path(), &["plan", "import", "--from-text", "broken.txt", "--output", "plan.toml"], &[]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("broken.txt:") && stderr.contains("row 5 has 7 cells where the header has 8"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(dir.path().join("plan.toml")).unwrap(), "existing content\n");
+    assert!(!dir.path().join("plan.toml.tmp").exists());
+}
+
+#[test]
+fn a_malformed_plan_file_or_override_is_refused_with_file_and_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("plan.toml"), "[plan]\nid = \"x\"\n[[item]\n").unwrap();
+    std::fs::write(dir.path().join("chiso.toml"), "[plan]\nfile = \"plan.toml\"\n").unwrap();
+    let out = chiso(dir.path(), &["--config", "chiso.toml", "plan", "check"], &[]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("plan.toml") && stderr.contains("line 3"), "{stderr}");
+
+    std::fs::write(dir.path().join("ov.toml"), "[[override]]\nitem = \"71\"\nreason = \"\"\n").unwrap();
+    std::fs::write(dir.path().join("chiso.toml"), "[plan]\noverrides = \"ov.toml\"\n").unwrap();
+    let out = chiso(dir.path(), &["--config", "chiso.toml", "plan", "check"], &[]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("ov.toml") && stderr.contains("item 71") && stderr.contains("reason"), "{stderr}");
+
+    std::fs::write(dir.path().join("ov.toml"), "[[override]]\nitem = \"999\"\nreason = \"x\"\n").unwrap();
+    let out = chiso(dir.path(), &["--config", "chiso.toml", "plan", "check"], &[]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr.contains("ov.toml") && stderr.contains("999"), "{stderr}");
+}

@@ -1,0 +1,89 @@
+//! Shared test harness: a fresh warehouse per test on SQLite, and on PostgreSQL too when
+//! `CHISO_TEST_DATABASE_URL` is set (each test gets its own schema there).
+
+#![allow(dead_code)]
+
+use std::str::FromStr;
+
+use chiso::warehouse::{ConnectOptions, Warehouse};
+use sqlx::postgres::PgConnectOptions;
+
+pub struct TestDb {
+    pub wh: Warehouse,
+    pub name: &'static str,
+    _dir: Option<tempfile::TempDir>,
+    schema: Option<(PgConnectOptions, String)>,
+}
+
+impl TestDb {
+    /// Drops the PostgreSQL schema (SQLite files go with their temp directory).
+    pub async fn cleanup(self) {
+        self.wh.close().await;
+        if let Some((opts, schema)) = self.schema
+            && let Ok(pool) = sqlx::PgPool::connect_with(opts).await
+        {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE")))
+                .execute(&pool)
+                .await;
+            pool.close().await;
+        }
+    }
+}
+
+pub fn pg_url() -> Option<String> {
+    std::env::var("CHISO_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty())
+}
+
+pub async fn sqlite() -> TestDb {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("chiso.db").display());
+    let wh = Warehouse::connect(&url, &ConnectOptions::default()).await.expect("sqlite warehouse");
+    wh.migrate().await.expect("sqlite migrations");
+    TestDb { wh, name: "sqlite", _dir: Some(dir), schema: None }
+}
+
+pub async fn postgres() -> Option<TestDb> {
+    let url = pg_url()?;
+    let admin = PgConnectOptions::from_str(&url).expect("CHISO_TEST_DATABASE_URL is a postgres URL");
+    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let pool =
+        sqlx::PgPool::connect_with(admin.clone()).await.expect("PostgreSQL from CHISO_TEST_DATABASE_URL answers");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&pool).await.expect("create schema");
+    pool.close().await;
+    let opts = admin.clone().options([("search_path", schema.as_str())]);
+    let wh = Warehouse::connect_postgres(opts, &ConnectOptions { max_connections: 4, ..Default::default() })
+        .await
+        .expect("postgres warehouse");
+    wh.migrate().await.expect("postgres migrations");
+    Some(TestDb { wh, name: "postgres", _dir: None, schema: Some((admin, schema)) })
+}
+
+/// SQLite always, PostgreSQL when configured.
+pub async fn all() -> Vec<TestDb> {
+    let mut out = vec![sqlite().await];
+    out.extend(postgres().await);
+    out
+}
+
+pub fn repo(path: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+pub fn directory() -> chiso::catalog::Directory {
+    chiso::catalog::Directory::load(&repo("config/agencies.toml")).expect("the shipped directory loads")
+}
+
+pub fn seed_text() -> String {
+    std::fs::read_to_string(repo("config/plans/kh-742-2023.source.txt")).expect("the vendored plan text")
+}
+
+/// The shipped catalogue (plan file + overrides).
+pub fn catalog() -> (chiso::catalog::Directory, chiso::catalog::plan::Catalog) {
+    let dir = directory();
+    let plan = chiso::catalog::plan::PlanFile::load(&repo("config/plans/kh-742-2023.toml")).expect("plan file");
+    let path = repo("config/plans/kh-742-2023.overrides.toml");
+    let overrides = chiso::catalog::plan::OverridesFile::load(&path).expect("overrides");
+    let catalog =
+        chiso::catalog::plan::Catalog::build(&plan, &overrides, &path.display().to_string(), &dir).expect("catalog");
+    (dir, catalog)
+}
