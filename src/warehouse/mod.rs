@@ -8,6 +8,7 @@
 //! body is compiled for both pools by [`with_pool!`].
 
 mod catalog;
+mod collect;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -16,6 +17,10 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 pub use catalog::{CatalogLoad, Counts};
+pub use collect::{
+    FetchRecord, IngestionEnd, LastFetch, NewIngestion, NewRun, ObservationRow, RejectRow, RunStatus, StoreCounts,
+    Trigger,
+};
 
 /// Which database a warehouse runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -120,7 +125,11 @@ impl Warehouse {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
-                .busy_timeout(opts.acquire_timeout);
+                .busy_timeout(opts.acquire_timeout)
+                // 32 MB of page cache (allocated as used): bulk loads otherwise re-read
+                // their own pages from the WAL.
+                .pragma("cache_size", "-32768")
+                .pragma("temp_store", "memory");
             let file = options.get_filename();
             if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty())
                 && !dir.exists()
