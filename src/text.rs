@@ -18,6 +18,9 @@ use unicode_normalization::char::is_combining_mark;
 
 /// NFC, NBSP → space, whitespace runs collapsed, trimmed. Line breaks become spaces.
 pub fn clean(s: &str) -> String {
+    if is_already_clean(s) {
+        return s.to_string();
+    }
     let mut out = String::with_capacity(s.len());
     let mut pending_space = false;
     for c in s.nfc() {
@@ -34,6 +37,37 @@ pub fn clean(s: &str) -> String {
     out
 }
 
+/// True when [`clean`] would return `s` unchanged: no leading, trailing or repeated
+/// whitespace, no whitespace but plain spaces, and NFC by the quick check. Most cells are.
+fn is_already_clean(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    if bytes.first() == Some(&b' ') || bytes.last() == Some(&b' ') {
+        return false;
+    }
+    let mut prev_space = false;
+    for &b in bytes {
+        match b {
+            b' ' if prev_space => return false,
+            b' ' => prev_space = true,
+            b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => return false,
+            _ => prev_space = false,
+        }
+    }
+    if s.is_ascii() {
+        return true;
+    }
+    // Unicode whitespace (NBSP, zero-width space, BOM, U+2028 …) needs the slow path.
+    if s.chars().any(|c| c.is_whitespace() || c == '\u{a0}' || c == '\u{200b}' || c == '\u{feff}') {
+        return false;
+    }
+    unicode_normalization::is_nfc_quick(s.chars()) == unicode_normalization::IsNormalized::Yes
+}
+
+/// [`clean`] that reuses the string when it is already clean.
+pub fn clean_owned(s: String) -> String {
+    if is_already_clean(&s) { s } else { clean(&s) }
+}
+
 /// Like [`clean`] but keeps line breaks (each line cleaned, empty lines dropped).
 pub fn clean_multiline(s: &str) -> String {
     s.lines().map(clean).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("\n")
@@ -42,8 +76,29 @@ pub fn clean_multiline(s: &str) -> String {
 /// Lowercased, cleaned, tone marks normalized. Stable across NFC/NFD and old/new tone
 /// placement, so `Hoàn Thành`, `hoàn thành` and its NFD form all fold equal.
 pub fn fold(s: &str) -> String {
-    let lowered: String = clean(s).chars().flat_map(char::to_lowercase).collect();
+    let cleaned = clean(s);
+    if cleaned.is_ascii() {
+        return cleaned.to_ascii_lowercase();
+    }
+    let lowered: String = cleaned.chars().flat_map(char::to_lowercase).collect();
+    if !needs_tone_move(&lowered) {
+        return lowered;
+    }
     modern_tone_placement(&lowered)
+}
+
+/// Whether any `o`/`u` is followed by a toned `a`, `e` or `y`: only then can a tone move.
+fn needs_tone_move(s: &str) -> bool {
+    let mut prev = ' ';
+    for c in s.chars() {
+        if (prev == 'o' || prev == 'u')
+            && matches!(c, 'à' | 'á' | 'ả' | 'ã' | 'ạ' | 'è' | 'é' | 'ẻ' | 'ẽ' | 'ẹ' | 'ỳ' | 'ý' | 'ỷ' | 'ỹ' | 'ỵ')
+        {
+            return true;
+        }
+        prev = c;
+    }
+    false
 }
 
 /// [`fold`] without any non-alphanumeric character: the key for alias lookups.
@@ -141,6 +196,51 @@ pub fn slug(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fast_path_agrees_with_the_slow_one() {
+        for s in [
+            "",
+            "a",
+            "Sở Y tế",
+            " a",
+            "a ",
+            "a  b",
+            "a\tb",
+            "a\u{a0}b",
+            "Hoa\u{300}",
+            "x\u{200b}y",
+            "Quý II/2024",
+            "85,5%",
+        ] {
+            let slow: String = {
+                let mut out = String::new();
+                let mut pending = false;
+                for c in s.nfc() {
+                    if c.is_whitespace() || c == '\u{a0}' || c == '\u{200b}' || c == '\u{feff}' {
+                        pending = !out.is_empty();
+                        continue;
+                    }
+                    if pending {
+                        out.push(' ');
+                        pending = false;
+                    }
+                    out.push(c);
+                }
+                out
+            };
+            assert_eq!(clean(s), slow, "{s:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn clean_is_idempotent_and_nfc(s in "\\PC{0,40}") {
+            let once = clean(&s);
+            proptest::prop_assert_eq!(clean(&once), once.clone());
+            proptest::prop_assert!(is_nfc(&once));
+        }
+    }
 
     #[test]
     fn clean_collapses_whitespace_and_nbsp() {

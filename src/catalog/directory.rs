@@ -310,6 +310,16 @@ impl Directory {
         self.by_id.get(id).map(|&i| &self.agencies[i])
     }
 
+    /// The agency's position in the directory: a dense index for bitsets and tables.
+    pub fn index_of(&self, id: &AgencyId) -> Option<usize> {
+        self.by_id.get(id).copied()
+    }
+
+    /// The agency at a dense index.
+    pub fn at_index(&self, index: usize) -> &Agency {
+        &self.agencies[index]
+    }
+
     pub fn get_str(&self, id: &str) -> Option<&Agency> {
         AgencyId::parse(id).ok().and_then(|id| self.get(&id))
     }

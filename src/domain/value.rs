@@ -55,6 +55,11 @@ impl Progress {
 
     /// The spellings officers use, folded. Longest first is not needed: matching is exact.
     pub fn from_text(s: &str) -> Option<Self> {
+        // Every status starts with a letter; numbers are the common case, skip them fast.
+        if s.trim_start().starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+' || c == '>') || s.len() > 64
+        {
+            return None;
+        }
         let f = fold(s);
         let f = f.trim_end_matches(['.', '!']);
         Some(match f {

@@ -1,0 +1,414 @@
+//! Finding the table in a department's sheet: the header row (somewhere in the first 20
+//! rows, recognised by its words, compared NFC-, case- and diacritic-insensitively), the
+//! columns, the layout (wide: one row per plan item; long: one row per unit × item), and
+//! the title block above the header (which agency reports, for which quarter).
+//!
+//! A source's `mapping` can pin the sheet, the header row and any column (by letter or by
+//! header text) when detection is not enough.
+
+use serde::{Deserialize, Serialize};
+
+use super::sheet::{Cell, Row, column_index};
+use crate::catalog::{Directory, Level};
+use crate::domain::{AgencyId, Period};
+use crate::text::{ascii_fold, clean};
+
+/// How rows relate to plan items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Layout {
+    /// One row per plan item; the agency comes from the source, the title block or the
+    /// operator.
+    Wide,
+    /// One row per reporting unit and item; the unit is in a column (code or name).
+    Long,
+}
+
+/// Column choices: a letter (`E`) or the header's text (`Kết quả`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnMap {
+    /// The plan item number (STT).
+    pub item: Option<String>,
+    /// The task text, used when the number is missing.
+    pub task: Option<String>,
+    /// The reported result.
+    pub value: Option<String>,
+    pub note: Option<String>,
+    /// Unit of measure (ĐVT), which also picks the measure of a composite indicator.
+    pub uom: Option<String>,
+    /// Long layout: the unit's code (GSO code for communes).
+    pub unit_code: Option<String>,
+    /// Long layout: the unit's name.
+    pub unit_name: Option<String>,
+    /// A period per row.
+    pub period: Option<String>,
+}
+
+/// How to read a source's workbooks when detection is not enough.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mapping {
+    /// The sheet to read; by default the first visible sheet with a recognisable header.
+    pub sheet: Option<String>,
+    /// The header row, 1-based as Excel shows it.
+    pub header_row: Option<u32>,
+    pub layout: Option<Layout>,
+    #[serde(default)]
+    pub columns: ColumnMap,
+    /// For xls, xlsb and ods (whose number formats are not read): whether numbers in a
+    /// percent indicator's column are fractions (0.855 = 85,5%). Default: decided per
+    /// column, fractions when every such number lies in 0–1.
+    pub fraction_percent: Option<bool>,
+}
+
+/// What a header cell is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Item,
+    Task,
+    Value,
+    Note,
+    Uom,
+    UnitCode,
+    UnitName,
+    Period,
+    /// Targets, previous values, totals: recognised so they are not taken for results.
+    Other,
+}
+
+fn role(header: &str) -> Option<Role> {
+    let h = ascii_fold(header);
+    let h = h.trim_matches(|c: char| !c.is_alphanumeric());
+    if h.is_empty() {
+        return None;
+    }
+    let starts = |p: &str| h.starts_with(p);
+    if matches!(h, "stt" | "tt" | "so tt" | "so thu tu" | "ma chi tieu" | "ma so" | "so chi tieu" | "muc") {
+        return Some(Role::Item);
+    }
+    if h.contains("ky truoc") || h.contains("luy ke") || h.contains("nam truoc") || h.contains("cung ky") {
+        return Some(Role::Other);
+    }
+    if (h.contains("chi tieu nam") || h.contains("ke hoach nam") || starts("muc tieu") || starts("chi tieu 20"))
+        && !h.contains("ket qua")
+    {
+        return Some(Role::Other);
+    }
+    if starts("ket qua")
+        || starts("thuc hien")
+        || starts("so lieu")
+        || starts("gia tri")
+        || h.contains("ket qua thuc hien")
+    {
+        return Some(Role::Value);
+    }
+    if starts("ghi chu") {
+        return Some(Role::Note);
+    }
+    if matches!(h, "dvt" | "don vi tinh") || starts("don vi tinh") {
+        return Some(Role::Uom);
+    }
+    if starts("ma don vi") || starts("ma dvhc") || matches!(h, "ma xa" | "ma dv" | "ma") {
+        return Some(Role::UnitCode);
+    }
+    if matches!(
+        h,
+        "don vi" | "ten don vi" | "don vi bao cao" | "ten xa" | "co quan" | "ten co quan" | "xa phuong thi tran"
+    ) || starts("ten don vi")
+        || starts("don vi bao cao")
+    {
+        return Some(Role::UnitName);
+    }
+    if matches!(h, "ky bao cao" | "ky" | "quy") {
+        return Some(Role::Period);
+    }
+    if starts("nhiem vu")
+        || starts("ten chi tieu")
+        || starts("chi tieu")
+        || starts("noi dung")
+        || starts("ten nhiem vu")
+    {
+        return Some(Role::Task);
+    }
+    None
+}
+
+/// Column indexes of a header.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Columns {
+    pub item: Option<usize>,
+    pub task: Option<usize>,
+    pub value: Option<usize>,
+    pub note: Option<usize>,
+    pub uom: Option<usize>,
+    pub unit_code: Option<usize>,
+    pub unit_name: Option<usize>,
+    pub period: Option<usize>,
+}
+
+/// The table found in a sheet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    /// 0-based row index of the header.
+    pub row: u32,
+    pub columns: Columns,
+    pub layout: Layout,
+}
+
+/// Why no table was found.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LayoutError {
+    #[error("no header row (STT, Nhiệm vụ/Chỉ tiêu, Kết quả) in the first 20 rows")]
+    NoHeader,
+    #[error("the mapping names column `{0}`, which is neither a letter nor a header of row {1}")]
+    BadColumn(String, u32),
+    #[error("the header has no result column")]
+    NoValueColumn,
+}
+
+impl LayoutError {
+    pub fn vi(&self, sheet: &str) -> String {
+        match self {
+            LayoutError::NoHeader => format!(
+                "Không tìm thấy dòng tiêu đề bảng (STT, Nhiệm vụ/Chỉ tiêu, Kết quả thực hiện) trong 20 dòng đầu của trang “{sheet}”"
+            ),
+            LayoutError::BadColumn(c, r) => {
+                format!("Cấu hình nguồn chỉ định cột “{c}”, không có trong dòng tiêu đề {r} của trang “{sheet}”")
+            }
+            LayoutError::NoValueColumn => format!("Dòng tiêu đề của trang “{sheet}” không có cột Kết quả thực hiện"),
+        }
+    }
+}
+
+/// Rows searched for a header.
+pub const HEADER_SEARCH_ROWS: usize = 20;
+
+/// Finds the header among the first rows of a sheet, applying the mapping.
+pub fn find_header(rows: &[Row], mapping: &Mapping) -> Result<Header, LayoutError> {
+    let candidates: Vec<&Row> = match mapping.header_row {
+        Some(n) => rows.iter().filter(|r| r.index + 1 == n).collect(),
+        None => rows.iter().take(HEADER_SEARCH_ROWS).collect(),
+    };
+    let mut found = None;
+    for row in candidates {
+        let cols = columns_of(row);
+        let ok = mapping.header_row.is_some() || (cols.value.is_some() && (cols.item.is_some() || cols.task.is_some()));
+        if ok {
+            found = Some((row, cols));
+            break;
+        }
+    }
+    let (row, mut cols) = found.ok_or(LayoutError::NoHeader)?;
+    let m = &mapping.columns;
+    for (choice, slot) in [
+        (&m.item, &mut cols.item),
+        (&m.task, &mut cols.task),
+        (&m.value, &mut cols.value),
+        (&m.note, &mut cols.note),
+        (&m.uom, &mut cols.uom),
+        (&m.unit_code, &mut cols.unit_code),
+        (&m.unit_name, &mut cols.unit_name),
+        (&m.period, &mut cols.period),
+    ] {
+        if let Some(c) = choice {
+            *slot = Some(resolve_column(c, row).ok_or_else(|| LayoutError::BadColumn(c.clone(), row.index + 1))?);
+        }
+    }
+    if cols.value.is_none() {
+        return Err(LayoutError::NoValueColumn);
+    }
+    let layout = mapping.layout.unwrap_or(if cols.unit_code.is_some() || cols.unit_name.is_some() {
+        Layout::Long
+    } else {
+        Layout::Wide
+    });
+    Ok(Header { row: row.index, columns: cols, layout })
+}
+
+fn resolve_column(choice: &str, header: &Row) -> Option<usize> {
+    if let Some(i) = column_index(choice) {
+        return Some(i);
+    }
+    let want = ascii_fold(choice);
+    header.cells.iter().position(|c| matches!(c, Cell::Text(t) if ascii_fold(t) == want))
+}
+
+fn columns_of(row: &Row) -> Columns {
+    let mut cols = Columns::default();
+    for (i, cell) in row.cells.iter().enumerate() {
+        let Cell::Text(text) = cell else { continue };
+        let slot = match role(text) {
+            Some(Role::Item) => &mut cols.item,
+            Some(Role::Task) => &mut cols.task,
+            Some(Role::Value) => &mut cols.value,
+            Some(Role::Note) => &mut cols.note,
+            Some(Role::Uom) => &mut cols.uom,
+            Some(Role::UnitCode) => &mut cols.unit_code,
+            Some(Role::UnitName) => &mut cols.unit_name,
+            Some(Role::Period) => &mut cols.period,
+            Some(Role::Other) | None => continue,
+        };
+        // The first column of a role wins: `Kết quả thực hiện` before `Kết quả (lũy kế)`.
+        if slot.is_none() {
+            *slot = Some(i);
+        }
+    }
+    cols
+}
+
+/// What the title block above the header says.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Title {
+    /// The reporting agency, and the text it was read from.
+    pub agency: Option<(AgencyId, String)>,
+    pub period: Option<(Period, String)>,
+}
+
+/// Reads the agency and the period from the rows above the header. Of several agencies
+/// named (`UBND TỈNH VĨNH LONG` over `SỞ Y TẾ`), the lowest level is the one reporting.
+pub fn read_title(rows: &[Row], header_row: u32, dir: &Directory, date: chrono::NaiveDate) -> Title {
+    let mut title = Title::default();
+    let mut best_rank = i32::MIN;
+    for row in rows.iter().filter(|r| r.index < header_row) {
+        for cell in &row.cells {
+            let Cell::Text(text) = cell else { continue };
+            let text = clean(text);
+            if text.is_empty() {
+                continue;
+            }
+            if title.period.is_none()
+                && let Some(p) = find_period(&text)
+            {
+                title.period = Some((p, text.clone()));
+            }
+            if let Ok(id) = dir.resolve(&text, Some(date))
+                && let Some(a) = dir.get(&id)
+                && !a.is_group()
+            {
+                let rank = match a.level {
+                    Level::Committee => 0,
+                    Level::District => 2,
+                    Level::Commune => 3,
+                    _ => 1,
+                };
+                if rank > best_rank {
+                    best_rank = rank;
+                    title.agency = Some((id, text.clone()));
+                }
+            }
+        }
+    }
+    title
+}
+
+/// Finds a quarter inside a sentence: `BÁO CÁO KẾT QUẢ QUÝ II NĂM 2024`, `Kỳ báo cáo:
+/// Quý 2/2024`, `(2024-Q2)`.
+pub fn find_period(text: &str) -> Option<Period> {
+    let folded = ascii_fold(text);
+    let words: Vec<&str> = folded
+        .split(|c: char| c.is_whitespace() || c == ':' || c == '(' || c == ')' || c == ',')
+        .filter(|w| !w.is_empty())
+        .collect();
+    for i in 0..words.len() {
+        let w = words[i];
+        let q_word = w
+            .strip_prefix('q')
+            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit() || c == 'i' || c == 'v'));
+        if w == "quy" || q_word || w.contains("-q") {
+            for len in 1..=4 {
+                if i + len > words.len() {
+                    break;
+                }
+                let candidate = words[i..i + len].join(" ");
+                if let Ok(p) = candidate.parse::<Period>() {
+                    return Some(p);
+                }
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(index: u32, cells: &[&str]) -> Row {
+        Row {
+            index,
+            cells: cells.iter().map(|c| if c.is_empty() { Cell::Empty } else { Cell::Text(c.to_string()) }).collect(),
+        }
+    }
+
+    #[test]
+    fn finds_a_header_below_a_title_block() {
+        let rows = vec![
+            row(0, &["UBND TỈNH VĨNH LONG"]),
+            row(1, &["SỞ Y TẾ"]),
+            row(2, &[]),
+            row(3, &["BÁO CÁO KẾT QUẢ THỰC HIỆN QUÝ II NĂM 2024"]),
+            row(5, &["STT", "Nhiệm vụ / Chỉ tiêu", "Chỉ tiêu năm 2024", "Kết quả thực hiện", "Ghi chú"]),
+        ];
+        let h = find_header(&rows, &Mapping::default()).unwrap();
+        assert_eq!(h.row, 5);
+        assert_eq!(h.layout, Layout::Wide);
+        assert_eq!(
+            (h.columns.item, h.columns.task, h.columns.value, h.columns.note),
+            (Some(0), Some(1), Some(3), Some(4))
+        );
+    }
+
+    #[test]
+    fn header_words_without_diacritics_and_in_capitals() {
+        let rows = vec![row(0, &["TT", "NOI DUNG", "KET QUA", "GHI CHU"])];
+        let h = find_header(&rows, &Mapping::default()).unwrap();
+        assert_eq!(h.columns.value, Some(2));
+        let rows = vec![row(0, &["Mã đơn vị", "Tên đơn vị", "STT", "Chỉ tiêu", "Kết quả"])];
+        let h = find_header(&rows, &Mapping::default()).unwrap();
+        assert_eq!(h.layout, Layout::Long);
+        assert_eq!((h.columns.unit_code, h.columns.unit_name, h.columns.item), (Some(0), Some(1), Some(2)));
+    }
+
+    #[test]
+    fn lũy_kế_and_targets_are_not_results() {
+        let rows = vec![row(0, &["STT", "Nhiệm vụ", "Lũy kế đến kỳ trước", "Kết quả quý này", "Kế hoạch năm 2024"])];
+        let h = find_header(&rows, &Mapping::default()).unwrap();
+        assert_eq!(h.columns.value, Some(3));
+    }
+
+    #[test]
+    fn mapping_pins_rows_and_columns() {
+        let rows = vec![row(0, &["a", "b"]), row(1, &["Số", "Việc", "Con số"])];
+        assert_eq!(find_header(&rows, &Mapping::default()), Err(LayoutError::NoHeader));
+        let mapping = Mapping {
+            header_row: Some(2),
+            columns: ColumnMap { item: Some("A".into()), value: Some("Con số".into()), ..Default::default() },
+            ..Default::default()
+        };
+        let h = find_header(&rows, &mapping).unwrap();
+        assert_eq!((h.row, h.columns.item, h.columns.value), (1, Some(0), Some(2)));
+        let bad = Mapping {
+            header_row: Some(2),
+            columns: ColumnMap { value: Some("Không có".into()), ..Default::default() },
+            ..Default::default()
+        };
+        assert!(matches!(find_header(&rows, &bad), Err(LayoutError::BadColumn(..))));
+    }
+
+    #[test]
+    fn periods_inside_titles() {
+        let p = Period::new(2024, 2).unwrap();
+        for text in [
+            "BÁO CÁO KẾT QUẢ THỰC HIỆN QUÝ II NĂM 2024",
+            "Kỳ báo cáo: Quý 2/2024",
+            "(2024-Q2)",
+            "Báo cáo quý II/2024 của Sở Y tế",
+            "Q2/2024",
+        ] {
+            assert_eq!(find_period(text), Some(p), "{text}");
+        }
+        assert_eq!(find_period("Báo cáo 6 tháng đầu năm 2024"), None);
+        assert_eq!(find_period("Sở Y tế"), None);
+    }
+}
