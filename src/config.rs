@@ -196,6 +196,18 @@ pub struct AdminSettings {
     pub token: Secret,
 }
 
+/// `[collect]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollectSettings {
+    /// The sources file.
+    pub sources: PathBuf,
+    /// Sources fetched at the same time.
+    pub concurrency: usize,
+    /// Timeouts, retries and limits of every HTTP request.
+    pub http: crate::sources::http::HttpPolicy,
+}
+
 /// Every setting, after layering.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -205,6 +217,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub log: LogSettings,
     pub calendar: ReportingCalendar,
+    pub collect: CollectSettings,
     pub mail: MailSettings,
     pub admin: AdminSettings,
 }
@@ -413,6 +426,15 @@ fn validate(s: &Settings, figment: &Figment) -> Result<(), ConfigError> {
             "database.url",
             format!("`{}` is neither sqlite:PATH nor postgres://…", s.database.url.redacted()),
         ));
+    }
+    if s.collect.concurrency == 0 || s.collect.concurrency > 64 {
+        return Err(invalid("collect.concurrency", "must be between 1 and 64".into()));
+    }
+    if s.collect.http.max_attempts == 0 {
+        return Err(invalid("collect.http.max_attempts", "must be at least 1".into()));
+    }
+    if !(s.collect.http.connect_timeout_secs > 0.0 && s.collect.http.read_timeout_secs > 0.0) {
+        return Err(invalid("collect.http", "timeouts must be positive".into()));
     }
     if s.database.max_connections == 0 {
         return Err(invalid("database.max_connections", "must be at least 1".into()));
