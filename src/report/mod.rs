@@ -1,0 +1,3 @@
+//! Workbooks chiso writes: the agency reporting template (and later the quarterly report).
+
+pub mod template;

@@ -1,0 +1,317 @@
+//! The agency workbook: what an agency fills in for a quarter.
+//!
+//! Sheet `Báo cáo` lists the indicators it leads; sheet `Phối hợp` those it co-operates
+//! on. Each row shows the task, the unit, this year's target and the last reported value;
+//! the input column (yellow) is the only one unlocked, with data validation: a list of
+//! statuses, a percent between 0 and 100, or a whole count. The item key of every row is
+//! in a hidden column, and a very hidden sheet `_chiso` holds the plan, agency, period and
+//! layout, so a filled workbook imports with no mapping at all (see
+//! `ingest::template`).
+
+use chrono::NaiveDate;
+use rust_xlsxwriter::{DataValidation, DataValidationRule, Format, FormatAlign, FormatBorder, Workbook, XlsxError};
+
+use crate::catalog::Directory;
+use crate::catalog::assign::{Assignments, Part};
+use crate::catalog::plan::{Catalog, Indicator};
+use crate::domain::value::{MeasureKind, Progress};
+use crate::domain::{AgencyId, ItemKey, Period, ReportingCalendar, Section, Value};
+
+/// The marker in cell A1 of the `_chiso` sheet.
+pub const MARKER: &str = "chiso-template";
+pub const VERSION: &str = "1";
+pub const META_SHEET: &str = "_chiso";
+pub const LEAD_SHEET: &str = "Báo cáo";
+pub const CO_SHEET: &str = "Phối hợp";
+/// 1-based header row on both data sheets.
+pub const HEADER_ROW: u32 = 8;
+pub const KEY_COL: u16 = 0;
+pub const VALUE_COL: u16 = 6;
+pub const NOTE_COL: u16 = 7;
+
+/// One line of the workbook.
+#[derive(Debug, Clone)]
+pub struct TemplateLine {
+    pub key: ItemKey,
+    /// `""`, or the measure key of a composite indicator.
+    pub measure: String,
+    pub section: Section,
+    pub task: String,
+    pub kind: MeasureKind,
+    pub target: String,
+    /// The value reported for the previous quarter.
+    pub previous: Option<Value>,
+    /// The value already reported for this quarter, pre-filled in the input column.
+    pub current: Option<Value>,
+}
+
+/// What the workbook is for.
+#[derive(Debug, Clone)]
+pub struct TemplateSpec {
+    pub plan_id: String,
+    pub plan_symbol: String,
+    pub agency: AgencyId,
+    pub agency_name: String,
+    pub period: Period,
+    pub window: (NaiveDate, NaiveDate),
+    pub due: NaiveDate,
+    pub lead: Vec<TemplateLine>,
+    pub co: Vec<TemplateLine>,
+}
+
+/// Values already known, for pre-filling: `(item, measure, agency, period) → value`.
+pub trait KnownValues {
+    fn value(&self, item: ItemKey, measure: &str, period: Period) -> Option<Value>;
+}
+
+impl KnownValues for () {
+    fn value(&self, _: ItemKey, _: &str, _: Period) -> Option<Value> {
+        None
+    }
+}
+
+/// The lines of an agency's workbook for a period.
+pub fn build_spec(
+    catalog: &Catalog,
+    dir: &Directory,
+    calendar: &ReportingCalendar,
+    agency: &AgencyId,
+    period: Period,
+    known: &dyn KnownValues,
+) -> TemplateSpec {
+    let assignments = Assignments::new(catalog, dir, period.year(), calendar.cutoff(period));
+    build_spec_with(catalog, dir, calendar, &assignments, agency, period, known)
+}
+
+/// [`build_spec`] with the period's assignments computed once for many agencies.
+pub fn build_spec_with(
+    catalog: &Catalog,
+    dir: &Directory,
+    calendar: &ReportingCalendar,
+    assignments: &Assignments,
+    agency: &AgencyId,
+    period: Period,
+    known: &dyn KnownValues,
+) -> TemplateSpec {
+    let year = period.year();
+    let mut lead = Vec::new();
+    let mut co = Vec::new();
+    for &(index, part) in assignments.parts_of(agency) {
+        let ind = &catalog.indicators[index];
+        let lines = lines_of(ind, year, period, known);
+        match part {
+            Part::Lead => lead.extend(lines),
+            Part::Co => co.extend(lines),
+        }
+    }
+    TemplateSpec {
+        plan_id: catalog.plan.id.clone(),
+        plan_symbol: catalog.plan.symbol.clone(),
+        agency: agency.clone(),
+        agency_name: dir.get(agency).map_or_else(|| agency.to_string(), |a| a.name.clone()),
+        period,
+        window: calendar.window(period),
+        due: calendar.due_date(period),
+        lead,
+        co,
+    }
+}
+
+fn lines_of(ind: &Indicator, year: i32, period: Period, known: &dyn KnownValues) -> Vec<TemplateLine> {
+    let target = ind.target(year).map(|t| t.raw.clone()).unwrap_or_default();
+    ind.measures
+        .iter()
+        .map(|m| TemplateLine {
+            key: ind.key,
+            measure: m.key.clone(),
+            section: ind.section,
+            task: ind.task.clone(),
+            kind: m.kind.clone(),
+            target: target.clone(),
+            previous: known.value(ind.key, &m.key, period.prev()),
+            current: known.value(ind.key, &m.key, period),
+        })
+        .collect()
+}
+
+/// Statuses offered in the input list.
+pub const STATUS_CHOICES: [Progress; 4] = [Progress::Done, Progress::InProgress, Progress::NotDone, Progress::Ongoing];
+
+/// Writes the workbook.
+pub fn write(spec: &TemplateSpec) -> Result<Vec<u8>, XlsxError> {
+    let mut wb = Workbook::new();
+    let title = Format::new().set_bold().set_font_size(13).set_align(FormatAlign::Center).set_text_wrap();
+    let bold_center = Format::new().set_bold().set_align(FormatAlign::Center);
+    let italic = Format::new().set_italic().set_text_wrap().set_align(FormatAlign::Left);
+    let header = Format::new()
+        .set_bold()
+        .set_text_wrap()
+        .set_align(FormatAlign::Center)
+        .set_align(FormatAlign::VerticalCenter)
+        .set_border(FormatBorder::Thin)
+        .set_background_color("#D9E1F2");
+    let cell = Format::new().set_text_wrap().set_border(FormatBorder::Thin).set_align(FormatAlign::Top);
+    let section_fmt = Format::new().set_bold().set_border(FormatBorder::Thin).set_background_color("#F2F2F2");
+    let input = Format::new()
+        .set_unlocked()
+        .set_border(FormatBorder::Thin)
+        .set_background_color("#FFF2CC")
+        .set_align(FormatAlign::Top);
+    let input_number = input.clone().set_num_format("0.##");
+    let note = Format::new().set_unlocked().set_text_wrap().set_border(FormatBorder::Thin).set_align(FormatAlign::Top);
+
+    for (sheet_name, lines, role) in [(LEAD_SHEET, &spec.lead, "chủ trì"), (CO_SHEET, &spec.co, "phối hợp")] {
+        let ws = wb.add_worksheet();
+        ws.set_name(sheet_name)?;
+        ws.set_landscape();
+        for (col, width) in [(0, 8.0), (1, 6.0), (2, 60.0), (3, 12.0), (4, 22.0), (5, 16.0), (6, 18.0), (7, 30.0)] {
+            ws.set_column_width(col, width)?;
+        }
+        ws.set_column_hidden(KEY_COL)?;
+        ws.merge_range(0, 1, 0, 3, "UBND TỈNH VĨNH LONG", &bold_center)?;
+        ws.merge_range(1, 1, 1, 3, &spec.agency_name.to_uppercase(), &bold_center)?;
+        ws.merge_range(0, 4, 0, 7, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", &bold_center)?;
+        ws.merge_range(1, 4, 1, 7, "Độc lập - Tự do - Hạnh phúc", &bold_center)?;
+        ws.merge_range(
+            3,
+            1,
+            3,
+            7,
+            &format!(
+                "BÁO CÁO KẾT QUẢ THỰC HIỆN KẾ HOẠCH {} VỀ CHUYỂN ĐỔI SỐ — {}",
+                spec.plan_symbol,
+                spec.period.vi().to_uppercase()
+            ),
+            &title,
+        )?;
+        ws.merge_range(
+            4,
+            1,
+            4,
+            7,
+            &format!(
+                "Các nhiệm vụ, chỉ tiêu đơn vị {role}. Số liệu từ {} đến {}; hạn gửi báo cáo: {}.",
+                spec.window.0.format("%d/%m/%Y"),
+                spec.window.1.format("%d/%m/%Y"),
+                spec.due.format("%d/%m/%Y")
+            ),
+            &italic,
+        )?;
+        ws.merge_range(
+            5,
+            1,
+            5,
+            7,
+            "Chỉ nhập vào các ô màu vàng (cột Kết quả) và cột Ghi chú. Tỷ lệ ghi số phần trăm (ví dụ 85,5); số lượng ghi số nguyên; \
+             chỉ tiêu trạng thái chọn trong danh sách. Không thêm, xóa hoặc đổi thứ tự dòng.",
+            &italic,
+        )?;
+        ws.set_row_height(5, 30)?;
+        let h = HEADER_ROW - 1;
+        let year = spec.period.year();
+        let heads = [
+            "Mã".to_string(),
+            "STT".to_string(),
+            "Nhiệm vụ / Chỉ tiêu".to_string(),
+            "ĐVT".to_string(),
+            format!("Chỉ tiêu năm {year}"),
+            format!("Kỳ trước ({})", spec.period.prev().vi()),
+            format!("Kết quả thực hiện {}", spec.period.vi()),
+            "Ghi chú".to_string(),
+        ];
+        for (c, text) in heads.iter().enumerate() {
+            ws.write_with_format(h, c as u16, text.as_str(), &header)?;
+        }
+        ws.set_row_height(h, 32)?;
+        let mut r = HEADER_ROW;
+        let mut section = None;
+        for line in lines {
+            if section != Some(line.section) {
+                section = Some(line.section);
+                ws.merge_range(
+                    r,
+                    1,
+                    r,
+                    7,
+                    &format!("{}. {}", line.section.roman(), line.section.vi().to_uppercase()),
+                    &section_fmt,
+                )?;
+                r += 1;
+            }
+            let key =
+                if line.measure.is_empty() { line.key.to_string() } else { format!("{}:{}", line.key, line.measure) };
+            ws.write(r, KEY_COL, key)?;
+            ws.write_with_format(r, 1, line.key.to_string(), &cell)?;
+            ws.write_with_format(r, 2, line.task.as_str(), &cell)?;
+            let uom = match &line.kind {
+                MeasureKind::Percent => "%".to_string(),
+                MeasureKind::Count { unit } => unit.clone().unwrap_or_else(|| "số lượng".into()),
+                MeasureKind::Status => "trạng thái".into(),
+            };
+            ws.write_with_format(r, 3, uom.as_str(), &cell)?;
+            ws.write_with_format(r, 4, line.target.as_str(), &cell)?;
+            ws.write_with_format(r, 5, line.previous.map(|v| v.vi()).unwrap_or_default().as_str(), &cell)?;
+            match (&line.kind, line.current) {
+                (MeasureKind::Status, Some(v)) => {
+                    ws.write_with_format(r, VALUE_COL, v.vi().as_str(), &input)?;
+                }
+                (_, Some(v)) => {
+                    ws.write_with_format(r, VALUE_COL, v.number().unwrap_or_default(), &input_number)?;
+                }
+                (_, None) => {
+                    ws.write_blank(r, VALUE_COL, &input)?;
+                }
+            }
+            ws.write_blank(r, NOTE_COL, &note)?;
+            let validation = validation_for(&line.kind)?;
+            ws.add_data_validation(r, VALUE_COL, r, VALUE_COL, &validation)?;
+            r += 1;
+        }
+        ws.set_freeze_panes(HEADER_ROW, 3)?;
+        ws.protect();
+    }
+    let meta = wb.add_worksheet();
+    meta.set_name(META_SHEET)?;
+    let rows: [(&str, String); 9] = [
+        (MARKER, VERSION.to_string()),
+        ("plan", spec.plan_id.clone()),
+        ("agency", spec.agency.to_string()),
+        ("period", spec.period.to_string()),
+        ("sheets", format!("{LEAD_SHEET}|{CO_SHEET}")),
+        ("header_row", HEADER_ROW.to_string()),
+        ("key_column", crate::ingest::sheet::column_letters(KEY_COL.into())),
+        ("value_column", crate::ingest::sheet::column_letters(VALUE_COL.into())),
+        ("note_column", crate::ingest::sheet::column_letters(NOTE_COL.into())),
+    ];
+    for (i, (k, v)) in rows.iter().enumerate() {
+        meta.write(i as u32, 0, *k)?;
+        meta.write(i as u32, 1, v.as_str())?;
+    }
+    meta.set_very_hidden(true);
+    meta.protect();
+    wb.worksheet_from_index(0)?.set_active(true);
+    wb.save_to_buffer()
+}
+
+fn validation_for(kind: &MeasureKind) -> Result<DataValidation, XlsxError> {
+    Ok(match kind {
+        MeasureKind::Status => {
+            let choices: Vec<&str> = STATUS_CHOICES.iter().map(|p| p.vi()).collect();
+            DataValidation::new()
+                .allow_list_strings(&choices)?
+                .set_error_title("Trạng thái không hợp lệ")?
+                .set_error_message(
+                    "Chọn một trạng thái trong danh sách: Hoàn thành, Đang thực hiện, Chưa thực hiện, Thường xuyên.",
+                )?
+        }
+        MeasureKind::Percent => DataValidation::new()
+            .allow_decimal_number(DataValidationRule::Between(0.0, 100.0))
+            .set_input_message("Ghi tỷ lệ phần trăm từ 0 đến 100, ví dụ 85,5")?
+            .set_error_title("Tỷ lệ không hợp lệ")?
+            .set_error_message("Tỷ lệ phải từ 0 đến 100 (ghi 85,5 cho 85,5%).")?,
+        MeasureKind::Count { .. } => DataValidation::new()
+            .allow_whole_number(DataValidationRule::GreaterThanOrEqualTo(0))
+            .set_error_title("Số lượng không hợp lệ")?
+            .set_error_message("Số lượng phải là số nguyên không âm.")?,
+    })
+}
