@@ -90,3 +90,96 @@ pub async fn open_warehouse(settings: &Settings) -> Result<Warehouse, WarehouseE
     wh.migrate().await?;
     Ok(wh)
 }
+
+/// Everything a job needs, loaded once.
+pub struct Context {
+    pub settings: Settings,
+    pub dir: std::sync::Arc<Directory>,
+    pub catalog: std::sync::Arc<Catalog>,
+    pub sources: Vec<crate::sources::Source>,
+    pub wh: Warehouse,
+    assignments: std::sync::Mutex<
+        std::collections::HashMap<crate::domain::Period, std::sync::Arc<crate::catalog::assign::Assignments>>,
+    >,
+}
+
+impl Context {
+    /// Who answers for what in a period (computed once, then shared).
+    pub fn assignments(&self, period: crate::domain::Period) -> std::sync::Arc<crate::catalog::assign::Assignments> {
+        let mut cache = self.assignments.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        cache
+            .entry(period)
+            .or_insert_with(|| {
+                std::sync::Arc::new(crate::catalog::assign::Assignments::new(
+                    &self.catalog,
+                    &self.dir,
+                    period.year(),
+                    self.settings.calendar.cutoff(period),
+                ))
+            })
+            .clone()
+    }
+}
+
+/// Why a job context could not be assembled.
+#[derive(Debug, thiserror::Error)]
+pub enum ContextError {
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error(transparent)]
+    Sources(#[from] crate::sources::SourcesError),
+    #[error(transparent)]
+    Warehouse(#[from] WarehouseError),
+}
+
+const DEFAULT_SOURCES: &str = "config/sources.toml";
+
+impl Context {
+    /// Loads settings' files, opens and migrates the warehouse, and stores the catalogue
+    /// (idempotent: nothing is written when nothing changed).
+    pub async fn open(settings: Settings) -> Result<Self, ContextError> {
+        let (dir, catalog) = load_catalog(&settings)?;
+        let sources = load_sources(&settings, &dir)?;
+        let wh = open_warehouse(&settings).await?;
+        wh.load_catalog(&catalog, &dir).await?;
+        Ok(Self {
+            settings,
+            dir: std::sync::Arc::new(dir),
+            catalog: std::sync::Arc::new(catalog),
+            sources,
+            wh,
+            assignments: Default::default(),
+        })
+    }
+
+    /// A context over an existing warehouse (tests, benchmarks).
+    pub async fn with_warehouse(
+        settings: Settings,
+        dir: Directory,
+        catalog: Catalog,
+        sources: Vec<crate::sources::Source>,
+        wh: Warehouse,
+    ) -> Result<Self, ContextError> {
+        wh.load_catalog(&catalog, &dir).await?;
+        Ok(Self {
+            settings,
+            dir: std::sync::Arc::new(dir),
+            catalog: std::sync::Arc::new(catalog),
+            sources,
+            wh,
+            assignments: Default::default(),
+        })
+    }
+}
+
+/// The configured sources; a missing file (outside a checkout) means none.
+pub fn load_sources(
+    settings: &Settings,
+    dir: &Directory,
+) -> Result<Vec<crate::sources::Source>, crate::sources::SourcesError> {
+    let path = &settings.collect.sources;
+    if !path.exists() && path == Path::new(DEFAULT_SOURCES) {
+        return Ok(Vec::new());
+    }
+    crate::sources::load(path, dir)
+}

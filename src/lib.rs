@@ -7,7 +7,12 @@
 pub mod app;
 pub mod catalog;
 pub mod config;
+pub mod demo;
 pub mod domain;
+pub mod ingest;
+pub mod jobs;
+pub mod report;
+pub mod sources;
 pub mod text;
 pub mod warehouse;
 

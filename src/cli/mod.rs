@@ -2,6 +2,7 @@
 //! exits non-zero when something failed: 1 when the job found problems, 2 for bad
 //! settings or input, 70 for internal errors.
 
+mod collect;
 mod plan;
 
 use std::path::PathBuf;
@@ -58,6 +59,33 @@ pub enum Command {
     /// The plan catalogue: import it from the plan's text, store it, check it.
     #[command(subcommand)]
     Plan(plan::PlanCommand),
+    /// Fetch every source's figures for a quarter, keep each file as a raw snapshot, and
+    /// store what changed; prints a summary per source. Exits 1 when a source failed.
+    Collect(collect::CollectArgs),
+    /// Run the collection pipeline on local files (received by mail, carried in); the
+    /// agency is read from the title block when --agency is absent.
+    Ingest(collect::IngestArgs),
+    /// List what could not be used for a quarter, where and why (in Vietnamese).
+    Rejects {
+        #[arg(long)]
+        period: Period,
+        #[arg(long, value_enum, default_value_t)]
+        format: collect::TableFormat,
+    },
+    /// Export data for auditors.
+    #[command(subcommand)]
+    Export(collect::ExportCommand),
+    /// Write the workbook an agency fills in for a quarter: its indicators, targets, last
+    /// values, validated input cells. A filled workbook imports with no mapping.
+    Template {
+        #[arg(long)]
+        agency: chiso::domain::AgencyId,
+        #[arg(long)]
+        period: Period,
+        /// Default: data/templates/AGENCY-PERIOD.xlsx
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
     /// The main job on one quarter: migrate the warehouse, load and check the plan
     /// (later: collect → evaluate → remind). Without --period, the configured demo
     /// quarter ([cycle] default_period) or else the current one.
@@ -123,7 +151,11 @@ fn init_tracing(settings: &Settings, format: Option<LogFormatArg>) {
         Some(LogFormatArg::Text) => false,
         None => settings.log.format == LogFormat::Json,
     };
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let _ = if json { builder.json().flatten_event(true).try_init() } else { builder.compact().try_init() };
 }
 
@@ -135,6 +167,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Config(ConfigCommand::Check { format }) => config_check(&ctx, format),
         Command::Db(DbCommand::Migrate) => db_migrate(&ctx).await,
         Command::Plan(cmd) => plan::run(&ctx, cmd).await,
+        Command::Collect(args) => collect::collect(&ctx, args).await,
+        Command::Ingest(args) => collect::ingest(&ctx, args).await,
+        Command::Rejects { period, format } => collect::rejects(&ctx, period, format).await,
+        Command::Export(cmd) => collect::export(&ctx, cmd).await,
+        Command::Template { agency, period, output } => collect::template(&ctx, agency, period, output).await,
         Command::Cycle { period } => cycle(&ctx, period).await,
     }
 }
@@ -189,19 +226,30 @@ async fn cycle(ctx: &Ctx, period: Option<Period>) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| ctx.settings.calendar.current_period(chrono::Utc::now()));
     println!("chiso cycle — {} ({period})", period.vi());
     let (dir, catalog) = chiso::app::load_catalog(&ctx.settings).context("the plan catalogue is not usable")?;
-    let wh = chiso::app::open_warehouse(&ctx.settings).await.context("the warehouse is not usable")?;
-    println!("  warehouse   {} {}", wh.backend(), wh.url());
-    let load = wh.load_catalog(&catalog, &dir).await?;
-    println!("  plan        {} — {}", catalog.plan.id, plan::describe_load(&load));
     let report = chiso::catalog::check::CheckReport::build(&catalog, &dir);
+    let app = chiso::app::Context::open(ctx.settings.clone()).await.context("cannot open the warehouse")?;
+    println!("  warehouse   {} {}", app.wh.backend(), app.wh.url());
     println!(
-        "  plan check  {} indicators, {} flagged ({} settled), {} unresolved names: {}",
+        "  plan        {}: {} indicators, {} flagged ({} settled), {} unresolved names: {}",
+        catalog.plan.id,
         report.indicators,
         report.flagged.len(),
         report.flagged.iter().filter(|f| f.settled.is_some()).count(),
         report.unresolved_agencies.len(),
         if report.ok { "OK" } else { "NOT OK (run `chiso plan check`)" }
     );
-    wh.close().await;
-    Ok(if report.ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    println!("  sources     {} ({})", app.sources.len(), app.settings.collect.sources.display());
+    println!();
+    let req = chiso::jobs::collect::CollectRequest {
+        period,
+        source: None,
+        from_raw: false,
+        trigger: chiso::warehouse::Trigger::Cli,
+        operator: std::env::var("CHISO_OPERATOR").ok(),
+    };
+    let collected = chiso::jobs::collect::collect(&app, &req, collect::progress()).await?;
+    collect::print_report(&collected);
+    let failed = collected.sources.iter().any(chiso::jobs::collect::SourceReport::is_failed);
+    app.wh.close().await;
+    Ok(if report.ok && !failed { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

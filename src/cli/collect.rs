@@ -1,0 +1,435 @@
+//! `chiso collect`, `chiso ingest`, `chiso rejects`, `chiso export`, `chiso template`.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand, ValueEnum};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+
+use super::Ctx;
+use chiso::app::Context;
+use chiso::domain::{AgencyId, Period};
+use chiso::jobs::collect::{CollectReport, CollectRequest, Progress, SourceReport};
+use chiso::warehouse::Trigger;
+
+#[derive(Debug, Args)]
+pub struct CollectArgs {
+    /// The quarter: 2024-Q2, Q2/2024, Quý II/2024 …
+    #[arg(long)]
+    pub period: Period,
+    /// Only this source.
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Re-read the stored snapshots of the period instead of fetching.
+    #[arg(long)]
+    pub from_raw: bool,
+    /// Who asks (kept with the run).
+    #[arg(long, env = "CHISO_OPERATOR")]
+    pub operator: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Workbooks received by mail or carried in (xlsx, xls, xlsb, ods).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    #[arg(long)]
+    pub period: Period,
+    /// The reporting agency; read from the file's title block when absent.
+    #[arg(long)]
+    pub agency: Option<AgencyId>,
+    #[arg(long, env = "CHISO_OPERATOR")]
+    pub operator: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, ValueEnum)]
+pub enum TableFormat {
+    #[default]
+    Table,
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DataFormat {
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Every current value of a period with its trace (source, file, sha256, cell).
+    Observations {
+        #[arg(long)]
+        period: Period,
+        #[arg(long, value_enum)]
+        format: DataFormat,
+        /// Superseded values too.
+        #[arg(long)]
+        history: bool,
+    },
+}
+
+struct Bars {
+    multi: MultiProgress,
+    bars: Mutex<std::collections::HashMap<String, ProgressBar>>,
+}
+
+impl Progress for Bars {
+    fn source_started(&self, source: &str) {
+        let bar = self.multi.add(ProgressBar::new_spinner());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {prefix:<24} {wide_msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.set_prefix(source.to_string());
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        if let Ok(mut b) = self.bars.lock() {
+            b.insert(source.to_string(), bar);
+        }
+    }
+    fn file(&self, source: &str, name: &str) {
+        if let Some(bar) = self.bars.lock().ok().and_then(|b| b.get(source).cloned()) {
+            bar.set_message(name.to_string());
+        }
+    }
+    fn source_done(&self, report: &SourceReport) {
+        if let Some(bar) = self.bars.lock().ok().and_then(|b| b.get(&report.source).cloned()) {
+            let msg = match &report.failed {
+                Some(f) => format!("LỖI: {f}"),
+                None => format!(
+                    "{} tệp, {} số liệu mới, {} từ chối",
+                    report.files.len(),
+                    report.observations(),
+                    report.rejects()
+                ),
+            };
+            bar.finish_with_message(msg);
+        }
+    }
+}
+
+pub fn progress() -> Arc<dyn Progress> {
+    if std::io::stderr().is_terminal() {
+        Arc::new(Bars { multi: MultiProgress::new(), bars: Mutex::default() })
+    } else {
+        Arc::new(chiso::jobs::collect::Quiet)
+    }
+}
+
+pub async fn collect(ctx: &Ctx, args: CollectArgs) -> anyhow::Result<ExitCode> {
+    let app = Context::open(ctx.settings.clone()).await?;
+    let req = CollectRequest {
+        period: args.period,
+        source: args.source,
+        from_raw: args.from_raw,
+        trigger: Trigger::Cli,
+        operator: args.operator,
+    };
+    let report = chiso::jobs::collect::collect(&app, &req, progress()).await?;
+    print_report(&report);
+    app.wh.close().await;
+    Ok(if report.sources.iter().any(SourceReport::is_failed) { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+pub fn print_report(report: &CollectReport) {
+    let mut table = comfy_table::Table::new();
+    table.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
+    table.set_header(["Nguồn", "Loại", "Tải mới", "Không đổi", "Số liệu mới", "Thay thế", "Từ chối", "Lỗi"]);
+    for s in &report.sources {
+        let failed = match (&s.failed, s.files.iter().filter(|f| f.outcome == "failed").count()) {
+            (Some(f), _) => f.clone(),
+            (None, 0) => String::new(),
+            (None, n) => s
+                .files
+                .iter()
+                .filter_map(|f| f.error.clone())
+                .next()
+                .map_or(format!("{n} tệp lỗi"), |e| format!("{n} tệp: {e}")),
+        };
+        table.add_row([
+            s.source.clone(),
+            s.kind.to_string(),
+            s.count("fetched").to_string(),
+            (s.count("unchanged") + s.count("not_modified")).to_string(),
+            s.observations().to_string(),
+            s.superseded().to_string(),
+            (s.rejects() + s.count("rejected") as u64).to_string(),
+            failed,
+        ]);
+    }
+    println!(
+        "Thu thập {} ({}) — lần chạy #{}: {}",
+        report.period.vi(),
+        report.period,
+        report.run_id,
+        report.status.as_str()
+    );
+    println!("{table}");
+    let rejects: u64 = report.sources.iter().map(SourceReport::rejects).sum();
+    if rejects > 0 {
+        println!("Xem lý do từ chối: chiso rejects --period {}", report.period);
+    }
+}
+
+pub async fn ingest(ctx: &Ctx, args: IngestArgs) -> anyhow::Result<ExitCode> {
+    let app = Context::open(ctx.settings.clone()).await?;
+    if let Some(a) = &args.agency
+        && app.dir.get(a).is_none()
+    {
+        anyhow::bail!(super::Failed { code: 2, message: format!("no agency `{a}` in the directory") });
+    }
+    let run_id = app
+        .wh
+        .start_run(&chiso::warehouse::NewRun {
+            job: "ingest".into(),
+            period: Some(args.period),
+            source: Some("manual".into()),
+            round: None,
+            params: serde_json::json!({ "files": args.files, "agency": args.agency, "period": args.period }),
+            trigger: Trigger::Cli,
+            operator: args.operator.clone(),
+            dry_run: false,
+            rerun_of: None,
+        })
+        .await?;
+    let ids = app.wh.indicator_id_map(&app.catalog.plan.id).await?;
+    let source = chiso::sources::Source {
+        id: "manual".into(),
+        agency: args.agency.clone(),
+        kind: chiso::sources::SourceKind::Folder { path: ".".into(), glob: "*".into() },
+        auth: None,
+        mapping: Default::default(),
+        enabled: true,
+    };
+    let mut table = comfy_table::Table::new();
+    table.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
+    table.set_header(["Tệp", "Đơn vị", "Kết quả", "Số liệu mới", "Thay thế", "Không đổi", "Từ chối"]);
+    let mut failed = false;
+    let mut total = serde_json::Map::new();
+    for file in &args.files {
+        let name = file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
+        let bytes = tokio::fs::read(file).await.with_context(|| format!("cannot read {}", file.display()))?;
+        let sha = chiso::sha256_hex(&bytes);
+        let record = chiso::warehouse::FetchRecord {
+            run_id: Some(run_id),
+            source_id: "manual".into(),
+            period: Some(args.period),
+            url: std::fs::canonicalize(file).unwrap_or_else(|_| file.clone()).display().to_string(),
+            file_name: Some(name.clone()),
+            attempts: 1,
+            outcome: "fetched",
+            sha256: Some(sha.clone()),
+            size: Some(bytes.len() as u64),
+            ..Default::default()
+        };
+        let fetch_id = app
+            .wh
+            .record_fetch(&record, Some((&bytes, chiso::ingest::sheet::FileFormat::detect(&bytes).as_str())))
+            .await?;
+        let report = chiso::jobs::collect::ingest_bytes(
+            &app,
+            run_id,
+            &source,
+            args.period,
+            &name,
+            Some(fetch_id),
+            Arc::from(bytes),
+            sha,
+            &ids,
+        )
+        .await;
+        let agency = report
+            .summary
+            .as_ref()
+            .and_then(|s| s.agency.clone())
+            .map(|a| app.dir.get(&a).map_or(a.to_string(), |x| x.label().to_string()))
+            .unwrap_or_default();
+        let outcome = match (&report.summary.as_ref().and_then(|s| s.file_reject.clone()), &report.error) {
+            (Some(r), _) => format!("từ chối: {}", r.message),
+            (None, Some(e)) => format!("lỗi: {e}"),
+            (None, None) => "đã nhận".into(),
+        };
+        failed |= report.outcome == "failed" || report.outcome == "rejected";
+        for (k, v) in [("observations", report.counts.observations), ("rejects", report.counts.rejects)] {
+            let cur = total.get(k).and_then(|x| x.as_u64()).unwrap_or(0);
+            total.insert(k.into(), (cur + v).into());
+        }
+        table.add_row([
+            name,
+            agency,
+            outcome,
+            report.counts.observations.to_string(),
+            report.counts.superseded.to_string(),
+            report.counts.unchanged.to_string(),
+            report.counts.rejects.to_string(),
+        ]);
+    }
+    let status = if failed { chiso::warehouse::RunStatus::Partial } else { chiso::warehouse::RunStatus::Succeeded };
+    app.wh.finish_run(run_id, status, &serde_json::Value::Object(total), None).await?;
+    println!("Nhận tệp cho {} — lần chạy #{run_id}", args.period.vi());
+    println!("{table}");
+    app.wh.close().await;
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+}
+
+fn csv_line(fields: &[String]) -> String {
+    fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(",")
+}
+
+pub async fn rejects(ctx: &Ctx, period: Period, format: TableFormat) -> anyhow::Result<ExitCode> {
+    let app = Context::open(ctx.settings.clone()).await?;
+    let rows = app.wh.rejects(period).await?;
+    match format {
+        TableFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+        TableFormat::Csv => {
+            println!("source,agency,file,location,item,raw_text,code,message");
+            for r in &rows {
+                println!(
+                    "{}",
+                    csv_line(&[
+                        r.source_id.clone(),
+                        r.agency_id.clone().unwrap_or_default(),
+                        r.file_name.clone().unwrap_or_default(),
+                        r.location.clone(),
+                        r.item_key.clone().unwrap_or_default(),
+                        r.raw_text.clone(),
+                        r.code.clone(),
+                        r.message.clone()
+                    ])
+                );
+            }
+        }
+        TableFormat::Table => {
+            let mut table = comfy_table::Table::new();
+            table.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
+            table.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+            table.set_header(["Nguồn", "Đơn vị", "Tệp", "Vị trí", "Chỉ tiêu", "Giá trị", "Lý do"]);
+            for r in &rows {
+                let agency = r
+                    .agency_id
+                    .as_deref()
+                    .and_then(|a| app.dir.get_str(a))
+                    .map_or_else(|| r.agency_id.clone().unwrap_or_default(), |a| a.label().to_string());
+                table.add_row([
+                    r.source_id.clone(),
+                    agency,
+                    r.file_name.clone().unwrap_or_default(),
+                    r.location.clone(),
+                    r.item_key.clone().unwrap_or_default(),
+                    r.raw_text.clone(),
+                    r.message.clone(),
+                ]);
+            }
+            println!("Các giá trị bị từ chối — {} ({} dòng)", period.vi(), rows.len());
+            if !rows.is_empty() {
+                println!("{table}");
+            }
+        }
+    }
+    app.wh.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn export(ctx: &Ctx, cmd: ExportCommand) -> anyhow::Result<ExitCode> {
+    let ExportCommand::Observations { period, format, history } = cmd;
+    let app = Context::open(ctx.settings.clone()).await?;
+    let rows = app.wh.observations(&app.catalog.plan.id, period, history).await?;
+    match format {
+        DataFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+        DataFormat::Csv => {
+            println!(
+                "period,item,measure,agency,kind,value,raw_text,note,source,file,sha256,location,loaded_at,superseded_at"
+            );
+            for r in &rows {
+                let (kind, value) = match r.value {
+                    chiso::domain::Value::Percent(v) => ("percent", v.to_string()),
+                    chiso::domain::Value::Count(v) => ("count", v.to_string()),
+                    chiso::domain::Value::Status(p) => ("status", p.as_str().to_string()),
+                };
+                println!(
+                    "{}",
+                    csv_line(&[
+                        r.period.clone(),
+                        r.item.clone(),
+                        r.measure.clone(),
+                        r.agency_id.clone(),
+                        kind.into(),
+                        value,
+                        r.raw_text.clone(),
+                        r.note.clone().unwrap_or_default(),
+                        r.source_id.clone(),
+                        r.file_name.clone(),
+                        r.sha256.clone(),
+                        r.location.clone(),
+                        r.loaded_at.to_rfc3339(),
+                        r.superseded_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                    ])
+                );
+            }
+        }
+    }
+    app.wh.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Values already in the warehouse, for pre-filling a workbook.
+struct Known(std::collections::HashMap<(String, String, Period), chiso::domain::Value>);
+
+impl chiso::report::template::KnownValues for Known {
+    fn value(&self, item: chiso::domain::ItemKey, measure: &str, period: Period) -> Option<chiso::domain::Value> {
+        self.0.get(&(item.to_string(), measure.to_string(), period)).copied()
+    }
+}
+
+pub async fn known_values(
+    app: &Context,
+    agency: &AgencyId,
+    period: Period,
+) -> anyhow::Result<impl chiso::report::template::KnownValues> {
+    let mut map = std::collections::HashMap::new();
+    for p in [period.prev(), period] {
+        for ((item, measure), v) in app.wh.agency_values(&app.catalog.plan.id, agency, p).await? {
+            map.insert((item, measure, p), v);
+        }
+    }
+    Ok(Known(map))
+}
+
+pub async fn template(
+    ctx: &Ctx,
+    agency: AgencyId,
+    period: Period,
+    output: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    let app = Context::open(ctx.settings.clone()).await?;
+    if app.dir.get(&agency).is_none() {
+        anyhow::bail!(super::Failed { code: 2, message: format!("no agency `{agency}` in the directory") });
+    }
+    let known = known_values(&app, &agency, period).await?;
+    let spec =
+        chiso::report::template::build_spec(&app.catalog, &app.dir, &app.settings.calendar, &agency, period, &known);
+    let bytes = chiso::report::template::write(&spec).context("cannot write the workbook")?;
+    let out = output.unwrap_or_else(|| PathBuf::from(format!("data/templates/{agency}-{period}.xlsx")));
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    std::fs::write(&out, bytes).with_context(|| format!("cannot write {}", out.display()))?;
+    println!(
+        "{} — {}: {} chỉ tiêu chủ trì, {} chỉ tiêu phối hợp → {}",
+        spec.agency_name,
+        period.vi(),
+        spec.lead.len(),
+        spec.co.len(),
+        out.display()
+    );
+    app.wh.close().await;
+    Ok(ExitCode::SUCCESS)
+}

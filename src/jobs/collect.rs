@@ -1,0 +1,753 @@
+//! `collect`: for one period, fetch every source, keep each file as a raw snapshot, and
+//! ingest what changed. One bad source never stops the others: its failure becomes a
+//! reject with a reason, and the run ends `partial`.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use futures::StreamExt;
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use crate::app::Context;
+use crate::domain::{AgencyId, ItemKey, Period};
+use crate::ingest::normalize::{NewReject, Normalized};
+use crate::ingest::sheet::FileFormat;
+use crate::ingest::{FileSpec, FileSummary};
+use crate::sources::http::{Fetched, Fetcher};
+use crate::sources::{Source, SourceKind, expand, list_folder};
+use crate::warehouse::{
+    FetchRecord, IngestionEnd, NewIngestion, NewRun, RunStatus, StoreCounts, Trigger, WarehouseError,
+};
+
+/// What to collect.
+#[derive(Debug, Clone, Serialize)]
+pub struct CollectRequest {
+    pub period: Period,
+    /// One source only.
+    pub source: Option<String>,
+    /// Re-read the stored snapshots instead of fetching.
+    pub from_raw: bool,
+    pub trigger: Trigger,
+    pub operator: Option<String>,
+}
+
+/// What happened to one file.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FileReport {
+    pub name: String,
+    /// fetched | not_modified | unchanged | rejected | failed
+    pub outcome: &'static str,
+    pub counts: StoreCounts,
+    pub summary: Option<FileSummary>,
+    pub error: Option<String>,
+}
+
+/// What happened to one source.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SourceReport {
+    pub source: String,
+    pub kind: &'static str,
+    pub files: Vec<FileReport>,
+    /// Why the source as a whole failed.
+    pub failed: Option<String>,
+}
+
+impl SourceReport {
+    pub fn count(&self, outcome: &str) -> usize {
+        self.files.iter().filter(|f| f.outcome == outcome).count()
+    }
+    pub fn observations(&self) -> u64 {
+        self.files.iter().map(|f| f.counts.observations).sum()
+    }
+    pub fn superseded(&self) -> u64 {
+        self.files.iter().map(|f| f.counts.superseded).sum()
+    }
+    pub fn rejects(&self) -> u64 {
+        self.files.iter().map(|f| f.counts.rejects).sum()
+    }
+    pub fn is_failed(&self) -> bool {
+        self.failed.is_some() || self.files.iter().any(|f| f.outcome == "failed")
+    }
+}
+
+/// The run's outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct CollectReport {
+    pub run_id: i64,
+    pub period: Period,
+    pub status: RunStatus,
+    pub sources: Vec<SourceReport>,
+}
+
+impl CollectReport {
+    pub fn counts(&self) -> serde_json::Value {
+        let sum = |f: &dyn Fn(&SourceReport) -> u64| self.sources.iter().map(f).sum::<u64>();
+        serde_json::json!({
+            "sources": self.sources.len(),
+            "files_fetched": sum(&|s| s.count("fetched") as u64),
+            "files_unchanged": sum(&|s| (s.count("unchanged") + s.count("not_modified")) as u64),
+            "files_rejected": sum(&|s| s.count("rejected") as u64),
+            "observations": sum(&|s| s.observations()),
+            "superseded": sum(&|s| s.superseded()),
+            "rejects": sum(&|s| s.rejects()),
+            "sources_failed": self.sources.iter().filter(|s| s.is_failed()).count(),
+        })
+    }
+}
+
+/// Progress for a terminal (or nothing).
+pub trait Progress: Send + Sync {
+    fn source_started(&self, _source: &str) {}
+    fn file(&self, _source: &str, _name: &str) {}
+    fn source_done(&self, _report: &SourceReport) {}
+}
+
+/// No progress display.
+pub struct Quiet;
+impl Progress for Quiet {}
+
+/// Why a collection could not run at all (a source failing is not that).
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    #[error("no source `{0}` in the sources file")]
+    UnknownSource(String),
+    #[error(transparent)]
+    Warehouse(#[from] WarehouseError),
+}
+
+/// Collects a period.
+pub async fn collect(
+    ctx: &Context,
+    req: &CollectRequest,
+    progress: Arc<dyn Progress>,
+) -> Result<CollectReport, CollectError> {
+    let sources: Vec<Source> = match &req.source {
+        Some(id) => vec![
+            ctx.sources.iter().find(|s| s.id == *id).cloned().ok_or_else(|| CollectError::UnknownSource(id.clone()))?,
+        ],
+        None => ctx.sources.iter().filter(|s| s.enabled).cloned().collect(),
+    };
+    let run_id = ctx
+        .wh
+        .start_run(&NewRun {
+            job: "collect".into(),
+            period: Some(req.period),
+            source: req.source.clone(),
+            round: None,
+            params: serde_json::to_value(req).unwrap_or_default(),
+            trigger: req.trigger,
+            operator: req.operator.clone(),
+            dry_run: false,
+            rerun_of: None,
+        })
+        .await?;
+    let ids = Arc::new(ctx.wh.indicator_id_map(&ctx.catalog.plan.id).await?);
+    let reports: Vec<SourceReport> = futures::stream::iter(sources.into_iter().map(|source| {
+        let ids = ids.clone();
+        let progress = progress.clone();
+        async move {
+            progress.source_started(&source.id);
+            let report = collect_source(ctx, run_id, &source, req, &ids, progress.as_ref()).await;
+            progress.source_done(&report);
+            report
+        }
+    }))
+    .buffered(ctx.settings.collect.concurrency.max(1))
+    .collect()
+    .await;
+    let status = if reports.iter().any(SourceReport::is_failed) {
+        if reports.iter().all(SourceReport::is_failed) && !reports.is_empty() {
+            RunStatus::Failed
+        } else {
+            RunStatus::Partial
+        }
+    } else if reports.iter().any(|r| r.rejects() > 0 || r.count("rejected") > 0) {
+        RunStatus::Partial
+    } else {
+        RunStatus::Succeeded
+    };
+    let report = CollectReport { run_id, period: req.period, status, sources: reports };
+    let failed: Vec<String> =
+        report.sources.iter().filter_map(|s| s.failed.clone().map(|f| format!("{}: {f}", s.source))).collect();
+    ctx.wh
+        .finish_run(run_id, status, &report.counts(), (!failed.is_empty()).then(|| failed.join("; ")).as_deref())
+        .await?;
+    Ok(report)
+}
+
+async fn collect_source(
+    ctx: &Context,
+    run_id: i64,
+    source: &Source,
+    req: &CollectRequest,
+    ids: &HashMap<ItemKey, i64>,
+    progress: &dyn Progress,
+) -> SourceReport {
+    let mut report = SourceReport { source: source.id.clone(), kind: source.kind_name(), ..Default::default() };
+    let fail = |report: &mut SourceReport, message: String| {
+        tracing::warn!(source = %source.id, error = %message, "source failed");
+        report.failed = Some(message);
+    };
+    if req.from_raw {
+        match ctx.wh.raw_files_for(&source.id, req.period).await {
+            Ok(files) if files.is_empty() => {
+                fail(&mut report, format!("no stored snapshot of {} to re-read", req.period))
+            }
+            Ok(files) => {
+                for (url, name, sha, fetch_id) in files {
+                    let name = name.unwrap_or_else(|| url.clone());
+                    progress.file(&source.id, &name);
+                    let bytes = match ctx.wh.raw_content(&sha).await {
+                        Ok(Some(b)) => b,
+                        Ok(None) => {
+                            report.files.push(FileReport {
+                                name,
+                                outcome: "failed",
+                                error: Some("snapshot missing".into()),
+                                ..Default::default()
+                            });
+                            continue;
+                        }
+                        Err(e) => {
+                            report.files.push(FileReport {
+                                name,
+                                outcome: "failed",
+                                error: Some(e.to_string()),
+                                ..Default::default()
+                            });
+                            continue;
+                        }
+                    };
+                    let file = ingest_bytes(
+                        ctx,
+                        run_id,
+                        source,
+                        req.period,
+                        &name,
+                        Some(fetch_id),
+                        Arc::from(bytes),
+                        sha,
+                        ids,
+                    )
+                    .await;
+                    report.files.push(file);
+                }
+            }
+            Err(e) => fail(&mut report, e.to_string()),
+        }
+        return report;
+    }
+    let headers = match source.auth_headers() {
+        Ok(h) => h,
+        Err(e) => {
+            let _ = record_failure(
+                ctx,
+                run_id,
+                source,
+                req.period,
+                &source.id,
+                "source_config",
+                &format!("Thiếu thông tin xác thực của nguồn: {e}"),
+                None,
+            )
+            .await;
+            fail(&mut report, e);
+            return report;
+        }
+    };
+    match &source.kind {
+        SourceKind::Folder { path, glob } => {
+            let files = match list_folder(path, glob, req.period) {
+                Ok(f) => f,
+                Err(e) => {
+                    let message = format!("Không đọc được thư mục nhận báo cáo {} ({e})", path.display());
+                    let _ = record_failure(
+                        ctx,
+                        run_id,
+                        source,
+                        req.period,
+                        &path.display().to_string(),
+                        "folder_unreadable",
+                        &message,
+                        None,
+                    )
+                    .await;
+                    fail(&mut report, message);
+                    return report;
+                }
+            };
+            for file in files {
+                let name =
+                    file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
+                progress.file(&source.id, &name);
+                report.files.push(fetch_local(ctx, run_id, source, req.period, &file, &name, ids).await);
+            }
+        }
+        SourceKind::Http { url } => {
+            let url = expand(url, req.period);
+            let name = url.rsplit('/').next().unwrap_or(&url).split('?').next().unwrap_or_default().to_string();
+            progress.file(&source.id, &name);
+            if let Some(path) = url.strip_prefix("file://") {
+                report.files.push(fetch_local(ctx, run_id, source, req.period, Path::new(path), &name, ids).await);
+            } else {
+                report.files.push(fetch_http(ctx, run_id, source, req.period, &url, &name, &headers, ids).await);
+            }
+        }
+        SourceKind::JsonApi { url, json } => {
+            let url = expand(url, req.period);
+            progress.file(&source.id, &url);
+            report.files.push(fetch_json(ctx, run_id, source, req.period, &url, json, &headers, ids).await);
+        }
+    }
+    report
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn record_failure(
+    ctx: &Context,
+    run_id: i64,
+    source: &Source,
+    period: Period,
+    url: &str,
+    code: &'static str,
+    message: &str,
+    fetch: Option<FetchRecord>,
+) -> Result<(), WarehouseError> {
+    let fetch = fetch.unwrap_or_else(|| FetchRecord {
+        run_id: Some(run_id),
+        source_id: source.id.clone(),
+        period: Some(period),
+        url: url.to_string(),
+        outcome: "failed",
+        error: Some(message.to_string()),
+        ..Default::default()
+    });
+    let fetch_id = ctx.wh.record_fetch(&fetch, None).await?;
+    let reject = NewReject {
+        location: url.to_string(),
+        item_key: None,
+        agency: source.agency.clone(),
+        raw_text: String::new(),
+        code,
+        message: message.to_string(),
+    };
+    ctx.wh.record_file_reject(Some(run_id), Some(fetch_id), &source.id, period, Some(url), &reject).await
+}
+
+async fn fetch_local(
+    ctx: &Context,
+    run_id: i64,
+    source: &Source,
+    period: Period,
+    path: &Path,
+    name: &str,
+    ids: &HashMap<ItemKey, i64>,
+) -> FileReport {
+    let started = chrono::Utc::now();
+    let bytes = match tokio::fs::read(path).await {
+        Ok(b) => b,
+        Err(e) => {
+            let message = format!("Không đọc được tệp {} ({e})", path.display());
+            let _ = record_failure(
+                ctx,
+                run_id,
+                source,
+                period,
+                &path.display().to_string(),
+                "file_unreadable",
+                &message,
+                None,
+            )
+            .await;
+            return FileReport {
+                name: name.to_string(),
+                outcome: "failed",
+                error: Some(message),
+                ..Default::default()
+            };
+        }
+    };
+    store_and_ingest(
+        ctx,
+        run_id,
+        source,
+        period,
+        &path.display().to_string(),
+        name,
+        bytes,
+        None,
+        None,
+        None,
+        started,
+        1,
+        ids,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn fetch_http(
+    ctx: &Context,
+    run_id: i64,
+    source: &Source,
+    period: Period,
+    url: &str,
+    name: &str,
+    headers: &[(String, String)],
+    ids: &HashMap<ItemKey, i64>,
+) -> FileReport {
+    let started = chrono::Utc::now();
+    let last = ctx.wh.last_fetch(&source.id, url).await.ok().flatten();
+    let fetcher = match Fetcher::new(ctx.settings.collect.http.clone()) {
+        Ok(f) => f,
+        Err(e) => {
+            return FileReport {
+                name: name.into(),
+                outcome: "failed",
+                error: Some(e.to_string()),
+                ..Default::default()
+            };
+        }
+    };
+    let attempt = fetcher.get(url, headers, last.as_ref()).await;
+    match attempt.result {
+        Ok(Fetched::NotModified) => {
+            let record = FetchRecord {
+                run_id: Some(run_id),
+                source_id: source.id.clone(),
+                period: Some(period),
+                url: url.into(),
+                file_name: Some(name.into()),
+                started_at: Some(started),
+                http_status: attempt.status,
+                attempts: attempt.attempts,
+                outcome: "not_modified",
+                ..Default::default()
+            };
+            let _ = ctx.wh.record_fetch(&record, None).await;
+            // Not modified since the last fetch; if that file was ingested for another
+            // period, re-read it for this one.
+            if let Some(sha) = last.and_then(|l| l.sha256)
+                && ctx.wh.current_ingestion_sha(&source.id, period, name).await.ok().flatten().as_deref()
+                    != Some(sha.as_str())
+                && let Ok(Some(bytes)) = ctx.wh.raw_content(&sha).await
+            {
+                return ingest_bytes(ctx, run_id, source, period, name, None, Arc::from(bytes), sha, ids).await;
+            }
+            FileReport { name: name.into(), outcome: "not_modified", ..Default::default() }
+        }
+        Ok(Fetched::Body { bytes, status, etag, last_modified, .. }) => {
+            store_and_ingest(
+                ctx,
+                run_id,
+                source,
+                period,
+                url,
+                name,
+                bytes,
+                Some(status),
+                etag,
+                last_modified,
+                started,
+                attempt.attempts,
+                ids,
+            )
+            .await
+        }
+        Err(e) => {
+            let message = e.vi();
+            let record = FetchRecord {
+                run_id: Some(run_id),
+                source_id: source.id.clone(),
+                period: Some(period),
+                url: url.into(),
+                file_name: Some(name.into()),
+                started_at: Some(started),
+                http_status: attempt.status,
+                attempts: attempt.attempts,
+                outcome: "failed",
+                error: Some(e.to_string()),
+                ..Default::default()
+            };
+            let _ = record_failure(ctx, run_id, source, period, url, e.code(), &message, Some(record)).await;
+            tracing::warn!(source = %source.id, url = %crate::sources::http::redact_query(url), error = %e, attempts = attempt.attempts, "fetch failed");
+            FileReport {
+                name: name.into(),
+                outcome: "failed",
+                error: Some(format!("{e} after {} attempt(s)", attempt.attempts)),
+                ..Default::default()
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn fetch_json(
+    ctx: &Context,
+    run_id: i64,
+    source: &Source,
+    period: Period,
+    url: &str,
+    json: &crate::sources::json_api::JsonMapping,
+    headers: &[(String, String)],
+    ids: &HashMap<ItemKey, i64>,
+) -> FileReport {
+    let started = chrono::Utc::now();
+    let name = url.to_string();
+    let failed = |message: String| FileReport {
+        name: name.clone(),
+        outcome: "failed",
+        error: Some(message),
+        ..Default::default()
+    };
+    let mut pages: Vec<serde_json::Value> = Vec::new();
+    let mut attempts = 0;
+    let mut status = None;
+    if let Some(path) = url.strip_prefix("file://") {
+        match std::fs::read(path)
+            .map_err(|e| e.to_string())
+            .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
+        {
+            Ok(v) => pages.push(v),
+            Err(e) => {
+                let message = format!("Không đọc được tệp dữ liệu {path} ({e})");
+                let _ = record_failure(ctx, run_id, source, period, url, "json_unreadable", &message, None).await;
+                return failed(message);
+            }
+        }
+    } else {
+        let Ok(mut base) = reqwest::Url::parse(url) else { return failed(format!("`{url}` is not a URL")) };
+        for (k, v) in &json.query {
+            base.query_pairs_mut().append_pair(k, &expand(v, period));
+        }
+        let fetcher = match Fetcher::new(ctx.settings.collect.http.clone()) {
+            Ok(f) => f,
+            Err(e) => return failed(e.to_string()),
+        };
+        let mut next = Some(json.first_page(&base));
+        let records_path = serde_json_path::JsonPath::parse(&json.records).ok();
+        while let Some(page_url) = next.take() {
+            if pages.len() >= 1_000 {
+                break;
+            }
+            let attempt = fetcher.get(page_url.as_str(), headers, None).await;
+            attempts += attempt.attempts;
+            status = attempt.status;
+            match attempt.result {
+                Ok(Fetched::Body { bytes, .. }) => match serde_json::from_slice::<serde_json::Value>(&bytes) {
+                    Ok(v) => {
+                        let count = records_path.as_ref().map_or(0, |p| p.query(&v).all().len());
+                        next = json.next_page(&base, pages.len(), count, &v);
+                        pages.push(v);
+                    }
+                    Err(e) => {
+                        let message = if FileFormat::detect(&bytes) == FileFormat::Html {
+                            "Cổng dữ liệu trả về trang web (HTML) thay vì dữ liệu JSON: đường dẫn có thể sai hoặc cần đăng nhập".to_string()
+                        } else {
+                            format!("Cổng dữ liệu trả về nội dung không phải JSON ({e})")
+                        };
+                        let _ = record_failure(ctx, run_id, source, period, url, "json_invalid", &message, None).await;
+                        return failed(message);
+                    }
+                },
+                Ok(Fetched::NotModified) => break,
+                Err(e) => {
+                    let record = FetchRecord {
+                        run_id: Some(run_id),
+                        source_id: source.id.clone(),
+                        period: Some(period),
+                        url: url.into(),
+                        started_at: Some(started),
+                        http_status: attempt.status,
+                        attempts,
+                        outcome: "failed",
+                        error: Some(e.to_string()),
+                        ..Default::default()
+                    };
+                    let _ = record_failure(ctx, run_id, source, period, url, e.code(), &e.vi(), Some(record)).await;
+                    return failed(format!("{e} after {attempts} attempt(s)"));
+                }
+            }
+        }
+    }
+    let snapshot =
+        serde_json::json!({ "source": source.id, "url": crate::sources::http::redact_query(url), "pages": pages });
+    let bytes = serde_json::to_vec(&snapshot).unwrap_or_default();
+    store_and_ingest(ctx, run_id, source, period, url, &name, bytes, status, None, None, started, attempts.max(1), ids)
+        .await
+}
+
+/// Records the fetch and keeps the bytes; skips the file when the same bytes are already
+/// the current ingestion of this name; ingests it otherwise.
+#[allow(clippy::too_many_arguments)]
+async fn store_and_ingest(
+    ctx: &Context,
+    run_id: i64,
+    source: &Source,
+    period: Period,
+    url: &str,
+    name: &str,
+    bytes: Vec<u8>,
+    status: Option<u16>,
+    etag: Option<String>,
+    last_modified: Option<String>,
+    started: chrono::DateTime<chrono::Utc>,
+    attempts: u32,
+    ids: &HashMap<ItemKey, i64>,
+) -> FileReport {
+    let sha = crate::sha256_hex(&bytes);
+    let unchanged =
+        ctx.wh.current_ingestion_sha(&source.id, period, name).await.ok().flatten().as_deref() == Some(sha.as_str());
+    let media = FileFormat::detect(&bytes).as_str();
+    let record = FetchRecord {
+        run_id: Some(run_id),
+        source_id: source.id.clone(),
+        period: Some(period),
+        url: url.to_string(),
+        file_name: Some(name.to_string()),
+        started_at: Some(started),
+        http_status: status,
+        attempts,
+        outcome: if unchanged { "unchanged" } else { "fetched" },
+        sha256: Some(sha.clone()),
+        size: Some(bytes.len() as u64),
+        etag,
+        last_modified,
+        error: None,
+    };
+    let fetch_id = match ctx.wh.record_fetch(&record, Some((&bytes, media))).await {
+        Ok(id) => id,
+        Err(e) => {
+            return FileReport {
+                name: name.into(),
+                outcome: "failed",
+                error: Some(e.to_string()),
+                ..Default::default()
+            };
+        }
+    };
+    if unchanged {
+        return FileReport { name: name.into(), outcome: "unchanged", ..Default::default() };
+    }
+    ingest_bytes(ctx, run_id, source, period, name, Some(fetch_id), Arc::from(bytes), sha, ids).await
+}
+
+/// Parses a file in a blocking thread while the warehouse stores what it yields.
+#[allow(clippy::too_many_arguments)]
+pub async fn ingest_bytes(
+    ctx: &Context,
+    run_id: i64,
+    source: &Source,
+    period: Period,
+    name: &str,
+    fetch_id: Option<i64>,
+    bytes: Arc<[u8]>,
+    sha: String,
+    ids: &HashMap<ItemKey, i64>,
+) -> FileReport {
+    let spec = FileSpec {
+        file_name: name.to_string(),
+        mapping: source.mapping.clone(),
+        agency: source.agency.clone(),
+        period,
+    };
+    let (counts, summary) =
+        match ingest_file(ctx, Some(run_id), &source.id, source_json(source), spec, fetch_id, bytes, sha, ids).await {
+            Ok(v) => v,
+            Err(e) => {
+                return FileReport {
+                    name: name.into(),
+                    outcome: "failed",
+                    error: Some(e.to_string()),
+                    ..Default::default()
+                };
+            }
+        };
+    let outcome = if summary.file_reject.is_some() { "rejected" } else { "fetched" };
+    FileReport { name: name.into(), outcome, counts, summary: Some(summary), error: None }
+}
+
+fn source_json(source: &Source) -> Option<crate::sources::json_api::JsonMapping> {
+    match &source.kind {
+        SourceKind::JsonApi { json, .. } => Some((**json).clone()),
+        _ => None,
+    }
+}
+
+/// The ingest pipeline for one file: parse (blocking thread) → store (one transaction).
+#[allow(clippy::too_many_arguments)]
+pub async fn ingest_file(
+    ctx: &Context,
+    run_id: Option<i64>,
+    source_id: &str,
+    json: Option<crate::sources::json_api::JsonMapping>,
+    spec: FileSpec,
+    fetch_id: Option<i64>,
+    bytes: Arc<[u8]>,
+    sha: String,
+    ids: &HashMap<ItemKey, i64>,
+) -> Result<(StoreCounts, FileSummary), WarehouseError> {
+    ctx.wh.keep_raw(&sha, &bytes, FileFormat::detect(&bytes).as_str()).await?;
+    let (tx, rx) = mpsc::channel::<Normalized>(8);
+    let (summary_tx, summary_rx) = tokio::sync::oneshot::channel::<FileSummary>();
+    let catalog = ctx.catalog.clone();
+    let dir = ctx.dir.clone();
+    let assignments = ctx.assignments(spec.period);
+    let parse_spec = spec.clone();
+    let parser = tokio::task::spawn_blocking(move || {
+        let mut sink = move |n: Normalized| {
+            let _ = tx.blocking_send(n);
+        };
+        let summary = match json {
+            Some(mapping) => {
+                crate::ingest::parse_json(&bytes, &mapping, &parse_spec, &catalog, &dir, &assignments, &mut sink)
+            }
+            None => crate::ingest::parse_file(bytes, &parse_spec, &catalog, &dir, &assignments, &mut sink),
+        };
+        drop(sink);
+        let _ = summary_tx.send(summary);
+    });
+    let ingestion = NewIngestion {
+        run_id,
+        fetch_id,
+        source_id: source_id.to_string(),
+        period: spec.period,
+        sha256: sha,
+        file_name: spec.file_name.clone(),
+        agency: spec.agency.clone(),
+        layout: None,
+        sheet: None,
+    };
+    let summary_slot: Arc<std::sync::Mutex<Option<FileSummary>>> = Arc::default();
+    let slot = summary_slot.clone();
+    let end = async move {
+        let summary = summary_rx.await.ok();
+        let end = summary.as_ref().map_or_else(IngestionEnd::default, |s| IngestionEnd {
+            file_reject: s.file_reject.clone(),
+            agency: s.agency.clone(),
+            layout: s.kind.map(str::to_string).or_else(|| s.layout.map(|l| format!("{l:?}").to_lowercase())),
+            sheet: s.sheet.clone(),
+        });
+        if let Ok(mut guard) = slot.lock() {
+            *guard = summary;
+        }
+        end
+    };
+    let counts = ctx.wh.store_ingestion(&ingestion, ids, rx, end).await;
+    let _ = parser.await;
+    let summary = summary_slot.lock().ok().and_then(|mut g| g.take()).unwrap_or_default();
+    let counts = counts?;
+    tracing::info!(
+        source = source_id,
+        file = %spec.file_name,
+        agency = ?summary.agency.as_ref().map(AgencyId::as_str),
+        observations = counts.observations,
+        superseded = counts.superseded,
+        unchanged = counts.unchanged,
+        rejects = counts.rejects,
+        "file ingested"
+    );
+    Ok((counts, summary))
+}

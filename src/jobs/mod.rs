@@ -1,0 +1,4 @@
+//! Jobs: every execution is a run recorded in the warehouse, started by the CLI, the
+//! scheduler or the admin API through the same functions.
+
+pub mod collect;
