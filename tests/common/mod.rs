@@ -87,3 +87,41 @@ pub fn catalog() -> (chiso::catalog::Directory, chiso::catalog::plan::Catalog) {
         chiso::catalog::plan::Catalog::build(&plan, &overrides, &path.display().to_string(), &dir).expect("catalog");
     (dir, catalog)
 }
+
+/// Settings on the embedded defaults, with fast retries for tests.
+pub fn settings() -> chiso::config::Settings {
+    let mut s = chiso::config::Settings::defaults().expect("embedded defaults");
+    s.collect.http.backoff_base_ms = 10;
+    s.collect.http.backoff_max_ms = 5_000;
+    s.collect.http.read_timeout_secs = 2.0;
+    s.collect.http.connect_timeout_secs = 2.0;
+    s
+}
+
+/// A job context over a test warehouse.
+pub async fn context(
+    db: &TestDb,
+    settings: chiso::config::Settings,
+    sources: Vec<chiso::sources::Source>,
+) -> chiso::app::Context {
+    let (dir, catalog) = catalog();
+    chiso::app::Context::with_warehouse(settings, dir, catalog, sources, db.wh.clone()).await.expect("context")
+}
+
+pub fn period(s: &str) -> chiso::domain::Period {
+    s.parse().expect("a period")
+}
+
+/// Collects one period.
+pub async fn collect(ctx: &chiso::app::Context, period: chiso::domain::Period) -> chiso::jobs::collect::CollectReport {
+    let req = chiso::jobs::collect::CollectRequest {
+        period,
+        source: None,
+        from_raw: false,
+        trigger: chiso::warehouse::Trigger::Cli,
+        operator: Some("test".into()),
+    };
+    chiso::jobs::collect::collect(ctx, &req, std::sync::Arc::new(chiso::jobs::collect::Quiet))
+        .await
+        .expect("collect runs")
+}
