@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod evaluate;
 pub mod ingest;
 pub mod jobs;
 pub mod report;

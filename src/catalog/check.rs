@@ -8,6 +8,16 @@ use super::directory::Directory;
 use super::plan::{Catalog, Flag, FlagCode};
 use crate::domain::TargetSpec;
 
+fn unanswered_is_empty(catalog: &Catalog, dir: &Directory) -> bool {
+    catalog.plan.years.iter().all(|year| {
+        let date = chrono::NaiveDate::from_ymd_opt(*year, 6, 14).unwrap_or(catalog.plan.issued_on);
+        let a = super::assign::Assignments::new(catalog, dir, *year, date);
+        catalog.indicators.iter().enumerate().all(|(i, ind)| {
+            ind.target(*year).is_none_or(|t| matches!(t.spec, TargetSpec::None)) || !a.leads(i).is_empty()
+        })
+    })
+}
+
 /// An item with flags, and whether an operator settled it.
 #[derive(Debug, Clone, Serialize)]
 pub struct FlaggedItem {
@@ -42,6 +52,11 @@ pub struct CheckReport {
     pub unresolved_agencies: Vec<UnresolvedName>,
     /// Targets not understood and not settled by an override.
     pub unrecognized_targets: Vec<UnresolvedName>,
+    /// Items without flags that an override changed anyway, with its reason.
+    pub overridden: Vec<UnresolvedName>,
+    /// Indicators whose lead agencies expand to nobody reachable (a group without members
+    /// or contact agency), per year.
+    pub unanswered: Vec<UnresolvedName>,
     /// Alias keys shared by agencies that exist at the same time.
     pub ambiguous_aliases: Vec<String>,
     pub agencies: usize,
@@ -98,12 +113,34 @@ impl CheckReport {
                 });
             }
         }
+        let overridden = catalog
+            .indicators
+            .iter()
+            .filter(|i| i.flags.is_empty())
+            .filter_map(|i| i.settled.as_ref().map(|r| UnresolvedName { item: i.key.to_string(), message: r.clone() }))
+            .collect();
+        let mut unanswered = Vec::new();
+        for year in &catalog.plan.years {
+            let date = chrono::NaiveDate::from_ymd_opt(*year, 6, 14).unwrap_or(catalog.plan.issued_on);
+            let assignments = super::assign::Assignments::new(catalog, dir, *year, date);
+            for (i, ind) in catalog.indicators.iter().enumerate() {
+                let has_target = ind.target(*year).is_some_and(|t| !matches!(t.spec, TargetSpec::None));
+                if has_target && assignments.leads(i).is_empty() {
+                    let leads: Vec<&str> = ind.lead.iter().map(|l| l.as_str()).collect();
+                    unanswered.push(UnresolvedName {
+                        item: ind.key.to_string(),
+                        message: format!("{year}: không ai chủ trì ({})", leads.join(", ")),
+                    });
+                }
+            }
+        }
         let ambiguous_aliases = dir
             .ambiguous_aliases()
             .into_iter()
             .map(|(k, ids)| format!("{k}: {}", ids.iter().map(|i| i.as_str()).collect::<Vec<_>>().join(", ")))
             .collect();
         let ok = unresolved_agencies.is_empty() && unrecognized_targets.is_empty();
+        let ok = ok && unanswered_is_empty(catalog, dir);
         CheckReport {
             plan_id: catalog.plan.id.clone(),
             title: catalog.plan.title.clone(),
@@ -116,6 +153,8 @@ impl CheckReport {
             flagged,
             unresolved_agencies,
             unrecognized_targets,
+            overridden,
+            unanswered,
             ambiguous_aliases,
             agencies: dir.len(),
             ok,
@@ -188,8 +227,18 @@ impl CheckReport {
                 s
             }
         };
+        if !self.overridden.is_empty() {
+            out.push_str(&format!("\nOther items changed by overrides: {}\n", self.overridden.len()));
+            for o in &self.overridden {
+                out.push_str(&format!("  {:<6} {}\n", o.item, o.message));
+            }
+        }
         out.push_str(&list("Unresolved agency names", &self.unresolved_agencies));
         out.push_str(&list("Unrecognized targets without an override", &self.unrecognized_targets));
+        out.push_str(&list(
+            "Indicators nobody in the directory answers for (add members or contact_via)",
+            &self.unanswered,
+        ));
         if !self.ambiguous_aliases.is_empty() {
             out.push_str(&format!(
                 "\nAmbiguous aliases (same spelling, same time): {}\n",

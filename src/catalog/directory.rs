@@ -474,6 +474,15 @@ impl Directory {
         out
     }
 
+    /// Every agency of a level valid on `date` (groups excluded).
+    pub fn of_level(&self, level: Level, date: NaiveDate) -> Vec<AgencyId> {
+        self.agencies
+            .iter()
+            .filter(|a| a.level == level && !a.is_group() && a.valid_at(date))
+            .map(|a| a.id.clone())
+            .collect()
+    }
+
     /// The communes under a district on `date`.
     pub fn communes_of(&self, district: &AgencyId, date: NaiveDate) -> Vec<AgencyId> {
         self.agencies

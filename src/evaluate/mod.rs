@@ -1,0 +1,774 @@
+//! Gap evaluation: for one period, who is behind on what and by how much.
+//!
+//! Pure: the catalogue, the period's assignments, the calendar, the current observations
+//! and last year's year-end observations go in; one [`GapRow`] per judged agency, measure
+//! and indicator comes out, plus an aggregate row where several agencies answer for an
+//! indicator and a row per district where a target sets per-district quotas. Storage and
+//! scheduling are elsewhere (`warehouse::evaluation`, `jobs::evaluate`).
+//!
+//! The rules (DESIGN.md "Gaps"):
+//! * expected value at the quarter follows the indicator's trajectory: `linear` from the
+//!   baseline (last year's actual, else last year's target, else 0) to this year's target at
+//!   Q4; `year_end` judged at Q4 only; `cumulative` a quarter of the year's target per
+//!   quarter (counts that restart each year);
+//! * comparators come from the target (`>80%` strict, `80%` at least);
+//! * `at_risk` when the shortfall is within the tolerance, `lagging` beyond it;
+//! * `missing` when there is no report once the due date has passed, `not_due` before;
+//! * milestones are `done` when reported done, `overdue` once their deadline has passed
+//!   without it; ongoing tasks need a status every quarter;
+//! * `not_applicable` when the year has no target, and for the members of a lead group the
+//!   year's target does not name.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::Directory;
+use crate::catalog::assign::Assignments;
+use crate::catalog::plan::{Aggregate, Catalog, Indicator, Trajectory};
+use crate::domain::number::format_vi;
+use crate::domain::target::{Comparator, Threshold, UnitTarget};
+use crate::domain::value::{MeasureKind, Progress};
+use crate::domain::{AgencyId, Period, ReportingCalendar, TargetSpec, Value};
+use crate::ingest::normalize::FastHash;
+
+/// How a row stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Overdue,
+    Lagging,
+    Missing,
+    AtRisk,
+    NotDue,
+    OnTrack,
+    Done,
+    NotApplicable,
+}
+
+impl Status {
+    pub const ALL: [Status; 8] = [
+        Status::Overdue,
+        Status::Lagging,
+        Status::Missing,
+        Status::AtRisk,
+        Status::NotDue,
+        Status::OnTrack,
+        Status::Done,
+        Status::NotApplicable,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Overdue => "overdue",
+            Status::Lagging => "lagging",
+            Status::Missing => "missing",
+            Status::AtRisk => "at_risk",
+            Status::NotDue => "not_due",
+            Status::OnTrack => "on_track",
+            Status::Done => "done",
+            Status::NotApplicable => "not_applicable",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Status::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    /// As officers and leaders read it.
+    pub fn vi(self) -> &'static str {
+        match self {
+            Status::Overdue => "Quá hạn",
+            Status::Lagging => "Chậm tiến độ",
+            Status::Missing => "Chưa báo cáo",
+            Status::AtRisk => "Có nguy cơ chậm",
+            Status::NotDue => "Chưa đến hạn",
+            Status::OnTrack => "Đúng tiến độ",
+            Status::Done => "Đã hoàn thành",
+            Status::NotApplicable => "Không áp dụng",
+        }
+    }
+
+    /// Needs a reminder: behind, late or silent.
+    pub fn needs_action(self) -> bool {
+        matches!(self, Status::Overdue | Status::Lagging | Status::Missing | Status::AtRisk)
+    }
+
+    /// Counts as keeping pace.
+    pub fn is_good(self) -> bool {
+        matches!(self, Status::OnTrack | Status::Done)
+    }
+}
+
+/// What a row is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RowKind {
+    /// One judged agency.
+    Member,
+    /// The province's figure for an indicator several agencies answer for.
+    Aggregate,
+    /// A district's share of a per-district quota.
+    District,
+}
+
+impl RowKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RowKind::Member => "member",
+            RowKind::Aggregate => "aggregate",
+            RowKind::District => "district",
+        }
+    }
+}
+
+/// One line of the gap table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GapRow {
+    pub item: crate::domain::ItemKey,
+    /// `""`, or the measure of a composite indicator.
+    pub measure: String,
+    pub kind: RowKind,
+    /// The judged agency (`*` for an aggregate row answered by nobody in particular).
+    pub agency: String,
+    pub status: Status,
+    /// This year's target, as the plan writes it.
+    pub target: String,
+    /// The number expected by this quarter (percent points or count), if any.
+    pub expected: Option<f64>,
+    pub actual: Option<Value>,
+    /// How far behind, in the measure's own unit (positive = short).
+    pub gap: Option<f64>,
+    /// Needed per remaining quarter to reach the year's target.
+    pub pace: Option<f64>,
+    /// One line in Vietnamese.
+    pub reason: String,
+    /// Co-agencies, for reminders to copy.
+    pub co: Vec<AgencyId>,
+    /// For aggregates: members judged and members on track or done.
+    pub members: Option<(u32, u32)>,
+    /// The observation the row was judged on.
+    pub observation_id: Option<i64>,
+}
+
+/// Tolerances, from `[evaluate]`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvalSettings {
+    /// Percentage points below the expected value still judged `at_risk`.
+    pub tolerance_pp: f64,
+    /// For counts: the share of the expected value (0.1 = 10%) still judged `at_risk`.
+    pub tolerance_count_ratio: f64,
+}
+
+impl Default for EvalSettings {
+    fn default() -> Self {
+        Self { tolerance_pp: 5.0, tolerance_count_ratio: 0.1 }
+    }
+}
+
+/// A reported value and where it is stored.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Observed {
+    pub value: Value,
+    pub id: i64,
+}
+
+/// Values of one period keyed by (indicator index, measure index, directory index).
+#[derive(Debug, Default, Clone)]
+pub struct Observations {
+    map: HashMap<u64, Observed, FastHash>,
+}
+
+fn key(indicator: usize, measure: usize, agency: usize) -> u64 {
+    ((indicator as u64) << 44) | ((measure as u64) << 36) | agency as u64
+}
+
+impl Observations {
+    pub fn with_capacity(n: usize) -> Self {
+        Self { map: HashMap::with_capacity_and_hasher(n, FastHash) }
+    }
+
+    pub fn insert(&mut self, indicator: usize, measure: usize, agency: usize, value: Observed) {
+        self.map.insert(key(indicator, measure, agency), value);
+    }
+
+    pub fn get(&self, indicator: usize, measure: usize, agency: usize) -> Option<&Observed> {
+        self.map.get(&key(indicator, measure, agency))
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+/// Everything an evaluation reads.
+pub struct EvalInput<'a> {
+    pub catalog: &'a Catalog,
+    pub dir: &'a Directory,
+    pub assignments: &'a Assignments,
+    pub calendar: &'a ReportingCalendar,
+    pub settings: EvalSettings,
+    pub period: Period,
+    /// The moment of judgement: decides `missing` vs `not_due`.
+    pub now: DateTime<Utc>,
+    pub current: &'a Observations,
+    /// Last year's Q4 values: the baseline of linear trajectories.
+    pub previous_year_end: &'a Observations,
+}
+
+/// Evaluates every indicator for the period.
+pub fn evaluate(input: &EvalInput<'_>) -> Vec<GapRow> {
+    let mut rows = Vec::new();
+    for (index, ind) in input.catalog.indicators.iter().enumerate() {
+        evaluate_indicator(input, index, ind, &mut rows);
+    }
+    rows
+}
+
+/// The context of one indicator's evaluation.
+struct Ctx<'a, 'b> {
+    input: &'b EvalInput<'a>,
+    index: usize,
+    ind: &'a Indicator,
+    year: i32,
+    past_due: bool,
+    quarter: u8,
+    co: Vec<AgencyId>,
+}
+
+fn evaluate_indicator(input: &EvalInput<'_>, index: usize, ind: &Indicator, rows: &mut Vec<GapRow>) {
+    let year = input.period.year();
+    let target = ind.target(year);
+    let co: Vec<AgencyId> = input.assignments.co(index).iter().cloned().collect();
+    let spec = target.map(|t| &t.spec);
+    let raw = target.map(|t| t.raw.clone()).unwrap_or_default();
+    let na = |reason: String, agency: String| GapRow {
+        item: ind.key,
+        measure: String::new(),
+        kind: RowKind::Aggregate,
+        agency,
+        status: Status::NotApplicable,
+        target: raw.clone(),
+        expected: None,
+        actual: None,
+        gap: None,
+        pace: None,
+        reason,
+        co: co.clone(),
+        members: None,
+        observation_id: None,
+    };
+    match spec {
+        None | Some(TargetSpec::None) => {
+            rows.push(na(format!("Năm {year} không có chỉ tiêu"), "*".into()));
+            return;
+        }
+        Some(TargetSpec::Unrecognized { .. }) => {
+            rows.push(na("Chỉ tiêu chưa được xác định (xem chiso plan check)".into(), "*".into()));
+            return;
+        }
+        _ => {}
+    }
+    let c = Ctx {
+        input,
+        index,
+        ind,
+        year,
+        past_due: input.calendar.is_past_due(input.period, input.now),
+        quarter: input.period.quarter(),
+        co: co.clone(),
+    };
+    let judged: &BTreeSet<AgencyId> = input.assignments.leads(index);
+    if judged.is_empty() {
+        // Nobody in the directory answers for it: say so rather than drop the indicator.
+        let names: Vec<String> =
+            ind.lead.iter().map(|l| input.dir.get(l).map_or_else(|| l.to_string(), |a| a.name.clone())).collect();
+        rows.push(GapRow {
+            status: if c.past_due { Status::Missing } else { Status::NotDue },
+            kind: RowKind::Aggregate,
+            reason: format!(
+                "Không có đơn vị nào để giao chủ trì: “{}” chưa có thành viên hoặc đơn vị đầu mối trong danh mục",
+                names.join("; ")
+            ),
+            ..na(String::new(), "*".into())
+        });
+        return;
+    }
+    // Members of the lead groups a year's named target leaves out: not applicable.
+    if let Some(TargetSpec::Units(u)) = spec
+        && !u.named.is_empty()
+    {
+        let date = input.assignments.date;
+        let mut left_out = BTreeSet::new();
+        for id in &ind.lead {
+            left_out.extend(input.dir.members_at(id, date));
+        }
+        for a in left_out.difference(judged) {
+            rows.push(GapRow {
+                kind: RowKind::Member,
+                ..na(format!("Chỉ tiêu năm {year} không giao cho đơn vị này"), a.to_string())
+            });
+        }
+    }
+    let target = target.expect("checked above");
+    for (m, measure) in ind.measures.iter().enumerate() {
+        let threshold = measure_threshold(&target.spec, &measure.key);
+        let mut member_rows = Vec::new();
+        for agency in judged {
+            let Some(a) = input.dir.index_of(agency) else { continue };
+            let observed = input.current.get(index, m, a).copied();
+            let row = match (&measure.kind, &target.spec) {
+                (MeasureKind::Status, spec) => judge_status(&c, spec, observed),
+                (_, _) => {
+                    let baseline = input.previous_year_end.get(index, m, a).and_then(|o| o.value.number());
+                    judge_number(&c, &measure.kind, threshold, baseline, observed)
+                }
+            };
+            member_rows.push(GapRow {
+                measure: measure.key.clone(),
+                agency: agency.to_string(),
+                target: target.raw.clone(),
+                co: c.co.clone(),
+                observation_id: observed.map(|o| o.id),
+                ..row
+            });
+        }
+        let several = judged.len() > 1
+            || matches!(&target.spec, TargetSpec::Units(u) if u.share.is_some() || u.communes_per_district.is_some());
+        if several && !judged.is_empty() {
+            rows.push(aggregate_row(
+                &c,
+                &measure.kind,
+                &measure.key,
+                &target.spec,
+                threshold,
+                &member_rows,
+                &target.raw,
+                m,
+            ));
+        }
+        rows.extend(member_rows);
+        if let TargetSpec::Units(u) = &target.spec {
+            rows.extend(district_rows(&c, u, m, &target.raw));
+        }
+    }
+}
+
+/// The threshold of a numeric target for one measure.
+fn measure_threshold(spec: &TargetSpec, measure: &str) -> Option<Threshold> {
+    match spec {
+        TargetSpec::Percent { threshold, .. } | TargetSpec::Count { threshold, .. } => Some(*threshold),
+        TargetSpec::Composite { measures } => measures.iter().find(|m| m.key == measure).map(|m| m.threshold),
+        TargetSpec::Units(u) => u.share.or(u.communes_per_district),
+        _ => None,
+    }
+}
+
+fn blank(c: &Ctx<'_, '_>) -> GapRow {
+    GapRow {
+        item: c.ind.key,
+        measure: String::new(),
+        kind: RowKind::Member,
+        agency: String::new(),
+        status: Status::NotDue,
+        target: String::new(),
+        expected: None,
+        actual: None,
+        gap: None,
+        pace: None,
+        reason: String::new(),
+        co: Vec::new(),
+        members: None,
+        observation_id: None,
+    }
+}
+
+/// No report: missing once the due date has passed, not due before.
+fn unreported(c: &Ctx<'_, '_>) -> GapRow {
+    let due = c.input.calendar.due_date(c.input.period);
+    if c.past_due {
+        GapRow {
+            status: Status::Missing,
+            reason: format!("Chưa báo cáo {} (hạn {})", c.input.period.vi(), due.format("%d/%m/%Y")),
+            ..blank(c)
+        }
+    } else {
+        GapRow {
+            status: Status::NotDue,
+            reason: format!("Chưa đến hạn báo cáo ({})", due.format("%d/%m/%Y")),
+            ..blank(c)
+        }
+    }
+}
+
+fn unit(kind: &MeasureKind) -> &'static str {
+    match kind {
+        MeasureKind::Percent => " điểm %",
+        _ => "",
+    }
+}
+
+fn show(kind: &MeasureKind, v: f64) -> String {
+    match kind {
+        MeasureKind::Percent => format!("{}%", format_vi(v, 1)),
+        _ => format_vi(v, 1),
+    }
+}
+
+/// The value expected by this quarter for a numeric measure.
+pub fn expected_at(trajectory: Trajectory, quarter: u8, target: f64, baseline: f64) -> Option<f64> {
+    let q = f64::from(quarter);
+    match trajectory {
+        Trajectory::Linear => Some(baseline + (target - baseline) * q / 4.0),
+        Trajectory::Cumulative => Some(target * q / 4.0),
+        Trajectory::YearEnd => (quarter == 4).then_some(target),
+    }
+}
+
+/// The numeric baseline: last year's actual, else last year's numeric target, else 0.
+fn baseline_of(c: &Ctx<'_, '_>, actual_last_year: Option<f64>, measure: &str) -> f64 {
+    actual_last_year
+        .or_else(|| c.ind.target(c.year - 1).and_then(|t| measure_threshold(&t.spec, measure)).map(|t| t.value))
+        .unwrap_or(0.0)
+}
+
+fn tolerance(c: &Ctx<'_, '_>, kind: &MeasureKind, expected: f64) -> f64 {
+    c.ind.tolerance.unwrap_or(match kind {
+        MeasureKind::Percent => c.input.settings.tolerance_pp,
+        _ => expected.abs() * c.input.settings.tolerance_count_ratio,
+    })
+}
+
+fn judge_number(
+    c: &Ctx<'_, '_>,
+    kind: &MeasureKind,
+    threshold: Option<Threshold>,
+    last_year: Option<f64>,
+    observed: Option<Observed>,
+) -> GapRow {
+    let Some(threshold) = threshold else {
+        return GapRow {
+            status: Status::NotApplicable,
+            reason: "Chỉ tiêu năm không có giá trị số để so sánh".into(),
+            ..blank(c)
+        };
+    };
+    let Some(observed) = observed else { return unreported(c) };
+    let Some(actual) = observed.value.number() else {
+        return GapRow {
+            status: Status::Lagging,
+            actual: Some(observed.value),
+            reason: "Báo cáo không có số liệu".into(),
+            ..blank(c)
+        };
+    };
+    let baseline = baseline_of(c, last_year, "");
+    let quarters_left = 4 - c.quarter;
+    let pace = (quarters_left > 0).then(|| ((threshold.value - actual) / f64::from(quarters_left)).max(0.0));
+    let Some(expected) = expected_at(c.ind.trajectory, c.quarter, threshold.value, baseline) else {
+        return GapRow {
+            status: Status::NotDue,
+            actual: Some(observed.value),
+            pace,
+            reason: format!(
+                "Chỉ tiêu đánh giá vào Quý IV/{}; đã đạt {} / {}",
+                c.year,
+                show(kind, actual),
+                show(kind, threshold.value)
+            ),
+            ..blank(c)
+        };
+    };
+    let gap = expected - actual;
+    let meets = threshold.cmp.met(actual, expected);
+    let strict = threshold.cmp == Comparator::Greater;
+    let (status, reason) = if meets {
+        (
+            Status::OnTrack,
+            format!(
+                "Đạt {} so với mức cần có {}{}",
+                show(kind, actual),
+                if strict { ">" } else { "" },
+                show(kind, expected)
+            ),
+        )
+    } else if gap.abs() < 1e-9 && strict {
+        // Exactly on a strict target: not over it.
+        let tol = tolerance(c, kind, expected);
+        let status = if tol > 0.0 { Status::AtRisk } else { Status::Lagging };
+        (status, format!("Đạt đúng {} nhưng chỉ tiêu yêu cầu trên {}", show(kind, actual), show(kind, expected)))
+    } else if gap <= tolerance(c, kind, expected) + 1e-9 {
+        (
+            Status::AtRisk,
+            format!(
+                "Thiếu {}{} so với mức cần có {} (trong ngưỡng cảnh báo)",
+                format_vi(gap, 1),
+                unit(kind),
+                show(kind, expected)
+            ),
+        )
+    } else {
+        (
+            Status::Lagging,
+            format!("Thiếu {}{} so với mức cần có {}", format_vi(gap, 1), unit(kind), show(kind, expected)),
+        )
+    };
+    GapRow { status, expected: Some(expected), actual: Some(observed.value), gap: Some(gap), pace, reason, ..blank(c) }
+}
+
+/// The deadline of a status-measured target for the year.
+fn deadline_of(c: &Ctx<'_, '_>, spec: &TargetSpec) -> NaiveDate {
+    let year_end = NaiveDate::from_ymd_opt(c.year, 12, 31).unwrap_or(NaiveDate::MAX);
+    match spec {
+        TargetSpec::Milestone { deadline: Some(ym) } => NaiveDate::from_ymd_opt(ym.year, ym.month, 1)
+            .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
+            .and_then(|d| d.pred_opt())
+            .unwrap_or(year_end),
+        _ => year_end,
+    }
+}
+
+/// A unit that must have done something by a deadline.
+fn judge_milestone(c: &Ctx<'_, '_>, deadline: NaiveDate, observed: Option<Observed>) -> GapRow {
+    let period_end = c.input.period.last_day();
+    let deadline_text = deadline.format("%d/%m/%Y");
+    let Some(o) = observed else {
+        let mut row = unreported(c);
+        if row.status == Status::Missing && deadline <= period_end {
+            row.status = Status::Overdue;
+            row.reason = format!("Chưa báo cáo và đã quá hạn hoàn thành {deadline_text}");
+        }
+        return row;
+    };
+    let progress = o.value.status();
+    let (status, reason) = match progress {
+        Some(Progress::Done) => (Status::Done, "Đã hoàn thành".to_string()),
+        _ if deadline <= period_end => (Status::Overdue, format!("Chưa hoàn thành, hạn {deadline_text} đã qua")),
+        Some(Progress::InProgress | Progress::Ongoing) => {
+            (Status::OnTrack, format!("Đang thực hiện, hạn hoàn thành {deadline_text}"))
+        }
+        _ => (Status::AtRisk, format!("Chưa thực hiện, hạn hoàn thành {deadline_text}")),
+    };
+    GapRow { status, actual: Some(o.value), reason, ..blank(c) }
+}
+
+fn judge_status(c: &Ctx<'_, '_>, spec: &TargetSpec, observed: Option<Observed>) -> GapRow {
+    match spec {
+        TargetSpec::Ongoing => {
+            let Some(o) = observed else { return unreported(c) };
+            match o.value.status() {
+                Some(Progress::NotDone) => GapRow {
+                    status: Status::Lagging,
+                    actual: Some(o.value),
+                    reason: "Nhiệm vụ thường xuyên nhưng báo cáo chưa thực hiện".into(),
+                    ..blank(c)
+                },
+                _ => GapRow {
+                    status: Status::OnTrack,
+                    actual: Some(o.value),
+                    reason: "Đã báo cáo thực hiện trong kỳ".into(),
+                    ..blank(c)
+                },
+            }
+        }
+        TargetSpec::Milestone { .. } => judge_milestone(c, deadline_of(c, spec), observed),
+        // Named units must do it by year end.
+        TargetSpec::Units(u) if !u.named.is_empty() => judge_milestone(c, deadline_of(c, spec), observed),
+        // Everyone must: the same.
+        TargetSpec::Units(UnitTarget { share: Some(t), .. }) | TargetSpec::Percent { threshold: t, .. }
+            if t.value >= 100.0 =>
+        {
+            judge_milestone(c, deadline_of(c, spec), observed)
+        }
+        // A share of units: each member's report feeds the province's share.
+        _ => {
+            let Some(o) = observed else { return unreported(c) };
+            let done = o.value.status() == Some(Progress::Done);
+            GapRow {
+                status: if done { Status::Done } else { Status::OnTrack },
+                actual: Some(o.value),
+                reason: if done {
+                    "Đã hoàn thành".into()
+                } else {
+                    "Đã báo cáo; được tính vào tỷ lệ đơn vị của tỉnh".into()
+                },
+                ..blank(c)
+            }
+        }
+    }
+}
+
+/// Who answers for an aggregate row: the single lead agency, or the province (`*`).
+fn aggregate_owner(c: &Ctx<'_, '_>) -> String {
+    match c.ind.lead.as_slice() {
+        [one] if c.input.dir.get(one).is_some_and(|a| !a.is_group()) => one.to_string(),
+        _ => "*".into(),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn aggregate_row(
+    c: &Ctx<'_, '_>,
+    kind: &MeasureKind,
+    measure: &str,
+    spec: &TargetSpec,
+    threshold: Option<Threshold>,
+    members: &[GapRow],
+    raw: &str,
+    m: usize,
+) -> GapRow {
+    let judged = members.len() as u32;
+    let good = members.iter().filter(|r| r.status.is_good()).count() as u32;
+    let reported: Vec<&GapRow> = members.iter().filter(|r| r.actual.is_some()).collect();
+    let base = GapRow {
+        measure: measure.to_string(),
+        kind: RowKind::Aggregate,
+        agency: aggregate_owner(c),
+        target: raw.to_string(),
+        co: c.co.clone(),
+        members: Some((judged, good)),
+        ..blank(c)
+    };
+    let share_of_units = *kind == MeasureKind::Status || c.ind.aggregate == Aggregate::ShareMeeting;
+    if share_of_units {
+        // The share of judged units done (status measures) or on track (share_meeting).
+        let hits = if *kind == MeasureKind::Status {
+            members.iter().filter(|r| r.actual.and_then(|v| v.status()) == Some(Progress::Done)).count()
+        } else {
+            good as usize
+        };
+        let share = if judged > 0 { 100.0 * hits as f64 / f64::from(judged) } else { 0.0 };
+        let Some(t) = threshold else {
+            // A milestone or ongoing task shared by several: summarise the members.
+            // The most severe member status stands for the task.
+            let worst = members.iter().map(|r| r.status).min().unwrap_or(Status::NotDue);
+            return GapRow {
+                status: worst,
+                actual: Some(Value::Percent(share)),
+                reason: format!("{good}/{judged} đơn vị đúng tiến độ; {} đơn vị đã báo cáo", reported.len()),
+                ..base
+            };
+        };
+        let synthetic = Observed { value: Value::Percent(share), id: 0 };
+        let row = judge_number(c, &MeasureKind::Percent, Some(t), None, Some(synthetic));
+        let reason =
+            format!("{hits}/{judged} đơn vị đã hoàn thành ({}); {}", show(&MeasureKind::Percent, share), row.reason);
+        let status = if reported.is_empty() && c.past_due { Status::Missing } else { row.status };
+        return GapRow {
+            status,
+            expected: row.expected,
+            actual: Some(Value::Percent(share)),
+            gap: row.gap,
+            pace: row.pace,
+            reason,
+            ..base
+        };
+    }
+    let values: Vec<f64> = reported.iter().filter_map(|r| r.actual.and_then(|v| v.number())).collect();
+    if values.is_empty() {
+        let row = unreported(c);
+        return GapRow {
+            status: row.status, reason: format!("Chưa đơn vị nào báo cáo ({judged} đơn vị)"), ..base
+        };
+    }
+    let value = match c.ind.aggregate {
+        Aggregate::Sum => values.iter().sum::<f64>(),
+        _ => values.iter().sum::<f64>() / values.len() as f64,
+    };
+    let last_year: Vec<f64> = c
+        .input
+        .assignments
+        .leads(c.index)
+        .iter()
+        .filter_map(|a| c.input.dir.index_of(a))
+        .filter_map(|a| c.input.previous_year_end.get(c.index, m, a).and_then(|o| o.value.number()))
+        .collect();
+    let baseline = (!last_year.is_empty()).then(|| match c.ind.aggregate {
+        Aggregate::Sum => last_year.iter().sum::<f64>(),
+        _ => last_year.iter().sum::<f64>() / last_year.len() as f64,
+    });
+    let synthetic = Observed {
+        value: if *kind == MeasureKind::Percent { Value::Percent(value) } else { Value::Count(value) },
+        id: 0,
+    };
+    let row = judge_number(c, kind, threshold, baseline, Some(synthetic));
+    let how = if c.ind.aggregate == Aggregate::Sum { "Tổng" } else { "Bình quân" };
+    let _ = spec;
+    GapRow {
+        status: row.status,
+        expected: row.expected,
+        actual: row.actual,
+        gap: row.gap,
+        pace: row.pace,
+        reason: format!("{how} {}/{judged} đơn vị đã báo cáo: {}", values.len(), row.reason),
+        ..base
+    }
+}
+
+/// Per-district quotas (`tp Vĩnh Long: 4 phường`) and shares (`mỗi huyện chọn 30% đơn vị
+/// cấp xã`): each district is judged on its communes' reports.
+fn district_rows(c: &Ctx<'_, '_>, u: &UnitTarget, m: usize, raw: &str) -> Vec<GapRow> {
+    let date = c.input.assignments.date;
+    let mut out = Vec::new();
+    let done_in = |district: &AgencyId| -> (usize, usize) {
+        let communes = c.input.dir.communes_of(district, date);
+        let done = communes
+            .iter()
+            .filter_map(|x| c.input.dir.index_of(x))
+            .filter(|&x| c.input.current.get(c.index, m, x).and_then(|o| o.value.status()) == Some(Progress::Done))
+            .count();
+        (done, communes.len())
+    };
+    let row = |district: &AgencyId, actual: f64, threshold: Threshold, kind: MeasureKind, text: String| {
+        let observed = Observed {
+            value: if kind == MeasureKind::Percent { Value::Percent(actual) } else { Value::Count(actual) },
+            id: 0,
+        };
+        let judged = judge_number(c, &kind, Some(threshold), None, Some(observed));
+        GapRow {
+            kind: RowKind::District,
+            agency: district.to_string(),
+            target: raw.to_string(),
+            co: c.co.clone(),
+            reason: format!("{text}; {}", judged.reason),
+            ..judged
+        }
+    };
+    for q in &u.per_district {
+        let Some(d) = q.district.agency.as_ref().and_then(|d| c.input.dir.current(d, date)) else { continue };
+        let (done, total) = done_in(&d);
+        out.push(row(
+            &d,
+            done as f64,
+            Threshold::at_least(f64::from(q.count)),
+            MeasureKind::Count { unit: None },
+            format!("{done}/{} {} (trên {total}) đã hoàn thành", q.count, q.unit_word),
+        ));
+    }
+    if let Some(share) = u.communes_per_district {
+        for d in c.input.dir.of_level(crate::catalog::Level::District, date) {
+            let (done, total) = done_in(&d);
+            if total == 0 {
+                continue;
+            }
+            let pct = 100.0 * done as f64 / total as f64;
+            out.push(row(&d, pct, share, MeasureKind::Percent, format!("{done}/{total} đơn vị cấp xã đã hoàn thành")));
+        }
+    }
+    out
+}
+
+/// Counts of rows by status.
+pub fn count_by_status(rows: &[GapRow]) -> std::collections::BTreeMap<Status, usize> {
+    let mut out = std::collections::BTreeMap::new();
+    for r in rows {
+        *out.entry(r.status).or_default() += 1;
+    }
+    out
+}
