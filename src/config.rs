@@ -218,6 +218,7 @@ pub struct Settings {
     pub log: LogSettings,
     pub calendar: ReportingCalendar,
     pub collect: CollectSettings,
+    pub evaluate: crate::evaluate::EvalSettings,
     pub mail: MailSettings,
     pub admin: AdminSettings,
 }
@@ -435,6 +436,12 @@ fn validate(s: &Settings, figment: &Figment) -> Result<(), ConfigError> {
     }
     if !(s.collect.http.connect_timeout_secs > 0.0 && s.collect.http.read_timeout_secs > 0.0) {
         return Err(invalid("collect.http", "timeouts must be positive".into()));
+    }
+    if !(0.0..=100.0).contains(&s.evaluate.tolerance_pp) {
+        return Err(invalid("evaluate.tolerance_pp", "must be between 0 and 100 percentage points".into()));
+    }
+    if !(0.0..=1.0).contains(&s.evaluate.tolerance_count_ratio) {
+        return Err(invalid("evaluate.tolerance_count_ratio", "must be between 0 and 1 (0.1 = 10%)".into()));
     }
     if s.database.max_connections == 0 {
         return Err(invalid("database.max_connections", "must be at least 1".into()));

@@ -3,6 +3,7 @@
 //! settings or input, 70 for internal errors.
 
 mod collect;
+mod gaps;
 mod plan;
 
 use std::path::PathBuf;
@@ -86,6 +87,17 @@ pub enum Command {
         #[arg(long)]
         output: Option<PathBuf>,
     },
+    /// Judge every indicator of a quarter from the stored figures: who is on track,
+    /// behind, silent, by how much; kept as a new version of the quarter's gap table.
+    Evaluate {
+        #[arg(long)]
+        period: Period,
+        #[arg(long, env = "CHISO_OPERATOR")]
+        operator: Option<String>,
+    },
+    /// The gap table of a quarter, most severe first (Vietnamese headers), or csv, json,
+    /// xlsx for others.
+    Gaps(gaps::GapsArgs),
     /// The main job on one quarter: migrate the warehouse, load and check the plan
     /// (later: collect → evaluate → remind). Without --period, the configured demo
     /// quarter ([cycle] default_period) or else the current one.
@@ -172,6 +184,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rejects { period, format } => collect::rejects(&ctx, period, format).await,
         Command::Export(cmd) => collect::export(&ctx, cmd).await,
         Command::Template { agency, period, output } => collect::template(&ctx, agency, period, output).await,
+        Command::Evaluate { period, operator } => gaps::evaluate(&ctx, period, operator).await,
+        Command::Gaps(args) => gaps::gaps(&ctx, args).await,
         Command::Cycle { period } => cycle(&ctx, period).await,
     }
 }
@@ -250,6 +264,24 @@ async fn cycle(ctx: &Ctx, period: Option<Period>) -> anyhow::Result<ExitCode> {
     let collected = chiso::jobs::collect::collect(&app, &req, collect::progress()).await?;
     collect::print_report(&collected);
     let failed = collected.sources.iter().any(chiso::jobs::collect::SourceReport::is_failed);
+    println!();
+    let evaluated = chiso::jobs::evaluate::evaluate(
+        &app,
+        &chiso::jobs::evaluate::EvaluateRequest {
+            period,
+            now: None,
+            trigger: chiso::warehouse::Trigger::Cli,
+            operator: req.operator.clone(),
+        },
+    )
+    .await?;
+    gaps::print_summary(&evaluated);
+    let mut rows = app.wh.gaps(&app.catalog.plan.id, period, None).await?;
+    rows.retain(|g| g.status.needs_action() && g.kind != "member" || g.status.needs_action() && g.agency != "*");
+    gaps::sort_by_severity(&mut rows);
+    println!();
+    gaps::print_table(&app, period, &rows, 25);
+    println!("Toàn bộ bảng: chiso gaps --period {period} [--format xlsx]");
     app.wh.close().await;
     Ok(if report.ok && !failed { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

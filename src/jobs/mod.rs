@@ -2,3 +2,4 @@
 //! scheduler or the admin API through the same functions.
 
 pub mod collect;
+pub mod evaluate;

@@ -9,6 +9,7 @@
 
 mod catalog;
 mod collect;
+mod evaluation;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -21,6 +22,7 @@ pub use collect::{
     FetchRecord, IngestionEnd, LastFetch, NewIngestion, NewRun, ObservationRow, RejectRow, RunStatus, StoreCounts,
     Trigger,
 };
+pub use evaluation::{EvalCounts, StoredGap};
 
 /// Which database a warehouse runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

@@ -1,0 +1,285 @@
+//! `chiso evaluate` and `chiso gaps`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Args, ValueEnum};
+
+use super::Ctx;
+use chiso::app::Context;
+use chiso::domain::number::format_vi;
+use chiso::domain::{Period, Section, Value};
+use chiso::evaluate::Status;
+use chiso::jobs::evaluate::{EvaluateReport, EvaluateRequest};
+use chiso::warehouse::{StoredGap, Trigger};
+
+#[derive(Debug, Clone, Copy, Default, ValueEnum)]
+pub enum GapFormat {
+    #[default]
+    Table,
+    Csv,
+    Json,
+    Xlsx,
+}
+
+#[derive(Debug, Args)]
+pub struct GapsArgs {
+    /// The quarter.
+    #[arg(long)]
+    pub period: Period,
+    /// Only this agency's rows.
+    #[arg(long)]
+    pub agency: Option<String>,
+    /// Only these statuses (comma-separated): overdue, lagging, missing, at_risk, not_due,
+    /// on_track, done, not_applicable.
+    #[arg(long, value_delimiter = ',')]
+    pub status: Vec<String>,
+    /// Only one section: I, II, III, or its name (Kinh tế số, digital_economy).
+    #[arg(long)]
+    pub section: Option<String>,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: GapFormat,
+    /// Where to write the xlsx (default data/reports/gaps-PERIOD.xlsx).
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// The table as known right after this evaluate run.
+    #[arg(long)]
+    pub as_of: Option<i64>,
+    /// Rows shown in the table (all with csv, json and xlsx).
+    #[arg(long, default_value_t = 60)]
+    pub limit: usize,
+}
+
+pub async fn evaluate(ctx: &Ctx, period: Period, operator: Option<String>) -> anyhow::Result<ExitCode> {
+    let app = Context::open(ctx.settings.clone()).await?;
+    let report =
+        chiso::jobs::evaluate::evaluate(&app, &EvaluateRequest { period, now: None, trigger: Trigger::Cli, operator })
+            .await?;
+    print_summary(&report);
+    app.wh.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn print_summary(report: &EvaluateReport) {
+    println!(
+        "Đánh giá {} ({}) — lần chạy #{}: {} dòng ({} mới, {} thay đổi, {} không đổi, {} bỏ)",
+        report.period.vi(),
+        report.period,
+        report.run_id,
+        report.rows.len(),
+        report.counts.new,
+        report.counts.changed,
+        report.counts.unchanged,
+        report.counts.gone
+    );
+    let mut table = comfy_table::Table::new();
+    table.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
+    let mut header = vec!["Lĩnh vực".to_string()];
+    header.extend(Status::ALL.iter().map(|s| s.vi().to_string()));
+    table.set_header(header);
+    for (section, counts) in &report.by_section {
+        let mut row = vec![format!("{}. {}", section.roman(), section.vi())];
+        row.extend(Status::ALL.iter().map(|s| counts.get(s).copied().unwrap_or(0).to_string()));
+        table.add_row(row);
+    }
+    let total = report.by_status();
+    let mut row = vec!["Cộng".to_string()];
+    row.extend(Status::ALL.iter().map(|s| total.get(s).copied().unwrap_or(0).to_string()));
+    table.add_row(row);
+    println!("{table}");
+}
+
+fn show_value(v: &Value) -> String {
+    v.vi()
+}
+
+fn show_number(v: Option<f64>, percent: bool) -> String {
+    match v {
+        None => String::new(),
+        Some(x) if percent => format!("{}%", format_vi(x, 1)),
+        Some(x) => format_vi(x, 1),
+    }
+}
+
+/// Rows in order of severity, then by how far behind.
+pub fn sort_by_severity(rows: &mut [StoredGap]) {
+    rows.sort_by(|a, b| {
+        a.status
+            .cmp(&b.status)
+            .then_with(|| b.gap.unwrap_or(f64::MIN).total_cmp(&a.gap.unwrap_or(f64::MIN)))
+            .then_with(|| (a.number, a.sub, &a.agency).cmp(&(b.number, b.sub, &b.agency)))
+    });
+}
+
+fn agency_label(app: &Context, id: &str) -> String {
+    if id == "*" {
+        return "Toàn tỉnh".into();
+    }
+    app.dir.get_str(id).map_or_else(|| id.to_string(), |a| a.label().to_string())
+}
+
+fn shorten(s: &str, n: usize) -> String {
+    if s.chars().count() <= n { s.to_string() } else { format!("{}…", s.chars().take(n).collect::<String>()) }
+}
+
+const HEADERS: [&str; 11] = [
+    "Mục",
+    "Nhiệm vụ / Chỉ tiêu",
+    "Đơn vị",
+    "Chỉ tiêu năm",
+    "Cần đạt",
+    "Thực hiện",
+    "Thiếu",
+    "Cần/quý",
+    "Trạng thái",
+    "Lý do",
+    "Lần chạy",
+];
+
+fn cells(app: &Context, g: &StoredGap, short: bool) -> Vec<String> {
+    let percent = matches!(g.actual, Some(Value::Percent(_))) || g.target.contains('%');
+    let item = if g.measure.is_empty() { g.item.clone() } else { format!("{} ({})", g.item, g.measure) };
+    let task = if short { shorten(&g.task, 48) } else { g.task.clone() };
+    let target = if short { shorten(&g.target.replace('\n', " "), 24) } else { g.target.clone() };
+    vec![
+        item,
+        task,
+        agency_label(app, &g.agency),
+        target,
+        show_number(g.expected, percent),
+        g.actual.as_ref().map(show_value).unwrap_or_default(),
+        show_number(g.gap.filter(|x| *x > 0.0), percent),
+        show_number(g.pace.filter(|x| *x > 0.0), percent),
+        g.status.vi().to_string(),
+        g.reason.clone(),
+        g.valid_from_run.to_string(),
+    ]
+}
+
+pub async fn gaps(ctx: &Ctx, args: GapsArgs) -> anyhow::Result<ExitCode> {
+    let app = Context::open(ctx.settings.clone()).await?;
+    let mut statuses = Vec::new();
+    for s in &args.status {
+        statuses.push(Status::parse(s.trim()).ok_or_else(|| super::Failed {
+            code: 2,
+            message: format!(
+                "`{s}` is not a status (overdue, lagging, missing, at_risk, not_due, on_track, done, not_applicable)"
+            ),
+        })?);
+    }
+    let section = match &args.section {
+        Some(s) => Some(
+            Section::parse(s)
+                .ok_or_else(|| super::Failed { code: 2, message: format!("`{s}` is not a section (I, II, III)") })?,
+        ),
+        None => None,
+    };
+    let mut rows = app.wh.gaps(&app.catalog.plan.id, args.period, args.as_of).await?;
+    if rows.is_empty() {
+        println!("Chưa có kết quả đánh giá {}: chạy `chiso evaluate --period {}`", args.period.vi(), args.period);
+        app.wh.close().await;
+        return Ok(ExitCode::from(1));
+    }
+    rows.retain(|g| args.agency.as_deref().is_none_or(|a| g.agency == a));
+    rows.retain(|g| statuses.is_empty() || statuses.contains(&g.status));
+    rows.retain(|g| section.is_none_or(|s| g.section == s.as_str()));
+    sort_by_severity(&mut rows);
+    match args.format {
+        GapFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+        GapFormat::Csv => {
+            println!(
+                "item,measure,task,agency,agency_name,kind,target,expected,actual,gap,pace,status,status_vi,reason,run"
+            );
+            for g in &rows {
+                let c = cells(&app, g, false);
+                let fields = [
+                    g.item.clone(),
+                    g.measure.clone(),
+                    g.task.clone(),
+                    g.agency.clone(),
+                    c[2].clone(),
+                    g.kind.clone(),
+                    g.target.clone(),
+                    g.expected.map(|x| x.to_string()).unwrap_or_default(),
+                    g.actual.map(|v| v.to_string()).unwrap_or_default(),
+                    g.gap.map(|x| x.to_string()).unwrap_or_default(),
+                    g.pace.map(|x| x.to_string()).unwrap_or_default(),
+                    g.status.as_str().to_string(),
+                    g.status.vi().to_string(),
+                    g.reason.clone(),
+                    g.valid_from_run.to_string(),
+                ];
+                println!("{}", fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+            }
+        }
+        GapFormat::Xlsx => {
+            let out =
+                args.output.clone().unwrap_or_else(|| PathBuf::from(format!("data/reports/gaps-{}.xlsx", args.period)));
+            let bytes = write_xlsx(&app, args.period, &rows).context("cannot write the workbook")?;
+            if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(&out, bytes).with_context(|| format!("cannot write {}", out.display()))?;
+            println!("{} dòng → {}", rows.len(), out.display());
+        }
+        GapFormat::Table => {
+            print_table(&app, args.period, &rows, args.limit);
+        }
+    }
+    app.wh.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn print_table(app: &Context, period: Period, rows: &[StoredGap], limit: usize) {
+    let mut table = comfy_table::Table::new();
+    table.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
+    table.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+    table.set_header(&HEADERS[..10]);
+    for g in rows.iter().take(limit) {
+        let mut c = cells(app, g, true);
+        c.truncate(10);
+        table.add_row(c);
+    }
+    println!(
+        "Bảng tiến độ {} — {} dòng{}",
+        period.vi(),
+        rows.len(),
+        if rows.len() > limit { format!(" (hiện {limit} dòng nặng nhất)") } else { String::new() }
+    );
+    println!("{table}");
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+}
+
+fn write_xlsx(app: &Context, period: Period, rows: &[StoredGap]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    use rust_xlsxwriter::{Format, FormatBorder, Workbook};
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("Tiến độ")?;
+    let title = Format::new().set_bold().set_font_size(13);
+    let head = Format::new().set_bold().set_border(FormatBorder::Thin).set_background_color("#D9E1F2").set_text_wrap();
+    let cell = Format::new().set_border(FormatBorder::Thin).set_text_wrap();
+    ws.write_with_format(
+        0,
+        0,
+        format!("BẢNG TIẾN ĐỘ THỰC HIỆN KẾ HOẠCH {} — {}", app.catalog.plan.symbol, period.vi().to_uppercase()),
+        &title,
+    )?;
+    for (c, h) in HEADERS.iter().enumerate() {
+        ws.write_with_format(2, c as u16, *h, &head)?;
+    }
+    for (c, w) in [8.0, 50.0, 22.0, 22.0, 10.0, 12.0, 10.0, 10.0, 16.0, 50.0, 9.0].iter().enumerate() {
+        ws.set_column_width(c as u16, *w)?;
+    }
+    for (r, g) in rows.iter().enumerate() {
+        for (c, v) in cells(app, g, false).iter().enumerate() {
+            ws.write_with_format(3 + r as u32, c as u16, v.as_str(), &cell)?;
+        }
+    }
+    ws.autofilter(2, 0, 2 + rows.len() as u32, (HEADERS.len() - 1) as u16)?;
+    ws.set_freeze_panes(3, 1)?;
+    wb.save_to_buffer()
+}

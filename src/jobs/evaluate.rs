@@ -1,0 +1,129 @@
+//! `evaluate`: judge every indicator of a period from the stored observations and keep the
+//! result as a new version of the period's gap table.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::app::Context;
+use crate::domain::{Period, Section};
+use crate::evaluate::{EvalInput, GapRow, Status, evaluate as judge};
+use crate::warehouse::{EvalCounts, NewRun, RunStatus, Trigger, WarehouseError};
+
+/// What to evaluate.
+#[derive(Debug, Clone, Serialize)]
+pub struct EvaluateRequest {
+    pub period: Period,
+    /// The moment of judgement (default: now).
+    pub now: Option<DateTime<Utc>>,
+    pub trigger: Trigger,
+    pub operator: Option<String>,
+}
+
+/// The outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct EvaluateReport {
+    pub run_id: i64,
+    pub period: Period,
+    pub counts: EvalCounts,
+    pub by_section: BTreeMap<Section, BTreeMap<Status, usize>>,
+    #[serde(skip)]
+    pub rows: Vec<GapRow>,
+}
+
+impl EvaluateReport {
+    pub fn by_status(&self) -> BTreeMap<Status, usize> {
+        let mut out = BTreeMap::new();
+        for per in self.by_section.values() {
+            for (s, n) in per {
+                *out.entry(*s).or_default() += n;
+            }
+        }
+        out
+    }
+}
+
+/// Evaluates a period and stores the gaps.
+pub async fn evaluate(ctx: &Context, req: &EvaluateRequest) -> Result<EvaluateReport, WarehouseError> {
+    let run_id = ctx
+        .wh
+        .start_run(&NewRun {
+            job: "evaluate".into(),
+            period: Some(req.period),
+            source: None,
+            round: None,
+            params: serde_json::to_value(req).unwrap_or_default(),
+            trigger: req.trigger,
+            operator: req.operator.clone(),
+            dry_run: false,
+            rerun_of: None,
+        })
+        .await?;
+    match run(ctx, req, run_id).await {
+        Ok(report) => {
+            let counts = serde_json::json!({ "rows": report.rows.len(), "by_status": report.by_status(), "store": report.counts });
+            ctx.wh.finish_run(run_id, RunStatus::Succeeded, &counts, None).await?;
+            Ok(report)
+        }
+        Err(e) => {
+            let _ = ctx.wh.finish_run(run_id, RunStatus::Failed, &serde_json::json!({}), Some(&e.to_string())).await;
+            Err(e)
+        }
+    }
+}
+
+/// The rows an evaluation would produce now, without storing them (previews, dry runs).
+pub async fn compute(ctx: &Context, period: Period, now: DateTime<Utc>) -> Result<Vec<GapRow>, WarehouseError> {
+    let ids = ctx.wh.indicator_id_map(&ctx.catalog.plan.id).await?;
+    let assignments = ctx.assignments(period);
+    // Only the figures of agencies judged this period (members of per-district quotas are
+    // judged as communes too) matter; the rest is not kept in memory.
+    let words = ctx.dir.len().div_ceil(64);
+    let judged: Vec<Vec<u64>> = (0..ctx.catalog.indicators.len())
+        .map(|i| {
+            let mut set = vec![0u64; words];
+            for a in assignments.leads(i) {
+                if let Some(x) = ctx.dir.index_of(a) {
+                    set[x / 64] |= 1 << (x % 64);
+                }
+            }
+            set
+        })
+        .collect();
+    let all_communes = ctx.catalog.indicators.iter().map(|ind| ind.targets.values().any(|t| matches!(&t.spec, crate::domain::TargetSpec::Units(u) if !u.per_district.is_empty() || u.communes_per_district.is_some()))).collect::<Vec<bool>>();
+    let dir = ctx.dir.clone();
+    let keep = move |i: usize, a: usize| {
+        judged[i][a / 64] & (1 << (a % 64)) != 0
+            || (all_communes[i] && dir.at_index(a).level == crate::catalog::Level::Commune)
+    };
+    let current = ctx.wh.period_observations(&ctx.catalog, &ctx.dir, &ids, period, &keep).await?;
+    let previous = ctx.wh.period_observations(&ctx.catalog, &ctx.dir, &ids, period.previous_year_end(), &keep).await?;
+    let input = EvalInput {
+        catalog: &ctx.catalog,
+        dir: &ctx.dir,
+        assignments: &assignments,
+        calendar: &ctx.settings.calendar,
+        settings: ctx.settings.evaluate,
+        period,
+        now,
+        current: &current,
+        previous_year_end: &previous,
+    };
+    Ok(judge(&input))
+}
+
+async fn run(ctx: &Context, req: &EvaluateRequest, run_id: i64) -> Result<EvaluateReport, WarehouseError> {
+    let now = req.now.unwrap_or_else(Utc::now);
+    let rows = compute(ctx, req.period, now).await?;
+    let ids = ctx.wh.indicator_id_map(&ctx.catalog.plan.id).await?;
+    let counts = ctx.wh.store_evaluation(run_id, req.period, &ids, &rows).await?;
+    let mut by_section: BTreeMap<Section, BTreeMap<Status, usize>> = BTreeMap::new();
+    for r in &rows {
+        if let Some(ind) = ctx.catalog.indicator(r.item) {
+            *by_section.entry(ind.section).or_default().entry(r.status).or_default() += 1;
+        }
+    }
+    tracing::info!(period = %req.period, run_id, rows = rows.len(), new = counts.new, changed = counts.changed, "evaluated");
+    Ok(EvaluateReport { run_id, period: req.period, counts, by_section, rows })
+}
