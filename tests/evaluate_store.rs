@@ -1,0 +1,107 @@
+//! Evaluations as stored versions: a late report updates the current view and the view
+//! at an earlier run is still there — "what did we know when we sent the reminder".
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chiso::domain::{ItemKey, MeasureKind, Period, Progress, Value};
+use chiso::evaluate::Status;
+use chiso::jobs::evaluate::{EvaluateRequest, evaluate};
+use chiso::report::template::{KnownValues, build_spec, write};
+use chiso::warehouse::Trigger;
+use chrono::{TimeZone, Utc};
+
+struct Fill(HashMap<(ItemKey, String), Value>);
+
+impl KnownValues for Fill {
+    fn value(&self, item: ItemKey, measure: &str, _: Period) -> Option<Value> {
+        self.0.get(&(item, measure.to_string())).copied()
+    }
+}
+
+#[tokio::test]
+async fn a_late_report_changes_the_current_view_and_keeps_history() {
+    let q2 = common::period("2024-Q2");
+    let now = Utc.with_ymd_and_hms(2024, 7, 1, 3, 0, 0).unwrap();
+    let req = |now| EvaluateRequest { period: q2, now: Some(now), trigger: Trigger::Cli, operator: None };
+    for db in common::all().await {
+        let sources = chiso::sources::load(&common::repo("config/sources.toml"), &common::directory()).unwrap();
+        let ctx = common::context(&db, common::settings(), sources).await;
+        common::collect(&ctx, q2).await;
+        let first = evaluate(&ctx, &req(now)).await.unwrap();
+        assert_eq!(first.counts.new as usize, first.rows.len(), "{}", db.name);
+        let khcn_before: Vec<Status> = db
+            .wh
+            .gaps("kh-742-2023", q2, None)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|g| g.agency == "so_khcn")
+            .map(|g| g.status)
+            .collect();
+        assert!(
+            !khcn_before.is_empty() && khcn_before.iter().all(|s| *s == Status::Missing),
+            "{}: {khcn_before:?}",
+            db.name
+        );
+
+        // Sở KH&CN sends its workbook late, every value filled.
+        let spec = build_spec(&ctx.catalog, &ctx.dir, &ctx.settings.calendar, &"so_khcn".parse().unwrap(), q2, &());
+        let values: HashMap<(ItemKey, String), Value> = spec
+            .lead
+            .iter()
+            .map(|l| {
+                let v = match l.kind {
+                    MeasureKind::Percent => Value::Percent(100.0),
+                    MeasureKind::Count { .. } => Value::Count(10_000.0),
+                    MeasureKind::Status => Value::Status(Progress::Done),
+                };
+                ((l.key, l.measure.clone()), v)
+            })
+            .collect();
+        let filled =
+            build_spec(&ctx.catalog, &ctx.dir, &ctx.settings.calendar, &"so_khcn".parse().unwrap(), q2, &Fill(values));
+        let bytes = write(&filled).unwrap();
+        let ids = db.wh.indicator_id_map("kh-742-2023").await.unwrap();
+        let source = ctx.sources[0].clone();
+        let source = chiso::sources::Source { id: "manual".into(), agency: None, ..source };
+        let report = chiso::jobs::collect::ingest_bytes(
+            &ctx,
+            first.run_id,
+            &source,
+            q2,
+            "so_khcn.xlsx",
+            None,
+            Arc::from(bytes.clone()),
+            chiso::sha256_hex(&bytes),
+            &ids,
+        )
+        .await;
+        assert!(report.counts.observations > 0, "{}: {report:?}", db.name);
+
+        let second = evaluate(&ctx, &req(now)).await.unwrap();
+        assert!(second.counts.changed > 0 && second.counts.unchanged > 0, "{}: {:?}", db.name, second.counts);
+        assert_eq!(second.counts.new, 0);
+        let current = db.wh.gaps("kh-742-2023", q2, None).await.unwrap();
+        let khcn_now: Vec<&chiso::warehouse::StoredGap> = current.iter().filter(|g| g.agency == "so_khcn").collect();
+        assert!(
+            khcn_now.iter().all(|g| g.status != Status::Missing && g.valid_from_run == second.run_id),
+            "{}",
+            db.name
+        );
+        // Rows nobody touched still date from the first run.
+        assert!(current.iter().filter(|g| g.agency == "so_yt").all(|g| g.valid_from_run == first.run_id));
+        // What was known after the first run.
+        let then = db.wh.gaps("kh-742-2023", q2, Some(first.run_id)).await.unwrap();
+        assert_eq!(then.len(), current.len());
+        assert!(then.iter().filter(|g| g.agency == "so_khcn").all(|g| g.status == Status::Missing), "{}", db.name);
+
+        // Nothing new: nothing written.
+        let third = evaluate(&ctx, &req(now)).await.unwrap();
+        assert_eq!((third.counts.new, third.counts.changed, third.counts.gone), (0, 0, 0), "{}", db.name);
+        assert_eq!(third.counts.unchanged as usize, third.rows.len());
+        db.cleanup().await;
+    }
+}
