@@ -219,6 +219,7 @@ pub struct Settings {
     pub calendar: ReportingCalendar,
     pub collect: CollectSettings,
     pub evaluate: crate::evaluate::EvalSettings,
+    pub remind: crate::remind::RemindSettings,
     pub mail: MailSettings,
     pub admin: AdminSettings,
 }
@@ -375,6 +376,10 @@ pub fn load_with_env(
 
 /// Reads an environment value as TOML when it is a number or a boolean, else as a string.
 fn toml_value(v: &str) -> String {
+    // Arrays (`["mon","tue"]`) and inline tables are read as TOML when they are valid TOML.
+    if (v.starts_with('[') || v.starts_with('{')) && toml::from_str::<toml::Table>(&format!("x = {v}")).is_ok() {
+        return v.to_string();
+    }
     if v.parse::<i64>().is_ok() || v.parse::<f64>().is_ok() || v == "true" || v == "false" {
         v.to_string()
     } else {
@@ -442,6 +447,37 @@ fn validate(s: &Settings, figment: &Figment) -> Result<(), ConfigError> {
     }
     if !(0.0..=1.0).contains(&s.evaluate.tolerance_count_ratio) {
         return Err(invalid("evaluate.tolerance_count_ratio", "must be between 0 and 1 (0.1 = 10%)".into()));
+    }
+    if let Err(e) = crate::remind::SendingCalendar::new(&s.remind.working, s.calendar.timezone) {
+        let key = match e {
+            crate::remind::calendar::WorkingTimeError::Day(_) | crate::remind::calendar::WorkingTimeError::NoDays => {
+                "remind.working_days"
+            }
+            crate::remind::calendar::WorkingTimeError::Holiday(_) => "remind.holidays",
+            _ => "remind.working_start",
+        };
+        return Err(invalid(key, e.to_string()));
+    }
+    if !s.remind.rate_per_second.is_finite() || s.remind.rate_per_second <= 0.0 {
+        return Err(invalid("remind.rate_per_second", "must be positive".into()));
+    }
+    if s.remind.max_attempts == 0 || s.remind.concurrency == 0 {
+        return Err(invalid("remind.max_attempts", "max_attempts and concurrency must be at least 1".into()));
+    }
+    let mut ids = std::collections::HashSet::new();
+    for r in &s.remind.rounds {
+        if r.id.is_empty()
+            || !r.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            || !ids.insert(r.id.clone())
+        {
+            return Err(invalid(
+                "remind.round",
+                format!("round id `{}` must be unique lowercase ASCII (letters, digits, _)", r.id),
+            ));
+        }
+        if r.statuses.is_empty() {
+            return Err(invalid("remind.round", format!("round `{}` lists no statuses", r.id)));
+        }
     }
     if s.database.max_connections == 0 {
         return Err(invalid("database.max_connections", "must be at least 1".into()));

@@ -73,6 +73,27 @@ pub fn clean_multiline(s: &str) -> String {
     s.lines().map(clean).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("\n")
 }
 
+/// NFC, trailing spaces removed on each line, runs of blank lines collapsed to one: for
+/// rendered plain-text letters.
+pub fn clean_multiline_keep_blank(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut blank = 0;
+    for line in s.nfc().collect::<String>().lines() {
+        let line = line.trim_end();
+        if line.is_empty() {
+            blank += 1;
+            if blank > 1 {
+                continue;
+            }
+        } else {
+            blank = 0;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.trim_matches('\n').to_string() + "\n"
+}
+
 /// Lowercased, cleaned, tone marks normalized. Stable across NFC/NFD and old/new tone
 /// placement, so `Hoàn Thành`, `hoàn thành` and its NFD form all fold equal.
 pub fn fold(s: &str) -> String {

@@ -726,6 +726,48 @@ impl Warehouse {
         })
     }
 
+    /// [`Self::agency_values`] for many agencies and periods at once (pre-filling the
+    /// workbooks attached to a round's reminders).
+    pub async fn agencies_values(
+        &self,
+        plan_id: &str,
+        agencies: &[AgencyId],
+        periods: &[Period],
+    ) -> Result<HashMap<(AgencyId, Period), HashMap<(String, String), Value>>, WarehouseError> {
+        let mut out: HashMap<(AgencyId, Period), HashMap<(String, String), Value>> = HashMap::new();
+        for chunk in agencies.chunks(400) {
+            for period in periods {
+                with_pool!(self, |pool| {
+                    let mut q = sqlx::QueryBuilder::new(
+                        "SELECT o.agency_id, i.item_key, o.measure, o.kind, o.value_num, o.value_status FROM observations o \
+                         JOIN indicators i ON i.id = o.indicator_id WHERE o.superseded_at IS NULL AND i.plan_id = ",
+                    );
+                    q.push_bind(plan_id)
+                        .push(" AND o.period = ")
+                        .push(period.code().to_string())
+                        .push(" AND o.agency_id IN (");
+                    let mut sep = q.separated(", ");
+                    for a in chunk {
+                        sep.push_bind(a.as_str());
+                    }
+                    q.push(")");
+                    for r in q.build().fetch_all(pool).await.op("observation read")? {
+                        let kind: String = r.get(3);
+                        let status: Option<String> = r.get(5);
+                        let agency: String = r.get(0);
+                        if let (Some(v), Ok(agency)) =
+                            (value_from_parts(&kind, r.get(4), status.as_deref()), AgencyId::parse(&agency))
+                        {
+                            out.entry((agency, *period)).or_default().insert((r.get(1), r.get(2)), v);
+                        }
+                    }
+                    Ok::<_, WarehouseError>(())
+                })?;
+            }
+        }
+        Ok(out)
+    }
+
     /// Item key → indicator id for a plan.
     pub async fn indicator_id_map(&self, plan_id: &str) -> Result<HashMap<ItemKey, i64>, WarehouseError> {
         Ok(self

@@ -10,6 +10,7 @@
 mod catalog;
 mod collect;
 mod evaluation;
+mod outbox;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -23,6 +24,7 @@ pub use collect::{
     Trigger,
 };
 pub use evaluation::{EvalCounts, StoredGap};
+pub use outbox::{LastMessage, NewMessage, NewRecipient, OutMessage, OutboxRow, RecipientRow};
 
 /// Which database a warehouse runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
