@@ -12,6 +12,7 @@ pub mod domain;
 pub mod evaluate;
 pub mod ingest;
 pub mod jobs;
+pub mod remind;
 pub mod report;
 pub mod sources;
 pub mod text;

@@ -5,6 +5,7 @@
 mod collect;
 mod gaps;
 mod plan;
+mod remind;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -98,9 +99,16 @@ pub enum Command {
     /// The gap table of a quarter, most severe first (Vietnamese headers), or csv, json,
     /// xlsx for others.
     Gaps(gaps::GapsArgs),
-    /// The main job on one quarter: migrate the warehouse, load and check the plan
-    /// (later: collect → evaluate → remind). Without --period, the configured demo
-    /// quarter ([cycle] default_period) or else the current one.
+    /// Remind the agencies that lag or have not reported: one digest per agency for the
+    /// round that is due, their workbook attached; queued once per (period, agency,
+    /// round), then sent (SMTP in working hours, or .eml files under data/outbox/).
+    Remind(remind::RemindArgs),
+    /// The messages reminders produced: list, show, retry, send what is due.
+    #[command(subcommand)]
+    Outbox(remind::OutboxCommand),
+    /// The main job on one quarter: migrate the warehouse, load and check the plan,
+    /// collect → evaluate → remind. Without --period, the configured demo quarter
+    /// ([cycle] default_period) or else the current one.
     Cycle {
         /// The quarter: 2024-Q2, Q2/2024, Quý II/2024 …
         #[arg(long)]
@@ -186,12 +194,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Template { agency, period, output } => collect::template(&ctx, agency, period, output).await,
         Command::Evaluate { period, operator } => gaps::evaluate(&ctx, period, operator).await,
         Command::Gaps(args) => gaps::gaps(&ctx, args).await,
+        Command::Remind(args) => remind::run_remind(&ctx, args).await,
+        Command::Outbox(cmd) => remind::run_outbox(&ctx, cmd).await,
         Command::Cycle { period } => cycle(&ctx, period).await,
     }
 }
 
 fn config_check(ctx: &Ctx, format: OutputFormat) -> anyhow::Result<ExitCode> {
     let (dir, catalog) = chiso::app::load_catalog(&ctx.settings).context("the plan catalogue is not usable")?;
+    chiso::remind::render::Templates::load(&ctx.settings.remind.templates)
+        .map_err(|e| Failed { code: 2, message: format!("the message templates are not usable: {e}") })?;
     match format {
         OutputFormat::Json => {
             let value = serde_json::json!({
@@ -209,6 +221,7 @@ fn config_check(ctx: &Ctx, format: OutputFormat) -> anyhow::Result<ExitCode> {
             println!("{}", ctx.settings.to_redacted_toml());
             println!("# Agency directory: {} agencies and groups", dir.len());
             println!("# Plan: {} — {} indicators", catalog.plan.id, catalog.indicators.len());
+            println!("# Templates: {} (every one renders)", ctx.settings.remind.templates.display());
             println!("# OK");
         }
     }
@@ -282,6 +295,14 @@ async fn cycle(ctx: &Ctx, period: Option<Period>) -> anyhow::Result<ExitCode> {
     println!();
     gaps::print_table(&app, period, &rows, 25);
     println!("Toàn bộ bảng: chiso gaps --period {period} [--format xlsx]");
+    println!();
+    let mut reminder = chiso::jobs::remind::RemindRequest::new(period);
+    reminder.operator = req.operator.clone();
+    let reminded = chiso::jobs::remind::remind(&app, &reminder, Some((evaluated.run_id, &evaluated.rows))).await?;
+    remind::print_report(&app, &reminded, Some(15));
+    if reminded.delivery.as_ref().is_some_and(|d| !d.files.is_empty()) {
+        println!("Mở tệp .eml bằng trình đọc thư (Thunderbird, Outlook) để xem thư nhắc như cơ quan nhận được.");
+    }
     app.wh.close().await;
-    Ok(if report.ok && !failed { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if report.ok && !failed && !reminded.failed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

@@ -3,3 +3,4 @@
 
 pub mod collect;
 pub mod evaluate;
+pub mod remind;

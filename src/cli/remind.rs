@@ -1,0 +1,305 @@
+//! `chiso remind` and `chiso outbox`.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use clap::{Args, Subcommand};
+
+use chiso::app::Context;
+use chiso::domain::Period;
+use chiso::jobs::remind::{RemindReport, RemindRequest, remind, send_due};
+use chiso::remind::deliver::{DeliveryReport, Fault};
+use chiso::warehouse::Trigger;
+
+use super::{Ctx, Failed, OutputFormat};
+
+#[derive(Debug, Args)]
+pub struct RemindArgs {
+    /// The quarter: 2024-Q2, Q2/2024, Quý II/2024 …
+    #[arg(long)]
+    pub period: Period,
+    /// A round by id (see [[remind.round]]); by default the latest round already open.
+    #[arg(long)]
+    pub round: Option<String>,
+    /// Show who would get what (recipients, copies, items, subject); queue and send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Queue the round again for agencies that already got it.
+    #[arg(long)]
+    pub force: bool,
+    /// Queue only; leave sending to `chiso serve` or `chiso outbox send`.
+    #[arg(long)]
+    pub no_send: bool,
+    /// Judge as of this moment (RFC 3339) instead of now: replays and demonstrations.
+    #[arg(long)]
+    pub at: Option<DateTime<Utc>>,
+    #[arg(long, env = "CHISO_OPERATOR")]
+    pub operator: Option<String>,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// Every message, newest first, with its state and recipients.
+    List {
+        #[arg(long)]
+        period: Option<Period>,
+        /// queued | sending | sent | partial | failed | cancelled
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
+    /// One message: recipients with their delivery state, subject, plain text, attachments.
+    Show { id: i64 },
+    /// Put a failed or partial message back in the queue for the recipients that failed.
+    Retry { id: i64 },
+    /// Send what is due now (the daemon does this on its own).
+    Send,
+}
+
+/// The fault hook for black-box crash tests; never set in operation.
+fn fault_from_env() -> Fault {
+    match std::env::var("CHISO_FAULT_CRASH_AFTER_SEND").as_deref() {
+        Ok("1") => Fault::ExitAfterSend,
+        _ => Fault::None,
+    }
+}
+
+pub async fn run_remind(ctx: &Ctx, args: RemindArgs) -> anyhow::Result<ExitCode> {
+    let app = Context::open(ctx.settings.clone()).await.context("cannot open the warehouse")?;
+    let req = RemindRequest {
+        period: args.period,
+        round: args.round,
+        now: args.at,
+        dry_run: args.dry_run,
+        force: args.force,
+        deliver: !args.no_send,
+        trigger: Trigger::Cli,
+        operator: args.operator,
+        fault: fault_from_env(),
+    };
+    let report = match remind(&app, &req, None).await {
+        Ok(r) => r,
+        Err(e @ chiso::jobs::remind::RemindError::UnknownRound { .. }) => {
+            anyhow::bail!(Failed { code: 2, message: e.to_string() })
+        }
+        Err(e) => return Err(e.into()),
+    };
+    match args.format {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        OutputFormat::Text => print_report(&app, &report, None),
+    }
+    app.wh.close().await;
+    Ok(if report.failed() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn local(app: &Context, t: DateTime<Utc>) -> String {
+    t.with_timezone(&app.settings.calendar.timezone).format("%d/%m/%Y %H:%M").to_string()
+}
+
+pub fn print_report(app: &Context, r: &RemindReport, limit: Option<usize>) {
+    if let Some(idle) = &r.idle {
+        println!("remind: {idle}");
+        return;
+    }
+    let round = r.round.as_deref().unwrap_or("");
+    println!(
+        "remind {} — round {round} ({}){}, opened {}",
+        r.period.map(|p| p.to_string()).unwrap_or_default(),
+        r.round_name.as_deref().unwrap_or(""),
+        if r.dry_run { ", DRY RUN: nothing queued or sent" } else { "" },
+        r.opens_at.map(|t| local(app, t)).unwrap_or_default()
+    );
+    if !r.superseded.is_empty() {
+        println!(
+            "  earlier rounds never sent, replaced by this one: {} (chiso was not running when they opened)",
+            r.superseded.join(", ")
+        );
+    }
+    if !r.planned.is_empty() {
+        let mut table = comfy_table::Table::new();
+        table.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
+        table.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+        table.set_header(["Cơ quan", "Gửi đến", "Đồng gửi", "Chỉ tiêu", "Tiêu đề", "Gửi từ", "Trạng thái"]);
+        for p in r.planned.iter().take(limit.unwrap_or(usize::MAX)) {
+            let mut agency = p.agency_name.clone();
+            if !p.on_behalf.is_empty() {
+                agency.push_str(&format!("\n(thay cho {})", p.on_behalf.join(", ")));
+            }
+            let mut cc = p.cc.join("\n");
+            if !p.copies_missing.is_empty() {
+                cc.push_str(&format!("\n(không có địa chỉ: {})", p.copies_missing.join(", ")));
+            }
+            let state = match (p.state.as_str(), p.kind) {
+                ("already", _) => "đã xếp hàng trước đó".to_string(),
+                ("error", _) => format!("lỗi: {}", p.error.as_deref().unwrap_or("")),
+                (_, chiso::remind::plan::MessageKind::Correction) => "đính chính".to_string(),
+                _ if p.held_by_interval => "mới (chờ đủ khoảng cách)".to_string(),
+                _ => "mới".to_string(),
+            };
+            table.add_row([
+                agency,
+                p.to.join("\n"),
+                cc,
+                p.items.to_string(),
+                p.subject.clone(),
+                local(app, p.not_before),
+                state,
+            ]);
+        }
+        println!("{table}");
+        if let Some(more) = limit.and_then(|l| r.planned.len().checked_sub(l)).filter(|n| *n > 0) {
+            println!("  … and {more} more: chiso outbox list");
+        }
+    }
+    println!(
+        "  {} {} ({} corrections), {} already queued by an earlier run{}",
+        r.queued,
+        if r.dry_run { "would be queued" } else { "queued" },
+        r.corrections,
+        r.already,
+        if r.errors > 0 { format!(", {} could not be composed", r.errors) } else { String::new() }
+    );
+    if !r.cancelled.is_empty() {
+        println!("  withdrawn before sending: {}", r.cancelled.join(", "));
+    }
+    if !r.unreachable.is_empty() {
+        println!("  NOT REMINDED — no way to reach them (fix config/agencies.toml):");
+        for u in &r.unreachable {
+            println!("    {} ({}): {} — {} items", u.name, u.agency, u.reason, u.items);
+        }
+    }
+    if let Some(d) = &r.delivery {
+        print_delivery(app, d);
+    }
+}
+
+pub fn print_delivery(app: &Context, d: &DeliveryReport) {
+    if let Some(at) = d.waiting_until {
+        println!("  sending waits for the next working window: {}", local(app, at));
+        return;
+    }
+    println!(
+        "  sent {} messages ({} recipients), {} partly refused, {} failed, {} back in the queue for a retry",
+        d.sent, d.recipients_sent, d.partial, d.failed, d.retrying
+    );
+    for f in &d.refused {
+        println!("    refused: {} — {} {}", f.address, f.code.map(|c| c.to_string()).unwrap_or_default(), f.error);
+    }
+    for k in &d.reclaimed {
+        println!("    resumed after a crash (one recipient may get it twice): {k}");
+    }
+    if let Some(first) = d.files.first() {
+        let dir = std::path::Path::new(first).parent().map(|p| p.display().to_string()).unwrap_or_default();
+        println!("  .eml files written under {dir}/ (file transport: nothing left this machine)");
+    }
+    if let Some(next) = d.next_due {
+        println!("  next message due {}", local(app, next));
+    }
+}
+
+pub async fn run_outbox(ctx: &Ctx, cmd: OutboxCommand) -> anyhow::Result<ExitCode> {
+    let app = Context::open(ctx.settings.clone()).await.context("cannot open the warehouse")?;
+    let code = match cmd {
+        OutboxCommand::List { period, status, format } => {
+            let rows = app.wh.outbox(period, status.as_deref(), None).await?;
+            match format {
+                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+                OutputFormat::Text => {
+                    let mut table = comfy_table::Table::new();
+                    table.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
+                    table.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+                    table.set_header([
+                        "ID",
+                        "Khóa",
+                        "Loại",
+                        "Trạng thái",
+                        "Lần gửi",
+                        "Người nhận",
+                        "Gửi lúc / chờ đến",
+                    ]);
+                    for r in &rows {
+                        let recipients = r
+                            .recipients
+                            .iter()
+                            .map(|x| format!("{} {} {}", x.kind, x.address, x.status))
+                            .collect::<Vec<_>>()
+                            .join("\n");
+                        let when =
+                            r.sent_at.map_or_else(|| format!("chờ {}", local(&app, r.not_before)), |t| local(&app, t));
+                        table.add_row([
+                            r.id.to_string(),
+                            r.key.clone(),
+                            r.kind.clone(),
+                            r.status.clone(),
+                            r.attempts.to_string(),
+                            recipients,
+                            when,
+                        ]);
+                    }
+                    println!("{table}");
+                    println!("{} messages", rows.len());
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        OutboxCommand::Show { id } => {
+            let Some(row) = app.wh.outbox(None, None, Some(id)).await?.into_iter().next() else {
+                anyhow::bail!(Failed { code: 2, message: format!("no message {id} in the outbox") });
+            };
+            let Some((text, _html, attachments)) = app.wh.message_bodies(id).await? else {
+                anyhow::bail!(Failed { code: 2, message: format!("no message {id} in the outbox") });
+            };
+            println!("Message {id}: {}", row.key);
+            println!("  kind       {}  status {}  attempts {}", row.kind, row.status, row.attempts);
+            println!("  subject    {}", row.subject);
+            println!("  not before {}", local(&app, row.not_before));
+            if let Some(t) = row.sent_at {
+                println!("  sent       {}", local(&app, t));
+            }
+            if let Some(e) = &row.last_error {
+                println!("  last error {e}");
+            }
+            for r in &row.recipients {
+                println!(
+                    "  {:<3} {} <{}> — {}{}{}",
+                    r.kind,
+                    r.name,
+                    r.address,
+                    r.status,
+                    r.smtp_code.map(|c| format!(" {c}")).unwrap_or_default(),
+                    r.error.as_deref().map(|e| format!(" {e}")).unwrap_or_default()
+                );
+            }
+            for a in attachments {
+                println!("  attached   {a}");
+            }
+            println!();
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        OutboxCommand::Retry { id } => {
+            if app.wh.retry_message(id, Utc::now()).await? {
+                println!("message {id} queued again for its failed recipients");
+                let d = send_due(&app, Utc::now(), fault_from_env()).await?;
+                print_delivery(&app, &d);
+                ExitCode::SUCCESS
+            } else {
+                anyhow::bail!(Failed {
+                    code: 2,
+                    message: format!("message {id} is not failed or partial (or does not exist): nothing to retry"),
+                });
+            }
+        }
+        OutboxCommand::Send => {
+            let d = send_due(&app, Utc::now(), fault_from_env()).await?;
+            print_delivery(&app, &d);
+            if d.failed > 0 || d.partial > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS }
+        }
+    };
+    app.wh.close().await;
+    Ok(code)
+}

@@ -1,0 +1,444 @@
+//! `remind`: pick the round that is due, judge the period afresh, plan one digest per
+//! agency that must act, queue them under their idempotency keys (a rerun queues nothing
+//! new), withdraw what a newer message supersedes, then send what is due.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::app::Context;
+use crate::domain::{AgencyId, Period};
+use crate::evaluate::GapRow;
+use crate::jobs::evaluate::{EvaluateRequest, compute, evaluate};
+use crate::remind::compose::{ComposeInput, Known, compose_all, context};
+use crate::remind::deliver::{DeliverError, DeliverOptions, DeliveryReport, Fault, Transport, deliver_due};
+use crate::remind::plan::{Digest, MessageKind, PlanInput, Unreachable, due_round, plan_round, round_opens};
+use crate::remind::render::{Named, TemplateError, Templates};
+use crate::remind::{Round, SendingCalendar};
+use crate::warehouse::{NewRun, RunStatus, Trigger, WarehouseError};
+
+/// Why a reminder run could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum RemindError {
+    #[error(transparent)]
+    Warehouse(#[from] WarehouseError),
+    #[error(transparent)]
+    Deliver(#[from] DeliverError),
+    #[error("templates: {0}")]
+    Template(#[from] TemplateError),
+    #[error("no reminder round `{round}`; configured rounds: {known}")]
+    UnknownRound { round: String, known: String },
+    #[error("remind: {0}")]
+    Settings(String),
+}
+
+/// What to do.
+#[derive(Debug, Clone, Serialize)]
+pub struct RemindRequest {
+    pub period: Period,
+    /// A round by id; by default the latest round whose opening has passed.
+    pub round: Option<String>,
+    /// The moment of the run (default: now).
+    pub now: Option<DateTime<Utc>>,
+    /// Show who would get what; queue and send nothing.
+    pub dry_run: bool,
+    /// Queue the round again for agencies that already got it (a new key `…#r<run>`).
+    pub force: bool,
+    /// Send what is due after queuing (the daemon's delivery loop sends otherwise).
+    pub deliver: bool,
+    pub trigger: Trigger,
+    pub operator: Option<String>,
+    #[serde(skip)]
+    pub fault: Fault,
+}
+
+impl RemindRequest {
+    pub fn new(period: Period) -> Self {
+        Self {
+            period,
+            round: None,
+            now: None,
+            dry_run: false,
+            force: false,
+            deliver: true,
+            trigger: Trigger::Cli,
+            operator: None,
+            fault: Fault::None,
+        }
+    }
+}
+
+/// One planned message, as the operator previews it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Planned {
+    pub key: String,
+    pub kind: MessageKind,
+    pub agency: String,
+    pub agency_name: String,
+    pub on_behalf: Vec<String>,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub items: usize,
+    pub subject: String,
+    pub not_before: DateTime<Utc>,
+    pub held_by_interval: bool,
+    pub copies_missing: Vec<String>,
+    /// new | already (a previous run queued it) | error
+    pub state: String,
+    pub error: Option<String>,
+}
+
+/// What a run did or, dry, would do.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RemindReport {
+    pub run_id: Option<i64>,
+    pub period: Option<Period>,
+    pub round: Option<String>,
+    pub round_name: Option<String>,
+    pub opens_at: Option<DateTime<Utc>>,
+    /// Why nothing was planned, when no round is open yet.
+    pub idle: Option<String>,
+    pub dry_run: bool,
+    pub evaluation_run: Option<i64>,
+    /// Earlier rounds that opened but never went out: the round sent now replaces them.
+    pub superseded: Vec<String>,
+    pub planned: Vec<Planned>,
+    pub queued: usize,
+    pub already: usize,
+    pub corrections: usize,
+    pub errors: usize,
+    /// Keys withdrawn before sending (superseded by a newer message).
+    pub cancelled: Vec<String>,
+    pub unreachable: Vec<Unreachable>,
+    pub delivery: Option<DeliveryReport>,
+}
+
+impl RemindReport {
+    /// Something the operator must look at went wrong.
+    pub fn failed(&self) -> bool {
+        self.errors > 0 || self.delivery.as_ref().is_some_and(|d| d.failed > 0 || d.partial > 0)
+    }
+}
+
+/// The sending calendar of the settings.
+pub fn sending_calendar(ctx: &Context) -> Result<SendingCalendar, RemindError> {
+    SendingCalendar::new(&ctx.settings.remind.working, ctx.settings.calendar.timezone)
+        .map_err(|e| RemindError::Settings(e.to_string()))
+}
+
+fn find_round<'a>(rounds: &'a [Round], id: &str) -> Result<&'a Round, RemindError> {
+    rounds.iter().find(|r| r.id == id).ok_or_else(|| RemindError::UnknownRound {
+        round: id.to_string(),
+        known: rounds.iter().map(|r| r.id.as_str()).collect::<Vec<_>>().join(", "),
+    })
+}
+
+/// Runs a round. `evaluated` passes rows a caller has just judged and stored (the cycle),
+/// with their run, so they are not judged twice.
+pub async fn remind(
+    ctx: &Context,
+    req: &RemindRequest,
+    evaluated: Option<(i64, &[GapRow])>,
+) -> Result<RemindReport, RemindError> {
+    let now = req.now.unwrap_or_else(Utc::now);
+    let settings = &ctx.settings.remind;
+    let sending = sending_calendar(ctx)?;
+    let due = ctx.settings.calendar.due_date(req.period);
+    let mut report = RemindReport { period: Some(req.period), dry_run: req.dry_run, ..RemindReport::default() };
+    let (round, opens_at) = match &req.round {
+        Some(id) => {
+            // Named by the operator: sent now even if its scheduled opening is later.
+            let r = find_round(&settings.rounds, id)?;
+            (r, round_opens(r, &sending, due).min(now))
+        }
+        None => match due_round(&settings.rounds, &sending, due, now) {
+            Some(x) => x,
+            None => {
+                let first = settings.rounds.iter().map(|r| (round_opens(r, &sending, due), r)).min_by_key(|x| x.0);
+                report.idle = Some(match first {
+                    Some((at, r)) => format!(
+                        "no round is open yet for {}: the first, {} ({}), opens {}",
+                        req.period,
+                        r.id,
+                        r.name,
+                        at.with_timezone(&ctx.settings.calendar.timezone).format("%d/%m/%Y %H:%M")
+                    ),
+                    None => "no reminder rounds are configured".into(),
+                });
+                return Ok(report);
+            }
+        },
+    };
+    report.round = Some(round.id.clone());
+    report.round_name = Some(round.name.clone());
+    report.opens_at = Some(opens_at);
+    if req.round.is_none() {
+        for r in &settings.rounds {
+            let opens = round_opens(r, &sending, due);
+            if r.id != round.id
+                && opens <= now
+                && opens < opens_at
+                && !ctx.wh.round_queued(&ctx.catalog.plan.id, req.period, &r.id).await?
+            {
+                report.superseded.push(r.id.clone());
+            }
+        }
+    }
+    let templates = Templates::load(&settings.templates)?;
+    let run_id = ctx
+        .wh
+        .start_run(&NewRun {
+            job: "remind".into(),
+            period: Some(req.period),
+            source: None,
+            round: Some(round.id.clone()),
+            params: serde_json::to_value(req).unwrap_or_default(),
+            trigger: req.trigger,
+            operator: req.operator.clone(),
+            dry_run: req.dry_run,
+            rerun_of: None,
+        })
+        .await?;
+    report.run_id = Some(run_id);
+    match run(ctx, req, now, round, opens_at, &sending, &templates, evaluated, run_id, &mut report).await {
+        Ok(()) => {
+            let status = if report.failed() { RunStatus::Partial } else { RunStatus::Succeeded };
+            let counts = serde_json::json!({
+                "round": round.id,
+                "queued": report.queued,
+                "already": report.already,
+                "corrections": report.corrections,
+                "errors": report.errors,
+                "cancelled": report.cancelled,
+                "superseded": report.superseded,
+                "unreachable": report.unreachable,
+                "delivery": report.delivery,
+                "dry_run": req.dry_run,
+            });
+            ctx.wh.finish_run(run_id, status, &counts, None).await?;
+            Ok(report)
+        }
+        Err(e) => {
+            let _ = ctx.wh.finish_run(run_id, RunStatus::Failed, &serde_json::json!({}), Some(&e.to_string())).await;
+            Err(e)
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run(
+    ctx: &Context,
+    req: &RemindRequest,
+    now: DateTime<Utc>,
+    round: &Round,
+    opens_at: DateTime<Utc>,
+    sending: &SendingCalendar,
+    templates: &Templates,
+    evaluated: Option<(i64, &[GapRow])>,
+    run_id: i64,
+    report: &mut RemindReport,
+) -> Result<(), RemindError> {
+    let plan_id = ctx.catalog.plan.id.clone();
+    // The statuses at this moment: a report that came in since the last evaluation counts.
+    let owned;
+    let rows: &[GapRow] = match evaluated {
+        Some((run, rows)) => {
+            report.evaluation_run = Some(run);
+            rows
+        }
+        None if req.dry_run => {
+            report.evaluation_run = ctx.wh.last_run("evaluate", req.period).await?;
+            owned = compute(ctx, req.period, now).await?;
+            &owned
+        }
+        None => {
+            let e = evaluate(
+                ctx,
+                &EvaluateRequest {
+                    period: req.period,
+                    now: Some(now),
+                    trigger: req.trigger,
+                    operator: req.operator.clone(),
+                },
+            )
+            .await?;
+            report.evaluation_run = Some(e.run_id);
+            owned = e.rows;
+            &owned
+        }
+    };
+    let last = ctx.wh.last_messages(&plan_id, req.period).await?;
+    let today = ctx.settings.calendar.local_date(now);
+    let plan = plan_round(&PlanInput {
+        catalog: &ctx.catalog,
+        dir: &ctx.dir,
+        settings: &ctx.settings.remind,
+        sending,
+        coordinator: &ctx.settings.plan.coordinator,
+        plan_id: &plan_id,
+        period: req.period,
+        round,
+        opens_at,
+        now,
+        today,
+        rows,
+        last: &last,
+        key_suffix: req.force.then(|| format!("#r{run_id}")),
+    });
+    report.unreachable = plan.unreachable;
+    if !req.dry_run {
+        for agency in &plan.withdraw {
+            let reason = "withdrawn: a report received since cleared every item it listed";
+            report.cancelled.extend(ctx.wh.cancel_queued(&plan_id, req.period, agency.as_str(), None, reason).await?);
+        }
+    }
+    for u in &report.unreachable {
+        tracing::warn!(agency = %u.agency, items = u.items, "cannot remind {}: {}", u.name, u.reason);
+    }
+    let keys: Vec<String> = plan.digests.iter().map(|d| d.key.clone()).collect();
+    let existing = ctx.wh.existing_keys(&keys).await?;
+    let (fresh, old): (Vec<Digest>, Vec<Digest>) = plan.digests.into_iter().partition(|d| !existing.contains(&d.key));
+    report.already = old.len();
+
+    // Pre-filled workbooks need what each agency reported this quarter and the last.
+    let origins: Vec<AgencyId> =
+        fresh.iter().flat_map(|d| d.origins.iter().cloned()).collect::<BTreeSet<_>>().into_iter().collect();
+    let known = if req.dry_run {
+        Known::default()
+    } else {
+        Known(ctx.wh.agencies_values(&plan_id, &origins, &[req.period, req.period.prev()]).await?)
+    };
+    let assignments = ctx.assignments(req.period);
+    let from: lettre::message::Mailbox = ctx
+        .settings
+        .mail
+        .from
+        .parse()
+        .map_err(|_| RemindError::Settings(format!("mail.from `{}` is not an address", ctx.settings.mail.from)))?;
+    let coordinator = ctx
+        .dir
+        .current(&ctx.settings.plan.coordinator, today)
+        .and_then(|id| ctx.dir.get(&id))
+        .map(|a| Named { name: a.name.clone(), email: a.emails.first().cloned().unwrap_or_default() })
+        .unwrap_or_default();
+    let input = ComposeInput {
+        catalog: &ctx.catalog,
+        dir: &ctx.dir,
+        calendar: &ctx.settings.calendar,
+        assignments: &assignments,
+        templates,
+        known: &known,
+        period: req.period,
+        round,
+        subject_prefix: &ctx.settings.remind.subject_prefix,
+        from: &from,
+        coordinator,
+        now,
+        run_id: Some(run_id),
+        evaluation_run: report.evaluation_run,
+    };
+    let preview = |d: &Digest, state: &str, subject: String, error: Option<String>| Planned {
+        key: d.key.clone(),
+        kind: d.kind,
+        agency: d.agency.to_string(),
+        agency_name: d.agency_name.clone(),
+        on_behalf: d.on_behalf.clone(),
+        to: d.to.iter().map(|r| r.address.clone()).collect(),
+        cc: d.cc.iter().map(|r| r.address.clone()).collect(),
+        items: d.rows.len(),
+        subject,
+        not_before: d.not_before,
+        held_by_interval: d.held_by_interval,
+        copies_missing: d.copies_missing.clone(),
+        state: state.to_string(),
+        error,
+    };
+    let subject_of = |d: &Digest| {
+        let names = d.origins.iter().map(|o| crate::remind::compose::workbook_name(req.period, o)).collect();
+        templates.render(d.kind.as_str(), &context(&input, d, names)).map(|r| r.subject).unwrap_or_default()
+    };
+    for d in &old {
+        report.planned.push(preview(d, "already", subject_of(d), None));
+    }
+    if req.dry_run {
+        for d in &fresh {
+            report.planned.push(preview(d, "new", subject_of(d), None));
+            if d.kind == MessageKind::Correction {
+                report.corrections += 1;
+            }
+        }
+        report.queued = fresh.len();
+        return Ok(());
+    }
+    let composed = compose_all(&input, &fresh);
+    let mut messages = Vec::with_capacity(composed.len());
+    let mut queued_digests = Vec::with_capacity(composed.len());
+    for (d, m) in fresh.iter().zip(composed) {
+        match m {
+            Ok(m) => {
+                report.planned.push(preview(d, "new", m.subject.clone(), None));
+                messages.push(m);
+                queued_digests.push(d);
+            }
+            Err(e) => {
+                tracing::error!(key = %d.key, "cannot compose the message: {e}");
+                report.errors += 1;
+                report.planned.push(preview(d, "error", String::new(), Some(e.to_string())));
+            }
+        }
+    }
+    let ids = ctx.wh.queue_messages(&messages, now).await?;
+    for (d, id) in queued_digests.iter().zip(&ids) {
+        match id {
+            Some(_) => {
+                report.queued += 1;
+                if d.kind == MessageKind::Correction {
+                    report.corrections += 1;
+                }
+                let reason = format!("superseded by {}", d.key);
+                report.cancelled.extend(
+                    ctx.wh.cancel_queued(&plan_id, req.period, d.agency.as_str(), Some(&d.key), &reason).await?,
+                );
+            }
+            None => {
+                // Another process queued the same key between our check and our write.
+                report.already += 1;
+                if let Some(p) = report.planned.iter_mut().find(|p| p.key == d.key) {
+                    p.state = "already".into();
+                }
+            }
+        }
+    }
+    tracing::info!(
+        period = %req.period,
+        round = %round.id,
+        queued = report.queued,
+        already = report.already,
+        corrections = report.corrections,
+        unreachable = report.unreachable.len(),
+        "reminders queued"
+    );
+    if req.deliver {
+        let transport = Transport::from_settings(&ctx.settings.mail, ctx.settings.remind.concurrency)?;
+        let opts = DeliverOptions { fault: req.fault, ..options(ctx, now) };
+        report.delivery = Some(
+            deliver_due(&ctx.wh, &transport, &ctx.settings.remind, sending, &ctx.settings.mail.from, &opts).await?,
+        );
+    }
+    Ok(())
+}
+
+/// Sends what is due now (the daemon's loop, `chiso outbox send`).
+pub async fn send_due(ctx: &Context, now: DateTime<Utc>, fault: Fault) -> Result<DeliveryReport, RemindError> {
+    let sending = sending_calendar(ctx)?;
+    let transport = Transport::from_settings(&ctx.settings.mail, ctx.settings.remind.concurrency)?;
+    let opts = DeliverOptions { fault, ..options(ctx, now) };
+    Ok(deliver_due(&ctx.wh, &transport, &ctx.settings.remind, &sending, &ctx.settings.mail.from, &opts).await?)
+}
+
+/// Delivery options from the settings.
+pub fn options(ctx: &Context, now: DateTime<Utc>) -> DeliverOptions {
+    let lease = chrono::Duration::seconds(i64::try_from(ctx.settings.remind.lease_secs.max(1)).unwrap_or(600));
+    DeliverOptions { lease, ..DeliverOptions::at(now) }
+}

@@ -1,0 +1,481 @@
+//! Sending what the outbox holds: claimed with a lease, recipient by recipient, at a
+//! limited rate, through SMTP (within working hours) or as .eml files.
+//!
+//! Failure model, per recipient:
+//! - accepted (2xx): marked `sent` at once, so a crash later repeats nobody else;
+//! - permanent (5xx): marked `failed` with the server's code and words, never retried;
+//! - transient (4xx) or no connection: the message goes back to the queue after a backoff
+//!   (doubling from `retry_base_secs`, with jitter, up to `retry_max_secs`), at most
+//!   `max_attempts` times, then the recipients still pending are marked `failed`.
+//!
+//! A crash between the server's acceptance and the mark leaves the message `sending`; when
+//! its lease ends it is reclaimed and that one recipient may get it twice (same
+//! Message-ID). The log says so.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use futures::{StreamExt, TryStreamExt};
+use lettre::address::Envelope as SmtpEnvelope;
+use lettre::message::Mailbox;
+use lettre::transport::smtp::PoolConfig;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use serde::Serialize;
+
+use super::render::{Envelope, build, mailbox};
+use super::{RemindSettings, SendingCalendar};
+use crate::config::{MailSettings, MailTransport, SmtpSecurity};
+use crate::warehouse::OutMessage;
+use crate::warehouse::{Warehouse, WarehouseError};
+
+/// Why delivery could not run at all (a single message's failure is recorded, not raised).
+#[derive(Debug, thiserror::Error)]
+pub enum DeliverError {
+    #[error(transparent)]
+    Warehouse(#[from] WarehouseError),
+    #[error("mail.smtp: cannot set up {host}:{port}: {message}")]
+    Smtp { host: String, port: u16, message: String },
+    #[error("mail.from: `{0}` is not an address like `Sở TT&TT <chuyendoiso@vinhlong.gov.vn>`")]
+    From(String),
+    #[error("cannot write {path}: {source}")]
+    File { path: String, source: std::io::Error },
+    #[error("fault injected: stopped after sending message {key} to {address}, before marking it sent")]
+    InjectedCrash { key: String, address: String },
+}
+
+/// Where messages go.
+pub enum Transport {
+    /// `.eml` files under a directory (the default: nothing leaves the machine).
+    File {
+        dir: PathBuf,
+    },
+    Smtp {
+        transport: AsyncSmtpTransport<Tokio1Executor>,
+        server: String,
+    },
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Transport::File { dir } => write!(f, "file transport to {}", dir.display()),
+            Transport::Smtp { server, .. } => write!(f, "SMTP to {server}"),
+        }
+    }
+}
+
+impl Transport {
+    /// From `[mail]`: STARTTLS, implicit TLS or plain, authenticated when a username is set,
+    /// with a connection pool sized to the configured concurrency.
+    pub fn from_settings(mail: &MailSettings, concurrency: usize) -> Result<Self, DeliverError> {
+        match mail.transport {
+            MailTransport::File => Ok(Transport::File { dir: mail.outbox_dir.clone() }),
+            MailTransport::Smtp => {
+                let s = &mail.smtp;
+                let err = |message: String| DeliverError::Smtp { host: s.host.clone(), port: s.port, message };
+                let builder = match s.security {
+                    SmtpSecurity::Starttls => {
+                        AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&s.host).map_err(|e| err(e.to_string()))?
+                    }
+                    SmtpSecurity::Tls => {
+                        AsyncSmtpTransport::<Tokio1Executor>::relay(&s.host).map_err(|e| err(e.to_string()))?
+                    }
+                    SmtpSecurity::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&s.host),
+                };
+                let mut builder = builder
+                    .port(s.port)
+                    .timeout(Some(StdDuration::from_secs(30)))
+                    .pool_config(PoolConfig::new().max_size(u32::try_from(concurrency.max(1)).unwrap_or(u32::MAX)));
+                if !s.username.is_empty() {
+                    builder =
+                        builder.credentials(Credentials::new(s.username.clone(), s.password.expose().to_string()));
+                }
+                Ok(Transport::Smtp { transport: builder.build(), server: format!("{}:{}", s.host, s.port) })
+            }
+        }
+    }
+
+    /// Whether sending waits for working hours (SMTP) or not (files: nothing reaches anyone).
+    pub fn respects_working_hours(&self) -> bool {
+        matches!(self, Transport::Smtp { .. })
+    }
+}
+
+/// Test and operations hooks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Fault {
+    #[default]
+    None,
+    /// Return an error right after the first accepted recipient, before marking it.
+    StopAfterSend,
+    /// Exit the process there (black-box crash tests: `CHISO_FAULT_CRASH_AFTER_SEND=1`).
+    ExitAfterSend,
+}
+
+/// How a delivery pass runs.
+#[derive(Debug, Clone)]
+pub struct DeliverOptions {
+    pub now: DateTime<Utc>,
+    /// Who claims (host and process), for the lease.
+    pub claimer: String,
+    /// How long a claim holds before another process may take the message over.
+    pub lease: Duration,
+    pub fault: Fault,
+    /// When the pass started on the monotonic clock: `now` plus the time elapsed since
+    /// stamps every mark, so replays at a given moment keep consistent times.
+    pub started: std::time::Instant,
+}
+
+impl DeliverOptions {
+    pub fn at(now: DateTime<Utc>) -> Self {
+        Self {
+            now,
+            claimer: claimer(),
+            lease: Duration::minutes(10),
+            fault: Fault::None,
+            started: std::time::Instant::now(),
+        }
+    }
+
+    /// The current moment on the pass's clock.
+    pub fn stamp(&self) -> DateTime<Utc> {
+        self.now + Duration::from_std(self.started.elapsed()).unwrap_or_default()
+    }
+}
+
+/// `host:pid`.
+pub fn claimer() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into());
+    format!("{host}:{}", std::process::id())
+}
+
+/// A recipient the server refused for good.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Refused {
+    pub key: String,
+    pub address: String,
+    pub code: Option<u16>,
+    pub error: String,
+}
+
+/// What a delivery pass did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DeliveryReport {
+    /// Messages every recipient accepted.
+    pub sent: usize,
+    /// Messages some recipients refused for good.
+    pub partial: usize,
+    /// Messages nobody accepted (refused, or given up after the last attempt).
+    pub failed: usize,
+    /// Messages back in the queue after a transient failure.
+    pub retrying: usize,
+    /// Recipients accepted in this pass.
+    pub recipients_sent: usize,
+    pub refused: Vec<Refused>,
+    /// Messages reclaimed from a crashed sender (one recipient may receive them twice).
+    pub reclaimed: Vec<String>,
+    /// Set when the working window is closed: nothing was sent before it.
+    pub waiting_until: Option<DateTime<Utc>>,
+    /// The next queued message not yet due.
+    pub next_due: Option<DateTime<Utc>>,
+    /// Where the file transport wrote.
+    pub files: Vec<String>,
+}
+
+/// Spaces sends at most `rate` per second across concurrent tasks.
+struct RateLimiter {
+    interval: StdDuration,
+    next: tokio::sync::Mutex<tokio::time::Instant>,
+}
+
+impl RateLimiter {
+    fn new(rate: f64) -> Self {
+        let interval =
+            if rate.is_finite() && rate > 0.0 { StdDuration::from_secs_f64(1.0 / rate) } else { StdDuration::ZERO };
+        Self { interval, next: tokio::sync::Mutex::new(tokio::time::Instant::now()) }
+    }
+
+    async fn wait(&self) {
+        let at = {
+            let mut next = self.next.lock().await;
+            let at = (*next).max(tokio::time::Instant::now());
+            *next = at + self.interval;
+            at
+        };
+        tokio::time::sleep_until(at).await;
+    }
+}
+
+/// The delay before attempt `attempt + 1`: doubling, capped, with ±20 % jitter.
+pub fn backoff(settings: &RemindSettings, attempt: i64, key: &str) -> Duration {
+    let base = settings.retry_base_secs.max(1) as f64;
+    let exp = base * 2f64.powi(i32::try_from(attempt.saturating_sub(1).clamp(0, 30)).unwrap_or(30));
+    let capped = exp.min(settings.retry_max_secs.max(settings.retry_base_secs) as f64);
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.bytes().chain(attempt.to_le_bytes()) {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let jitter = 0.8 + 0.4 * ((h % 10_000) as f64 / 10_000.0);
+    Duration::milliseconds((capped * jitter * 1000.0) as i64)
+}
+
+/// Sends every message due at `opts.now`.
+pub async fn deliver_due(
+    wh: &Warehouse,
+    transport: &Transport,
+    settings: &RemindSettings,
+    sending: &SendingCalendar,
+    from: &str,
+    opts: &DeliverOptions,
+) -> Result<DeliveryReport, DeliverError> {
+    let from: Mailbox = from.parse().map_err(|_| DeliverError::From(from.to_string()))?;
+    let mut report = DeliveryReport::default();
+    for key in wh.reclaim_expired(opts.now).await? {
+        tracing::warn!(
+            key = %key,
+            "a previous sender stopped while sending this message (its lease ended): it is sent again to the recipients not marked sent; \
+             the one being sent at the crash may receive it twice, with the same Message-ID"
+        );
+        report.reclaimed.push(key);
+    }
+    if transport.respects_working_hours() && !sending.is_open(opts.now) {
+        report.waiting_until = Some(sending.next_open(opts.now));
+        report.next_due = wh.next_due().await?;
+        return Ok(report);
+    }
+    let limiter = RateLimiter::new(settings.rate_per_second);
+    let batch = i64::try_from(settings.concurrency.max(1) * 2).unwrap_or(8);
+    loop {
+        let ids = wh.claim_due(opts.now, batch, &opts.claimer, opts.lease).await?;
+        if ids.is_empty() {
+            break;
+        }
+        // The first error that is not one message's (the warehouse, an injected crash)
+        // stops the pass: what was claimed waits for its lease to end.
+        let outcomes: Vec<Outcome> = futures::stream::iter(ids)
+            .map(|id| send_one(wh, transport, settings, &from, opts, &limiter, id))
+            .buffer_unordered(settings.concurrency.max(1))
+            .try_collect()
+            .await?;
+        for o in outcomes {
+            report.recipients_sent += o.recipients_sent;
+            report.refused.extend(o.refused);
+            report.files.extend(o.file);
+            match o.status {
+                "sent" => report.sent += 1,
+                "partial" => report.partial += 1,
+                "failed" => report.failed += 1,
+                _ => report.retrying += 1,
+            }
+        }
+    }
+    report.next_due = wh.next_due().await?;
+    Ok(report)
+}
+
+struct Outcome {
+    status: &'static str,
+    recipients_sent: usize,
+    refused: Vec<Refused>,
+    file: Option<String>,
+}
+
+async fn send_one(
+    wh: &Warehouse,
+    transport: &Transport,
+    settings: &RemindSettings,
+    from: &Mailbox,
+    opts: &DeliverOptions,
+    limiter: &RateLimiter,
+    id: i64,
+) -> Result<Outcome, DeliverError> {
+    let Some(m) = wh.load_message(id).await? else {
+        return Ok(Outcome { status: "failed", recipients_sent: 0, refused: Vec::new(), file: None });
+    };
+    let bytes = match formatted(&m, from) {
+        Ok(b) => b,
+        Err(e) => {
+            let error = format!("cannot build the message: {e}");
+            wh.finish_message(id, "failed", None, Some(&error), opts.stamp()).await?;
+            return Ok(Outcome { status: "failed", recipients_sent: 0, refused: Vec::new(), file: None });
+        }
+    };
+    match transport {
+        Transport::File { dir } => {
+            let path = eml_path(dir, &m);
+            write_atomic(&path, &bytes)?;
+            for (address, _, _, status) in &m.recipients {
+                if status == "pending" {
+                    wh.mark_recipient(id, address, "sent", None, None, opts.stamp()).await?;
+                }
+            }
+            wh.finish_message(id, "sent", None, None, opts.stamp()).await?;
+            Ok(Outcome {
+                status: "sent",
+                recipients_sent: m.recipients.len(),
+                refused: Vec::new(),
+                file: Some(path.display().to_string()),
+            })
+        }
+        Transport::Smtp { transport, .. } => send_smtp(wh, transport, settings, from, opts, limiter, &m, &bytes).await,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn send_smtp(
+    wh: &Warehouse,
+    transport: &AsyncSmtpTransport<Tokio1Executor>,
+    settings: &RemindSettings,
+    from: &Mailbox,
+    opts: &DeliverOptions,
+    limiter: &RateLimiter,
+    m: &OutMessage,
+    bytes: &[u8],
+) -> Result<Outcome, DeliverError> {
+    let mut sent_now = 0;
+    let mut refused = Vec::new();
+    let mut transient: Option<String> = None;
+    for (address, _, _, status) in &m.recipients {
+        if status != "pending" {
+            continue;
+        }
+        let Ok(to) = address.parse::<lettre::Address>() else {
+            let error = format!("`{address}` is not a mail address");
+            wh.mark_recipient(m.id, address, "failed", None, Some(&error), opts.stamp()).await?;
+            refused.push(Refused { key: m.key.clone(), address: address.clone(), code: None, error });
+            continue;
+        };
+        let envelope = SmtpEnvelope::new(Some(from.email.clone()), vec![to]).map_err(|e| DeliverError::Smtp {
+            host: String::new(),
+            port: 0,
+            message: e.to_string(),
+        })?;
+        limiter.wait().await;
+        match transport.send_raw(&envelope, bytes).await {
+            Ok(_) => {
+                match opts.fault {
+                    Fault::None => {}
+                    Fault::StopAfterSend => {
+                        return Err(DeliverError::InjectedCrash { key: m.key.clone(), address: address.clone() });
+                    }
+                    Fault::ExitAfterSend => {
+                        eprintln!(
+                            "fault injected: exiting after sending {} to {address}, before marking it sent",
+                            m.key
+                        );
+                        std::process::exit(86);
+                    }
+                }
+                wh.mark_recipient(m.id, address, "sent", Some(250), None, opts.stamp()).await?;
+                sent_now += 1;
+            }
+            Err(e) if e.is_permanent() => {
+                let code = e.status().map(u16::from);
+                let error = one_line_error(&e);
+                tracing::warn!(key = %m.key, address = %address, code, "recipient refused: {error}");
+                wh.mark_recipient(m.id, address, "failed", code, Some(&error), opts.stamp()).await?;
+                refused.push(Refused { key: m.key.clone(), address: address.clone(), code, error });
+            }
+            Err(e) => {
+                let error = one_line_error(&e);
+                tracing::warn!(key = %m.key, address = %address, attempt = m.attempts, "transient failure, will retry: {error}");
+                if let Some(code) = e.status() {
+                    wh.mark_recipient(m.id, address, "pending", Some(u16::from(code)), Some(&error), opts.stamp())
+                        .await?;
+                }
+                // A busy or unreachable server: the other recipients wait for the retry too.
+                transient = Some(error);
+                break;
+            }
+        }
+    }
+    let states = wh.load_message(m.id).await?.map(|x| x.recipients).unwrap_or_default();
+    let any_sent = states.iter().any(|r| r.3 == "sent");
+    let pending = states.iter().filter(|r| r.3 == "pending").count();
+    let status: &'static str = if let Some(error) = transient.filter(|_| pending > 0) {
+        if m.attempts >= i64::from(settings.max_attempts) {
+            let error = format!("given up after {} attempts: {error}", m.attempts);
+            for r in states.iter().filter(|r| r.3 == "pending") {
+                wh.mark_recipient(m.id, &r.0, "failed", None, Some(&error), opts.stamp()).await?;
+                refused.push(Refused { key: m.key.clone(), address: r.0.clone(), code: None, error: error.clone() });
+            }
+            let status = if any_sent { "partial" } else { "failed" };
+            wh.finish_message(m.id, status, None, Some(&error), opts.stamp()).await?;
+            status
+        } else {
+            let retry_at = opts.now + backoff(settings, m.attempts, &m.key);
+            wh.finish_message(m.id, "queued", Some(retry_at), Some(&error), opts.stamp()).await?;
+            "queued"
+        }
+    } else {
+        let failed = states.iter().any(|r| r.3 == "failed");
+        let status = match (any_sent, failed) {
+            (true, false) => "sent",
+            (true, true) => "partial",
+            _ => "failed",
+        };
+        let error = refused.first().map(|r| format!("{}: {}", r.address, r.error));
+        wh.finish_message(m.id, status, None, error.as_deref(), opts.stamp()).await?;
+        status
+    };
+    Ok(Outcome { status, recipients_sent: sent_now, refused, file: None })
+}
+
+fn one_line_error(e: &lettre::transport::smtp::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(inner) = source {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    crate::text::clean(&s.replace(['\r', '\n'], " "))
+}
+
+/// The message as it goes on the wire, To and Cc as planned.
+pub fn formatted(m: &OutMessage, from: &Mailbox) -> Result<Vec<u8>, lettre::error::Error> {
+    let to: Vec<Mailbox> = m.recipients.iter().filter(|r| r.2 == "to").filter_map(|r| mailbox(&r.1, &r.0)).collect();
+    let cc: Vec<Mailbox> = m.recipients.iter().filter(|r| r.2 == "cc").filter_map(|r| mailbox(&r.1, &r.0)).collect();
+    let message = build(&Envelope {
+        from,
+        to: &to,
+        cc: &cc,
+        message_id: &m.message_id,
+        key: &m.key,
+        subject: &m.subject,
+        text: &m.text,
+        html: &m.html,
+        attachments: &m.attachments,
+        date: std::time::SystemTime::now(),
+    })?;
+    Ok(message.formatted())
+}
+
+/// `data/outbox/2024-Q2/so_yt__sau_han.eml`.
+pub fn eml_path(dir: &Path, m: &OutMessage) -> PathBuf {
+    let tail: String = m
+        .key
+        .rsplitn(3, '/')
+        .take(2)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect::<Vec<_>>()
+        .join("__")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' })
+        .collect();
+    dir.join(m.period.to_string()).join(format!("{tail}.eml"))
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), DeliverError> {
+    let err = |source| DeliverError::File { path: path.display().to_string(), source };
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(err)?;
+    }
+    let tmp = path.with_extension("eml.tmp");
+    std::fs::write(&tmp, bytes).map_err(err)?;
+    std::fs::rename(&tmp, path).map_err(err)
+}

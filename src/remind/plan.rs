@@ -1,0 +1,374 @@
+//! Who gets what in a round: the gap rows of a period grouped into one digest per agency
+//! that must act, routed through successors and collecting units, with the copies the round
+//! asks for; corrections for agencies whose gaps a late report cleared; the agencies that
+//! cannot be reached, listed rather than dropped.
+//!
+//! Pure: the job feeds it the rows, the directory and what the outbox already holds.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::Serialize;
+
+use super::settings::{Copy, Round};
+use super::{RemindSettings, SendingCalendar};
+use crate::catalog::Directory;
+use crate::catalog::plan::Catalog;
+use crate::domain::{AgencyId, Period};
+use crate::evaluate::{GapRow, RowKind, Status};
+use crate::warehouse::{LastMessage, NewRecipient};
+
+/// What a message is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    Reminder,
+    /// "Đã nhận báo cáo, không cần thực hiện": a late report cleared what an earlier
+    /// reminder asked for.
+    Correction,
+}
+
+impl MessageKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::Reminder => "reminder",
+            MessageKind::Correction => "correction",
+        }
+    }
+}
+
+/// One message to one agency in one round.
+#[derive(Debug, Clone, Serialize)]
+pub struct Digest {
+    /// `plan/period/agency/round`: unique in the outbox.
+    pub key: String,
+    pub kind: MessageKind,
+    /// The agency written to (after successor and collecting-unit routing).
+    pub agency: AgencyId,
+    pub agency_name: String,
+    /// The agencies whose items are listed (the recipient itself, dissolved predecessors,
+    /// units it collects for): each gets its own workbook attached.
+    pub origins: Vec<AgencyId>,
+    /// Names of the origins other than the recipient.
+    pub on_behalf: Vec<String>,
+    pub rows: Vec<GapRow>,
+    pub to: Vec<NewRecipient>,
+    pub cc: Vec<NewRecipient>,
+    /// Earliest send: the round's opening, the interval since the last message.
+    pub not_before: DateTime<Utc>,
+    /// Set when the minimum interval pushed `not_before` later.
+    pub held_by_interval: bool,
+    /// Copies the round asked for that have no address.
+    pub copies_missing: Vec<String>,
+    /// For a correction: when the withdrawn reminder was written.
+    pub reminded_at: Option<DateTime<Utc>>,
+}
+
+/// An agency that should be written to and cannot be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unreachable {
+    pub agency: String,
+    pub name: String,
+    pub reason: String,
+    /// Items it would have been reminded of.
+    pub items: usize,
+}
+
+/// The plan of a round.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RoundPlan {
+    pub digests: Vec<Digest>,
+    pub unreachable: Vec<Unreachable>,
+    /// Agencies whose reminder is still waiting to be sent and who have nothing left to
+    /// do: the reminder is withdrawn (no correction is needed for a message never sent).
+    pub withdraw: Vec<AgencyId>,
+}
+
+/// Everything the planner reads.
+pub struct PlanInput<'a> {
+    pub catalog: &'a Catalog,
+    pub dir: &'a Directory,
+    pub settings: &'a RemindSettings,
+    pub sending: &'a SendingCalendar,
+    pub coordinator: &'a AgencyId,
+    pub plan_id: &'a str,
+    pub period: Period,
+    pub round: &'a Round,
+    /// The round's opening (the due date plus its offset, at the next working window).
+    pub opens_at: DateTime<Utc>,
+    pub now: DateTime<Utc>,
+    /// The local date recipients are resolved on (successors of merged agencies).
+    pub today: NaiveDate,
+    pub rows: &'a [GapRow],
+    /// The last message of this period to each agency.
+    pub last: &'a HashMap<String, LastMessage>,
+    /// Appended to keys when the operator forces a round already sent (`#r<run>`).
+    pub key_suffix: Option<String>,
+}
+
+/// The idempotency key of a message.
+pub fn message_key(plan: &str, period: Period, agency: &str, round: &str) -> String {
+    format!("{plan}/{period}/{agency}/{round}")
+}
+
+/// A row the round asks an agency to act on.
+fn in_round(row: &GapRow, round: &Round) -> bool {
+    round.statuses.contains(&row.status) && (row.status != Status::NotDue || row.actual.is_none())
+}
+
+/// A row that still asks something of its agency, whatever the round.
+fn still_open(row: &GapRow) -> bool {
+    row.status.needs_action() || (row.status == Status::NotDue && row.actual.is_none())
+}
+
+/// Who answers for `agency`'s rows today: its collecting unit, then its successor.
+pub fn route(dir: &Directory, agency: &AgencyId, today: NaiveDate) -> Result<AgencyId, String> {
+    let Some(a) = dir.get(agency) else { return Err("không có trong danh mục cơ quan".into()) };
+    let via = a.contact_via.clone().unwrap_or_else(|| agency.clone());
+    match dir.current(&via, today) {
+        Some(id) => Ok(id),
+        None => {
+            let v = dir.get(&via).map_or(via.as_str(), |x| x.name.as_str()).to_string();
+            Err(format!("{v} đã giải thể hoặc sáp nhập và không có đơn vị kế thừa trong danh mục"))
+        }
+    }
+}
+
+fn recipients(dir: &Directory, id: &AgencyId, kind: &'static str) -> Vec<NewRecipient> {
+    let Some(a) = dir.get(id) else { return Vec::new() };
+    a.emails
+        .iter()
+        .filter(|e| !e.trim().is_empty())
+        .map(|e| NewRecipient {
+            address: e.trim().to_string(),
+            name: a.name.clone(),
+            kind,
+            agency: Some(id.to_string()),
+        })
+        .collect()
+}
+
+/// Plans a round.
+pub fn plan_round(input: &PlanInput<'_>) -> RoundPlan {
+    let dir = input.dir;
+    let round = input.round;
+    // Rows by the agency they are routed to.
+    let mut routed: BTreeMap<AgencyId, Vec<&GapRow>> = BTreeMap::new();
+    let mut open: BTreeSet<String> = BTreeSet::new();
+    let mut unroutable: BTreeMap<String, (String, usize)> = BTreeMap::new();
+    for row in input.rows {
+        if row.kind == RowKind::Aggregate
+            && (row.agency == "*" || dir.get_str(&row.agency).is_none_or(|a| a.is_group()))
+        {
+            continue;
+        }
+        let Ok(agency) = AgencyId::parse(&row.agency) else { continue };
+        match route(dir, &agency, input.today) {
+            Ok(to) => {
+                if still_open(row) {
+                    open.insert(to.to_string());
+                }
+                if in_round(row, round) {
+                    routed.entry(to).or_default().push(row);
+                }
+            }
+            Err(reason) => {
+                if in_round(row, round) {
+                    let e = unroutable.entry(row.agency.clone()).or_insert((reason, 0));
+                    e.1 += 1;
+                }
+            }
+        }
+    }
+    let mut plan = RoundPlan::default();
+    for (agency, (reason, items)) in unroutable {
+        let name = dir.get_str(&agency).map_or_else(|| agency.clone(), |a| a.name.clone());
+        plan.unreachable.push(Unreachable { agency, name, reason, items });
+    }
+    // Items one named agency leads: it depends on the co-agencies the plan names for
+    // them. (On items a whole level leads — every commune — the co-agencies are the
+    // province's departments, who follow the level, not each unit: not copied.)
+    let named_co: HashMap<crate::domain::ItemKey, &[AgencyId]> = input
+        .catalog
+        .indicators
+        .iter()
+        .filter(|i| matches!(i.lead.as_slice(), [one] if dir.get(one).is_some_and(|a| !a.is_group())))
+        .map(|i| (i.key, i.co.as_slice()))
+        .collect();
+    let interval = Duration::hours(i64::try_from(round.min_interval_hours).unwrap_or(i64::MAX / 7200));
+    let coordinator = dir.current(input.coordinator, input.today);
+    let schedule = |agency: &AgencyId| -> (DateTime<Utc>, bool) {
+        let base = input.opens_at.max(input.now);
+        match input.last.get(agency.as_str()).filter(|m| m.status != "cancelled") {
+            Some(m) => {
+                let after = m.sent_at.unwrap_or(m.created_at) + interval;
+                if after > base { (after, true) } else { (base, false) }
+            }
+            None => (base, false),
+        }
+    };
+    let key = |agency: &AgencyId| {
+        let k = message_key(input.plan_id, input.period, agency.as_str(), &round.id);
+        match &input.key_suffix {
+            Some(s) => format!("{k}{s}"),
+            None => k,
+        }
+    };
+    for (agency, rows) in routed {
+        let Some(a) = dir.get(&agency) else { continue };
+        let to = recipients(dir, &agency, "to");
+        if to.is_empty() {
+            plan.unreachable.push(Unreachable {
+                agency: agency.to_string(),
+                name: a.name.clone(),
+                reason: "không có địa chỉ thư điện tử trong danh mục".into(),
+                items: rows.len(),
+            });
+            continue;
+        }
+        let mut origins: Vec<AgencyId> = Vec::new();
+        for r in &rows {
+            if let Ok(o) = AgencyId::parse(&r.agency)
+                && !origins.contains(&o)
+                && dir.get(&o).is_some_and(|x| !x.is_group())
+            {
+                origins.push(o);
+            }
+        }
+        origins.sort_by_key(|o| *o != agency);
+        let on_behalf =
+            origins.iter().filter(|o| **o != agency).filter_map(|o| dir.get(o)).map(|x| x.name.clone()).collect();
+        let mut cc: Vec<NewRecipient> = Vec::new();
+        let mut copies_missing = Vec::new();
+        let add_cc = |id: &AgencyId, cc: &mut Vec<NewRecipient>, missing: &mut Vec<String>| {
+            if *id == agency {
+                return;
+            }
+            let found = recipients(dir, id, "cc");
+            if found.is_empty() {
+                let n = dir.get(id).map_or_else(|| id.to_string(), |x| x.name.clone());
+                if !missing.contains(&n) {
+                    missing.push(n);
+                }
+            }
+            for r in found {
+                if !to.iter().any(|t| t.address.eq_ignore_ascii_case(&r.address))
+                    && !cc.iter().any(|t| t.address.eq_ignore_ascii_case(&r.address))
+                {
+                    cc.push(r);
+                }
+            }
+        };
+        for c in &round.copy {
+            match c {
+                Copy::Coordinator => {
+                    if let Some(id) = &coordinator {
+                        add_cc(id, &mut cc, &mut copies_missing);
+                    }
+                }
+                Copy::Supervisor => {
+                    if let Some(parent) = a.parent.as_ref().and_then(|p| dir.current(p, input.today)) {
+                        add_cc(&parent, &mut cc, &mut copies_missing);
+                    }
+                }
+            }
+        }
+        if round.copy_co_agencies {
+            let mut co: Vec<AgencyId> = Vec::new();
+            for r in &rows {
+                for c in named_co.get(&r.item).copied().unwrap_or_default() {
+                    if dir.get(c).is_some_and(|x| !x.is_group())
+                        && let Some(cur) = dir.current(c, input.today)
+                        && !co.contains(&cur)
+                    {
+                        co.push(cur);
+                    }
+                }
+            }
+            for c in &co {
+                add_cc(c, &mut cc, &mut copies_missing);
+            }
+        }
+        let (not_before, held) = schedule(&agency);
+        plan.digests.push(Digest {
+            key: key(&agency),
+            kind: MessageKind::Reminder,
+            agency_name: a.name.clone(),
+            agency: agency.clone(),
+            origins,
+            on_behalf,
+            rows: rows.into_iter().cloned().collect(),
+            to,
+            cc,
+            not_before,
+            held_by_interval: held,
+            copies_missing,
+            reminded_at: None,
+        });
+    }
+    // Agencies reminded earlier in the period, now with nothing left to do.
+    let mut cleared: Vec<(&String, &LastMessage)> = input
+        .last
+        .iter()
+        .filter(|(agency, m)| m.kind == "reminder" && m.status != "cancelled" && !open.contains(agency.as_str()))
+        .collect();
+    cleared.sort_by(|a, b| a.0.cmp(b.0));
+    for (agency, m) in cleared {
+        let Ok(id) = AgencyId::parse(agency) else { continue };
+        if m.status == "queued" {
+            plan.withdraw.push(id);
+            continue;
+        }
+        // The correction goes out with the next round, under that round's key.
+        if !input.settings.corrections || m.round == round.id {
+            continue;
+        }
+        let Some(a) = dir.get(&id) else { continue };
+        let to = recipients(dir, &id, "to");
+        if to.is_empty() {
+            continue;
+        }
+        let (not_before, held) = schedule(&id);
+        plan.digests.push(Digest {
+            key: key(&id),
+            kind: MessageKind::Correction,
+            agency_name: a.name.clone(),
+            agency: id.clone(),
+            origins: Vec::new(),
+            on_behalf: Vec::new(),
+            rows: Vec::new(),
+            to,
+            cc: Vec::new(),
+            not_before,
+            held_by_interval: held,
+            copies_missing: Vec::new(),
+            reminded_at: Some(m.sent_at.unwrap_or(m.created_at)),
+        });
+    }
+    plan
+}
+
+/// Which round a run sends when the operator names none: the latest whose opening has
+/// passed. Earlier open rounds that never went out are superseded (a daemon that was down
+/// sends the latest round late, once, rather than every missed one).
+pub fn due_round<'a>(
+    rounds: &'a [Round],
+    sending: &SendingCalendar,
+    due_date: NaiveDate,
+    now: DateTime<Utc>,
+) -> Option<(&'a Round, DateTime<Utc>)> {
+    rounds
+        .iter()
+        .filter_map(|r| {
+            let day = due_date.checked_add_signed(Duration::days(r.offset_days))?;
+            let opens = sending.opening_on_or_after(day);
+            (opens <= now).then_some((r, opens))
+        })
+        .max_by_key(|(r, opens)| (*opens, r.offset_days))
+}
+
+/// When a round opens for a period.
+pub fn round_opens(round: &Round, sending: &SendingCalendar, due_date: NaiveDate) -> DateTime<Utc> {
+    let day = due_date.checked_add_signed(Duration::days(round.offset_days)).unwrap_or(due_date);
+    sending.opening_on_or_after(day)
+}
