@@ -62,6 +62,10 @@ fn the_main_command_runs_twice_on_the_embedded_defaults() {
     assert!(first.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("Quý II/2024") && stdout.contains("174 indicators"), "{stdout}");
     assert!(dir.path().join("data/chiso.db").exists());
+    // The cycle ends with the reminders, written as .eml files and said where.
+    assert!(stdout.contains("data/outbox/2024-Q2"), "{stdout}");
+    let emls = std::fs::read_dir(dir.path().join("data/outbox/2024-Q2")).unwrap().count();
+    assert!(emls > 10, "{emls} .eml files");
     let second = chiso(dir.path(), &["cycle", "--period", "Quý III/2024"], &[]);
     let (stdout, stderr) = text(&second);
     assert!(second.status.success(), "{stdout}{stderr}");
@@ -145,4 +149,24 @@ fn a_malformed_plan_file_or_override_is_refused_with_file_and_reason() {
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr.contains("ov.toml") && stderr.contains("999"), "{stderr}");
+}
+
+#[test]
+fn a_broken_template_is_refused_by_config_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let tpl = dir.path().join("tpl");
+    std::fs::create_dir(&tpl).unwrap();
+    for e in std::fs::read_dir(common::repo("config/templates")).unwrap().flatten() {
+        std::fs::copy(e.path(), tpl.join(e.file_name())).unwrap();
+    }
+    let ok = chiso(dir.path(), &["config", "check"], &[("CHISO_REMIND__TEMPLATES", "tpl")]);
+    assert!(ok.status.success(), "{}", text(&ok).1);
+    std::fs::write(tpl.join("reminder.html"), "<p>{{ agency.name }</p>\n").unwrap();
+    let out = chiso(dir.path(), &["config", "check"], &[("CHISO_REMIND__TEMPLATES", "tpl")]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("reminder.html") && stderr.contains("line 1"), "{stderr}");
+    std::fs::write(tpl.join("reminder.html"), "<p>{{ agency.nmae }}</p>\n").unwrap();
+    let out = chiso(dir.path(), &["config", "check"], &[("CHISO_REMIND__TEMPLATES", "tpl")]);
+    assert_eq!(out.status.code(), Some(2), "an unknown field is refused too: {}", text(&out).1);
 }

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod smtp;
+
 use std::str::FromStr;
 
 use chiso::warehouse::{ConnectOptions, Warehouse};
@@ -124,4 +126,15 @@ pub async fn collect(ctx: &chiso::app::Context, period: chiso::domain::Period) -
     chiso::jobs::collect::collect(ctx, &req, std::sync::Arc::new(chiso::jobs::collect::Quiet))
         .await
         .expect("collect runs")
+}
+
+/// Settings sending through a plain SMTP server on loopback, with no rate limit to speak of.
+pub fn smtp_settings(port: u16) -> chiso::config::Settings {
+    let mut s = settings();
+    s.mail.transport = chiso::config::MailTransport::Smtp;
+    s.mail.smtp.host = "127.0.0.1".into();
+    s.mail.smtp.port = port;
+    s.mail.smtp.security = chiso::config::SmtpSecurity::None;
+    s.remind.rate_per_second = 1000.0;
+    s
 }
