@@ -146,10 +146,7 @@ async fn a_round_arrives_intact_at_a_real_smtp_server_and_a_rerun_sends_nothing(
         for item in &items {
             let n = item["item"].as_str().unwrap();
             assert!(text.contains(&format!("Chỉ tiêu số {n}")), "item {n} missing from the text part");
-            assert!(
-                html.contains(&format!("<td style=\"border: 1px solid #999;\">{n}")),
-                "item {n} missing from the HTML part"
-            );
+            assert!(html.contains(&format!("<td>{n}")), "item {n} missing from the HTML part");
         }
         // Message-ID from the key; the key in its own header.
         let from_box: lettre::message::Mailbox = ctx.settings.mail.from.parse().unwrap();

@@ -77,12 +77,14 @@ fn the_digest_reads_well_in_both_parts() {
     let from: lettre::message::Mailbox = settings.mail.from.parse().unwrap();
     let round = settings.remind.rounds.iter().find(|r| r.id == "sau_han").unwrap();
     let known = Known::default();
+    let books = chiso::report::template::WorkbookCache::default();
     let input = ComposeInput {
         catalog: &catalog,
         dir: &dir,
         calendar: &settings.calendar,
         assignments: &assignments,
         templates: &templates,
+        books: &books,
         known: &known,
         period,
         round,

@@ -176,3 +176,52 @@ fn a_value_typed_as_a_percent_in_excel_reads_as_its_percentage() {
     assert_eq!(obs.len(), 1);
     assert_eq!(obs[0].value, Value::Percent(85.5));
 }
+
+/// Workbooks shared by agencies of the same shape (the reminder round's cache) are each
+/// agency's own: its name in the title, its id in the hidden sheet, importable with no
+/// mapping as that agency; names that need escaping in XML survive.
+#[test]
+fn cached_workbooks_belong_to_their_agency() {
+    let period: Period = "2024-Q3".parse().unwrap();
+    let (dir, catalog) = common::catalog();
+    let calendar = chiso::domain::ReportingCalendar::default();
+    let assignments = chiso::catalog::assign::Assignments::new(&catalog, &dir, 2024, calendar.cutoff(period));
+    let communes = dir.of_level(chiso::catalog::Level::Commune, calendar.cutoff(period));
+    let cache = chiso::report::template::WorkbookCache::default();
+    for (i, agency) in communes.iter().take(4).enumerate() {
+        let mut spec = build_spec_with(&catalog, &dir, &calendar, &assignments, agency, period, &());
+        if i == 3 {
+            spec.agency_name = "Xã <Thử> & \"Nghiệm\"".into();
+        }
+        let bytes = cache.write(&spec).unwrap();
+        let mut book = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes.clone())).unwrap();
+        let sheet = calamine::Reader::worksheet_range_at(&mut book, 0).unwrap().unwrap();
+        let title = sheet.get_value((1, 1)).map(|c| c.to_string()).unwrap_or_default();
+        assert_eq!(title, spec.agency_name.to_uppercase(), "{agency}");
+        // Fill one input and import: it comes back as this agency's.
+        let line = spec.lead[0].clone();
+        let v = match line.kind {
+            MeasureKind::Percent => Value::Percent(42.0),
+            MeasureKind::Count { .. } => Value::Count(42.0),
+            MeasureKind::Status => Value::Status(Progress::Done),
+        };
+        let filled = build_spec_with(
+            &catalog,
+            &dir,
+            &calendar,
+            &assignments,
+            agency,
+            period,
+            &Filled([((line.key, line.measure.clone()), v)].into_iter().collect(), period),
+        );
+        let bytes = cache.write(&filled).unwrap();
+        let file =
+            chiso::ingest::FileSpec { file_name: "x.xlsx".into(), mapping: Default::default(), agency: None, period };
+        let (_, obs, rejects) =
+            chiso::ingest::parse_to_vecs(Arc::from(bytes), &file, &catalog, &dir, calendar.cutoff(period));
+        assert!(rejects.is_empty(), "{rejects:?}");
+        assert_eq!(obs.len(), 1);
+        assert_eq!(&obs[0].agency, agency);
+        assert_eq!(obs[0].value, v);
+    }
+}

@@ -3,6 +3,10 @@
 //! new), withdraw what a newer message supersedes, then send what is due.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// Messages queued per transaction.
+const QUEUE_BATCH: usize = 128;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -11,11 +15,13 @@ use crate::app::Context;
 use crate::domain::{AgencyId, Period};
 use crate::evaluate::GapRow;
 use crate::jobs::evaluate::{EvaluateRequest, compute, evaluate};
-use crate::remind::compose::{ComposeInput, Known, compose_all, context};
+use crate::remind::compose::{ComposeInput, Composed, Known, Shared, compose_into, context};
 use crate::remind::deliver::{DeliverError, DeliverOptions, DeliveryReport, Fault, Transport, deliver_due};
 use crate::remind::plan::{Digest, MessageKind, PlanInput, Unreachable, due_round, plan_round, round_opens};
 use crate::remind::render::{Named, TemplateError, Templates};
 use crate::remind::{Round, SendingCalendar};
+use crate::report::template::WorkbookCache;
+use crate::warehouse::NewMessage;
 use crate::warehouse::{NewRun, RunStatus, Trigger, WarehouseError};
 
 /// Why a reminder run could not run.
@@ -112,6 +118,8 @@ pub struct RemindReport {
     pub cancelled: Vec<String>,
     pub unreachable: Vec<Unreachable>,
     pub delivery: Option<DeliveryReport>,
+    /// Milliseconds spent in each phase (judge, plan, compose, queue, send).
+    pub phases_ms: std::collections::BTreeMap<&'static str, u64>,
 }
 
 impl RemindReport {
@@ -185,7 +193,7 @@ pub async fn remind(
             }
         }
     }
-    let templates = Templates::load(&settings.templates)?;
+    let templates = Arc::new(Templates::load(&settings.templates)?);
     let run_id = ctx
         .wh
         .start_run(&NewRun {
@@ -234,7 +242,7 @@ async fn run(
     round: &Round,
     opens_at: DateTime<Utc>,
     sending: &SendingCalendar,
-    templates: &Templates,
+    templates: &Arc<Templates>,
     evaluated: Option<(i64, &[GapRow])>,
     run_id: i64,
     report: &mut RemindReport,
@@ -268,6 +276,12 @@ async fn run(
             &owned
         }
     };
+    let mut clock = std::time::Instant::now();
+    let mut lap = |report: &mut RemindReport, phase: &'static str| {
+        report.phases_ms.insert(phase, u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX));
+        clock = std::time::Instant::now();
+    };
+    lap(report, "judge");
     let last = ctx.wh.last_messages(&plan_id, req.period).await?;
     let today = ctx.settings.calendar.local_date(now);
     let plan = plan_round(&PlanInput {
@@ -298,17 +312,18 @@ async fn run(
     }
     let keys: Vec<String> = plan.digests.iter().map(|d| d.key.clone()).collect();
     let existing = ctx.wh.existing_keys(&keys).await?;
+    lap(report, "plan");
     let (fresh, old): (Vec<Digest>, Vec<Digest>) = plan.digests.into_iter().partition(|d| !existing.contains(&d.key));
     report.already = old.len();
 
     // Pre-filled workbooks need what each agency reported this quarter and the last.
     let origins: Vec<AgencyId> =
         fresh.iter().flat_map(|d| d.origins.iter().cloned()).collect::<BTreeSet<_>>().into_iter().collect();
-    let known = if req.dry_run {
+    let known = Arc::new(if req.dry_run {
         Known::default()
     } else {
         Known(ctx.wh.agencies_values(&plan_id, &origins, &[req.period, req.period.prev()]).await?)
-    };
+    });
     let assignments = ctx.assignments(req.period);
     let from: lettre::message::Mailbox = ctx
         .settings
@@ -322,12 +337,14 @@ async fn run(
         .and_then(|id| ctx.dir.get(&id))
         .map(|a| Named { name: a.name.clone(), email: a.emails.first().cloned().unwrap_or_default() })
         .unwrap_or_default();
+    let preview_books = WorkbookCache::default();
     let input = ComposeInput {
         catalog: &ctx.catalog,
         dir: &ctx.dir,
         calendar: &ctx.settings.calendar,
         assignments: &assignments,
         templates,
+        books: &preview_books,
         known: &known,
         period: req.period,
         round,
@@ -371,45 +388,71 @@ async fn run(
         report.queued = fresh.len();
         return Ok(());
     }
-    let composed = compose_all(&input, &fresh);
-    let mut messages = Vec::with_capacity(composed.len());
-    let mut queued_digests = Vec::with_capacity(composed.len());
-    for (d, m) in fresh.iter().zip(composed) {
-        match m {
-            Ok(m) => {
-                report.planned.push(preview(d, "new", m.subject.clone(), None));
-                messages.push(m);
-                queued_digests.push(d);
-            }
-            Err(e) => {
+    lap(report, "prepare");
+    // Compose on every core and queue as messages come, in batches (each its own
+    // transaction: a message's key is what makes it unique, not the batch).
+    let shared = Arc::new(Shared {
+        catalog: ctx.catalog.clone(),
+        dir: ctx.dir.clone(),
+        calendar: ctx.settings.calendar,
+        assignments: assignments.clone(),
+        templates: templates.clone(),
+        books: WorkbookCache::default(),
+        known: known.clone(),
+        period: req.period,
+        round: round.clone(),
+        subject_prefix: ctx.settings.remind.subject_prefix.clone(),
+        from: from.clone(),
+        coordinator: input.coordinator.clone(),
+        now,
+        run_id: Some(run_id),
+        evaluation_run: report.evaluation_run,
+    });
+    let fresh = Arc::new(fresh);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Composed>(256);
+    compose_into(shared, fresh.clone(), tx);
+    let mut batch: Vec<(usize, NewMessage)> = Vec::with_capacity(QUEUE_BATCH);
+    let mut new_planned = Vec::with_capacity(fresh.len());
+    loop {
+        let next = rx.recv().await;
+        let finished = next.is_none();
+        match next {
+            Some((i, Ok(m))) => batch.push((i, m)),
+            Some((i, Err(e))) => {
+                let d = &fresh[i];
                 tracing::error!(key = %d.key, "cannot compose the message: {e}");
                 report.errors += 1;
-                report.planned.push(preview(d, "error", String::new(), Some(e.to_string())));
+                new_planned.push(preview(d, "error", String::new(), Some(e.to_string())));
             }
+            None => {}
         }
-    }
-    let ids = ctx.wh.queue_messages(&messages, now).await?;
-    for (d, id) in queued_digests.iter().zip(&ids) {
-        match id {
-            Some(_) => {
-                report.queued += 1;
-                if d.kind == MessageKind::Correction {
-                    report.corrections += 1;
-                }
-                let reason = format!("superseded by {}", d.key);
-                report.cancelled.extend(
-                    ctx.wh.cancel_queued(&plan_id, req.period, d.agency.as_str(), Some(&d.key), &reason).await?,
-                );
-            }
-            None => {
-                // Another process queued the same key between our check and our write.
-                report.already += 1;
-                if let Some(p) = report.planned.iter_mut().find(|p| p.key == d.key) {
-                    p.state = "already".into();
+        if (finished || batch.len() >= QUEUE_BATCH) && !batch.is_empty() {
+            let (indices, messages): (Vec<usize>, Vec<NewMessage>) = batch.drain(..).unzip();
+            let ids = ctx.wh.queue_messages(&messages, now).await?;
+            for ((i, m), id) in indices.into_iter().zip(messages).zip(ids) {
+                let d = &fresh[i];
+                if id.is_some() {
+                    report.queued += 1;
+                    if d.kind == MessageKind::Correction {
+                        report.corrections += 1;
+                    }
+                    new_planned.push(preview(d, "new", m.subject, None));
+                } else {
+                    // Another process queued the same key between our check and our write.
+                    report.already += 1;
+                    new_planned.push(preview(d, "already", m.subject, None));
                 }
             }
         }
+        if finished {
+            break;
+        }
     }
+    new_planned.sort_by(|a, b| a.key.cmp(&b.key));
+    report.planned.extend(new_planned);
+    lap(report, "compose_queue");
+    // A newer message supersedes what still waits for an agency (one message at a time).
+    report.cancelled.extend(ctx.wh.cancel_superseded(&plan_id, req.period, run_id).await?);
     tracing::info!(
         period = %req.period,
         round = %round.id,

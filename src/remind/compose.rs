@@ -3,6 +3,7 @@
 //! from the idempotency key. CPU-bound and independent per digest, so done on every core.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use lettre::message::Mailbox;
@@ -18,7 +19,7 @@ use crate::domain::number::format_vi;
 use crate::domain::value::MeasureKind;
 use crate::domain::{AgencyId, ItemKey, Period, ReportingCalendar, Value};
 use crate::evaluate::{GapRow, RowKind, Status};
-use crate::report::template::{KnownValues, build_spec_with, write};
+use crate::report::template::{KnownValues, WorkbookCache, build_spec_with};
 use crate::warehouse::NewMessage;
 
 /// Why a digest could not become a message.
@@ -49,6 +50,8 @@ pub struct ComposeInput<'a> {
     pub calendar: &'a ReportingCalendar,
     pub assignments: &'a Assignments,
     pub templates: &'a Templates,
+    /// Workbooks shared by agencies answering for the same items.
+    pub books: &'a WorkbookCache,
     pub known: &'a Known,
     pub period: Period,
     pub round: &'a Round,
@@ -158,9 +161,8 @@ fn map(pairs: &[(&str, String)]) -> BTreeMap<String, String> {
 
 /// The template context of a digest.
 pub fn context(input: &ComposeInput<'_>, d: &Digest, attachment_names: Vec<String>) -> DigestContext {
-    let by_key: HashMap<ItemKey, &Indicator> = input.catalog.indicators.iter().map(|i| (i.key, i)).collect();
     let items: Vec<DigestItem> =
-        d.rows.iter().map(|r| digest_item(r, by_key.get(&r.item).copied(), input.dir, &d.agency)).collect();
+        d.rows.iter().map(|r| digest_item(r, input.catalog.indicator(r.item), input.dir, &d.agency)).collect();
     let mut counts: BTreeMap<Status, usize> = BTreeMap::new();
     for r in &d.rows {
         *counts.entry(r.status).or_default() += 1;
@@ -209,8 +211,10 @@ pub fn attachments(input: &ComposeInput<'_>, d: &Digest) -> Result<Vec<FileAttac
             let known = KnownFor(input.known, o);
             let spec =
                 build_spec_with(input.catalog, input.dir, input.calendar, input.assignments, o, input.period, &known);
-            let bytes =
-                write(&spec).map_err(|e| ComposeError::Workbook { agency: o.to_string(), message: e.to_string() })?;
+            let bytes = input
+                .books
+                .write(&spec)
+                .map_err(|e| ComposeError::Workbook { agency: o.to_string(), message: e.to_string() })?;
             Ok(FileAttachment { name: workbook_name(input.period, o), content_type: XLSX.to_string(), bytes })
         })
         .collect()
@@ -246,32 +250,81 @@ pub fn compose(input: &ComposeInput<'_>, d: &Digest) -> Result<NewMessage, Compo
     })
 }
 
-/// Composes every digest, on all cores, keeping their order.
-pub fn compose_all(input: &ComposeInput<'_>, digests: &[Digest]) -> Vec<Result<NewMessage, ComposeError>> {
-    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get).min(digests.len().max(1));
-    if threads <= 1 {
-        return digests.iter().map(|d| compose(input, d)).collect();
+/// What the composing threads share, owned (they outlive no borrow).
+pub struct Shared {
+    pub catalog: Arc<Catalog>,
+    pub dir: Arc<Directory>,
+    pub calendar: ReportingCalendar,
+    pub assignments: Arc<Assignments>,
+    pub templates: Arc<Templates>,
+    pub books: WorkbookCache,
+    pub known: Arc<Known>,
+    pub period: Period,
+    pub round: Round,
+    pub subject_prefix: String,
+    pub from: Mailbox,
+    pub coordinator: Named,
+    pub now: DateTime<Utc>,
+    pub run_id: Option<i64>,
+    pub evaluation_run: Option<i64>,
+}
+
+impl Shared {
+    pub fn input(&self) -> ComposeInput<'_> {
+        ComposeInput {
+            catalog: &self.catalog,
+            dir: &self.dir,
+            calendar: &self.calendar,
+            assignments: &self.assignments,
+            templates: &self.templates,
+            books: &self.books,
+            known: &self.known,
+            period: self.period,
+            round: &self.round,
+            subject_prefix: &self.subject_prefix,
+            from: &self.from,
+            coordinator: self.coordinator.clone(),
+            now: self.now,
+            run_id: self.run_id,
+            evaluation_run: self.evaluation_run,
+        }
     }
-    let chunk = digests.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = digests
-            .chunks(chunk)
-            .map(|part| (part, s.spawn(move || part.iter().map(|d| compose(input, d)).collect::<Vec<_>>())))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|(part, h)| {
-                h.join().unwrap_or_else(|_| {
-                    part.iter()
-                        .map(|d| {
-                            Err(ComposeError::Workbook {
-                                agency: d.agency.to_string(),
-                                message: "composer thread panicked".into(),
-                            })
+}
+
+/// A composed digest (by its index) or why it could not be.
+pub type Composed = (usize, Result<NewMessage, ComposeError>);
+
+/// Composes the digests on every core, sending each message as soon as it is ready, so
+/// the caller queues while the rest is still being written. Returns when all threads are
+/// started; the channel closes when they are done.
+pub fn compose_into(shared: Arc<Shared>, digests: Arc<Vec<Digest>>, tx: tokio::sync::mpsc::Sender<Composed>) {
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get).min(digests.len().max(1));
+    for t in 0..threads {
+        let (s, d, sender) = (shared.clone(), digests.clone(), tx.clone());
+        let spawned = std::thread::Builder::new().name(format!("compose-{t}")).spawn(move || {
+            let input = s.input();
+            for i in (t..d.len()).step_by(threads) {
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| compose(&input, &d[i])))
+                    .unwrap_or_else(|_| {
+                        Err(ComposeError::Workbook {
+                            agency: d[i].agency.to_string(),
+                            message: "composition panicked".into(),
                         })
-                        .collect()
-                })
-            })
-            .collect()
-    })
+                    });
+                if sender.blocking_send((i, result)).is_err() {
+                    return;
+                }
+            }
+        });
+        if let Err(e) = spawned {
+            // No thread: compose here, in order, rather than lose the digests.
+            tracing::warn!("cannot start a composing thread ({e}); composing on the caller's thread");
+            let input = shared.input();
+            for i in (t..digests.len()).step_by(threads) {
+                if tx.blocking_send((i, compose(&input, &digests[i]))).is_err() {
+                    return;
+                }
+            }
+        }
+    }
 }

@@ -139,7 +139,16 @@ pub const STATUS_CHOICES: [Progress; 4] = [Progress::Done, Progress::InProgress,
 
 /// Writes the workbook.
 pub fn write(spec: &TemplateSpec) -> Result<Vec<u8>, XlsxError> {
+    write_named(spec, &spec.agency_name.to_uppercase(), spec.agency.as_str())
+}
+
+/// [`write`] with the agency's name (as shown, upper case) and id given separately: the
+/// cache writes marks there and puts each agency's in afterwards.
+fn write_named(spec: &TemplateSpec, name_upper: &str, agency_id: &str) -> Result<Vec<u8>, XlsxError> {
     let mut wb = Workbook::new();
+    // A reminder round writes one workbook per agency (thousands at national scale):
+    // level 1 deflates several times faster than the default 6 for a few KB more per file.
+    wb.set_zip_compression_level(1);
     let title = Format::new().set_bold().set_font_size(13).set_align(FormatAlign::Center).set_text_wrap();
     let bold_center = Format::new().set_bold().set_align(FormatAlign::Center);
     let italic = Format::new().set_italic().set_text_wrap().set_align(FormatAlign::Left);
@@ -160,6 +169,12 @@ pub fn write(spec: &TemplateSpec) -> Result<Vec<u8>, XlsxError> {
     let input_number = input.clone().set_num_format("0.##");
     let note = Format::new().set_unlocked().set_text_wrap().set_border(FormatBorder::Thin).set_align(FormatAlign::Top);
 
+    // Built once: each line's input cell gets a clone.
+    let validations = [
+        validation_for(&MeasureKind::Percent)?,
+        validation_for(&MeasureKind::Count { unit: None })?,
+        validation_for(&MeasureKind::Status)?,
+    ];
     for (sheet_name, lines, role) in [(LEAD_SHEET, &spec.lead, "chủ trì"), (CO_SHEET, &spec.co, "phối hợp")] {
         let ws = wb.add_worksheet();
         ws.set_name(sheet_name)?;
@@ -169,7 +184,7 @@ pub fn write(spec: &TemplateSpec) -> Result<Vec<u8>, XlsxError> {
         }
         ws.set_column_hidden(KEY_COL)?;
         ws.merge_range(0, 1, 0, 3, "UBND TỈNH VĨNH LONG", &bold_center)?;
-        ws.merge_range(1, 1, 1, 3, &spec.agency_name.to_uppercase(), &bold_center)?;
+        ws.merge_range(1, 1, 1, 3, name_upper, &bold_center)?;
         ws.merge_range(0, 4, 0, 7, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", &bold_center)?;
         ws.merge_range(1, 4, 1, 7, "Độc lập - Tự do - Hạnh phúc", &bold_center)?;
         ws.merge_range(
@@ -263,8 +278,12 @@ pub fn write(spec: &TemplateSpec) -> Result<Vec<u8>, XlsxError> {
                 }
             }
             ws.write_blank(r, NOTE_COL, &note)?;
-            let validation = validation_for(&line.kind)?;
-            ws.add_data_validation(r, VALUE_COL, r, VALUE_COL, &validation)?;
+            let validation = match line.kind {
+                MeasureKind::Percent => &validations[0],
+                MeasureKind::Count { .. } => &validations[1],
+                MeasureKind::Status => &validations[2],
+            };
+            ws.add_data_validation(r, VALUE_COL, r, VALUE_COL, validation)?;
             r += 1;
         }
         ws.set_freeze_panes(HEADER_ROW, 3)?;
@@ -275,7 +294,7 @@ pub fn write(spec: &TemplateSpec) -> Result<Vec<u8>, XlsxError> {
     let rows: [(&str, String); 9] = [
         (MARKER, VERSION.to_string()),
         ("plan", spec.plan_id.clone()),
-        ("agency", spec.agency.to_string()),
+        ("agency", agency_id.to_string()),
         ("period", spec.period.to_string()),
         ("sheets", format!("{LEAD_SHEET}|{CO_SHEET}")),
         ("header_row", HEADER_ROW.to_string()),
@@ -314,4 +333,85 @@ fn validation_for(kind: &MeasureKind) -> Result<DataValidation, XlsxError> {
             .set_error_title("Số lượng không hợp lệ")?
             .set_error_message("Số lượng phải là số nguyên không âm.")?,
     })
+}
+
+/// Marks standing for the agency in a cached workbook (upper case survives the title's
+/// `to_uppercase`; neither can occur in a name or an id).
+const NAME_MARK: &str = "CHISO0AGENCY0NAME0MARK";
+const ID_MARK: &str = "chiso0agency0id0mark";
+
+/// Writes agencies' workbooks, reusing the work for agencies whose workbooks differ only
+/// by the agency: at national scale thousands of communes answer for the same items and
+/// have reported nothing yet. The workbook of such a shape is written once with marks in
+/// place of the agency's name and id (both live in the shared-strings part), and each
+/// agency's copy is that file with the one part rewritten; the other parts are copied
+/// compressed as they are. Workbooks with values of their own are written in full.
+#[derive(Debug, Default)]
+pub struct WorkbookCache {
+    shapes: std::sync::Mutex<std::collections::HashMap<u64, std::sync::Arc<Vec<u8>>>>,
+}
+
+impl WorkbookCache {
+    pub fn write(&self, spec: &TemplateSpec) -> Result<Vec<u8>, XlsxError> {
+        let key = shape_key(spec);
+        let cached = self.shapes.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&key).cloned();
+        let base = match cached {
+            Some(b) => b,
+            None => {
+                let b = std::sync::Arc::new(write_named(spec, NAME_MARK, ID_MARK)?);
+                self.shapes.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(key, b.clone());
+                b
+            }
+        };
+        match personalize(&base, &spec.agency_name.to_uppercase(), spec.agency.as_str()) {
+            Ok(bytes) => Ok(bytes),
+            Err(_) => write(spec),
+        }
+    }
+}
+
+/// A hash of everything in a workbook but its agency.
+fn shape_key(spec: &TemplateSpec) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (&spec.plan_id, &spec.plan_symbol, spec.period, spec.window, spec.due).hash(&mut h);
+    for (part, lines) in [(0u8, &spec.lead), (1, &spec.co)] {
+        part.hash(&mut h);
+        lines.len().hash(&mut h);
+        for l in lines {
+            format!("{:?}", (l.key, &l.measure, l.section, &l.task, &l.kind, &l.target, &l.previous, &l.current))
+                .hash(&mut h);
+        }
+    }
+    h.finish()
+}
+
+fn escape_xml(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// The cached workbook with the marks replaced in `xl/sharedStrings.xml`.
+fn personalize(base: &[u8], name_upper: &str, agency_id: &str) -> zip::result::ZipResult<Vec<u8>> {
+    use std::io::{Read, Write};
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(base))?;
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::with_capacity(base.len() + 256)));
+    for i in 0..archive.len() {
+        let name = archive.by_index_raw(i)?.name()?.to_string();
+        if name == "xl/sharedStrings.xml" {
+            let mut xml = String::new();
+            archive.by_index(i)?.read_to_string(&mut xml)?;
+            if !xml.contains(NAME_MARK) || !xml.contains(ID_MARK) {
+                return Err(zip::result::ZipError::FileNotFound);
+            }
+            let xml = xml.replace(NAME_MARK, &escape_xml(name_upper)).replace(ID_MARK, &escape_xml(agency_id));
+            let options = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated)
+                .compression_level(Some(1));
+            out.start_file(name, options)?;
+            out.write_all(xml.as_bytes())?;
+        } else {
+            out.raw_copy_file(archive.by_index_raw(i)?)?;
+        }
+    }
+    Ok(out.finish()?.into_inner())
 }

@@ -542,3 +542,29 @@ impl Warehouse {
         })
     }
 }
+
+impl Warehouse {
+    /// Withdraws the messages still waiting for agencies that run `run_id` has just
+    /// written to: one message at a time per agency, the newest. Returns the keys.
+    pub async fn cancel_superseded(
+        &self,
+        plan_id: &str,
+        period: Period,
+        run_id: i64,
+    ) -> Result<Vec<String>, WarehouseError> {
+        with_pool!(self, |pool| {
+            sqlx::query_scalar(
+            "UPDATE outbox SET status = 'cancelled', last_error = $1 WHERE plan_id = $2 AND period = $3 AND status = 'queued' \
+             AND (run_id IS NULL OR run_id <> $4) AND agency_id IN (SELECT agency_id FROM outbox WHERE run_id = $4 AND plan_id = $2 AND period = $3) \
+             RETURNING idempotency_key",
+        )
+        .bind(format!("superseded by the message of run {run_id}"))
+        .bind(plan_id)
+        .bind(period.code())
+        .bind(run_id)
+        .fetch_all(pool)
+        .await
+        .op("outbox cancel")
+        })
+    }
+}
