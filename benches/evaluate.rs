@@ -179,10 +179,8 @@ async fn child(what: &str, url: &str) -> f64 {
                 wh.reset_evaluations(period).await.expect("reset");
             }
             let req = chiso::jobs::evaluate::EvaluateRequest {
-                period,
                 now: Some(now),
-                trigger: chiso::warehouse::Trigger::Cli,
-                operator: None,
+                ..chiso::jobs::evaluate::EvaluateRequest::new(period, chiso::warehouse::Trigger::Cli, None)
             };
             let started = Instant::now();
             let report = chiso::jobs::evaluate::evaluate(&ctx, &req).await.expect("evaluate");

@@ -98,6 +98,11 @@ pub struct Context {
     pub catalog: std::sync::Arc<Catalog>,
     pub sources: Vec<crate::sources::Source>,
     pub wh: Warehouse,
+    /// Cancelled on shutdown: jobs stop at their next safe point.
+    pub cancel: tokio_util::sync::CancellationToken,
+    /// How long a job waits for another process running the same job for the same
+    /// period (0: fail at once, saying who holds it).
+    pub lease_wait: std::time::Duration,
     assignments: std::sync::Mutex<
         std::collections::HashMap<crate::domain::Period, std::sync::Arc<crate::catalog::assign::Assignments>>,
     >,
@@ -148,6 +153,8 @@ impl Context {
             catalog: std::sync::Arc::new(catalog),
             sources,
             wh,
+            cancel: Default::default(),
+            lease_wait: std::time::Duration::ZERO,
             assignments: Default::default(),
         })
     }
@@ -167,6 +174,8 @@ impl Context {
             catalog: std::sync::Arc::new(catalog),
             sources,
             wh,
+            cancel: Default::default(),
+            lease_wait: std::time::Duration::ZERO,
             assignments: Default::default(),
         })
     }

@@ -222,6 +222,7 @@ pub struct Settings {
     pub remind: crate::remind::RemindSettings,
     pub mail: MailSettings,
     pub admin: AdminSettings,
+    pub serve: crate::serve::settings::ServeSettings,
 }
 
 /// Why the settings cannot be used. Each names where the bad value came from.
@@ -465,6 +466,18 @@ fn validate(s: &Settings, figment: &Figment) -> Result<(), ConfigError> {
         return Err(invalid("remind.max_attempts", "max_attempts and concurrency must be at least 1".into()));
     }
     let mut ids = std::collections::HashSet::new();
+    let mut schedule_ids = std::collections::BTreeSet::new();
+    for sch in &s.serve.schedules {
+        if !schedule_ids.insert(sch.id.as_str()) || sch.id.is_empty() {
+            return Err(invalid("serve.schedule", format!("schedule id `{}` must be unique and not empty", sch.id)));
+        }
+        if let Err(e) = crate::serve::settings::parse_cron(&sch.cron) {
+            return Err(invalid("serve.schedule", format!("schedule `{}`: {e}", sch.id)));
+        }
+    }
+    if s.serve.delivery_interval_secs == 0 {
+        return Err(invalid("serve.delivery_interval_secs", "must be at least 1".into()));
+    }
     for r in &s.remind.rounds {
         if r.id.is_empty()
             || !r.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')

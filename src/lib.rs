@@ -14,6 +14,7 @@ pub mod ingest;
 pub mod jobs;
 pub mod remind;
 pub mod report;
+pub mod serve;
 pub mod sources;
 pub mod text;
 pub mod warehouse;

@@ -121,13 +121,11 @@ pub fn progress() -> Arc<dyn Progress> {
 }
 
 pub async fn collect(ctx: &Ctx, args: CollectArgs) -> anyhow::Result<ExitCode> {
-    let app = Context::open(ctx.settings.clone()).await?;
+    let app = super::open_app(ctx).await?;
     let req = CollectRequest {
-        period: args.period,
         source: args.source,
         from_raw: args.from_raw,
-        trigger: Trigger::Cli,
-        operator: args.operator,
+        ..CollectRequest::new(args.period, Trigger::Cli, args.operator)
     };
     let report = chiso::jobs::collect::collect(&app, &req, progress()).await?;
     print_report(&report);
@@ -176,7 +174,7 @@ pub fn print_report(report: &CollectReport) {
 }
 
 pub async fn ingest(ctx: &Ctx, args: IngestArgs) -> anyhow::Result<ExitCode> {
-    let app = Context::open(ctx.settings.clone()).await?;
+    let app = super::open_app(ctx).await?;
     if let Some(a) = &args.agency
         && app.dir.get(a).is_none()
     {
@@ -285,7 +283,7 @@ fn csv_line(fields: &[String]) -> String {
 }
 
 pub async fn rejects(ctx: &Ctx, period: Period, format: TableFormat) -> anyhow::Result<ExitCode> {
-    let app = Context::open(ctx.settings.clone()).await?;
+    let app = super::open_app(ctx).await?;
     let rows = app.wh.rejects(period).await?;
     match format {
         TableFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
@@ -340,7 +338,7 @@ pub async fn rejects(ctx: &Ctx, period: Period, format: TableFormat) -> anyhow::
 
 pub async fn export(ctx: &Ctx, cmd: ExportCommand) -> anyhow::Result<ExitCode> {
     let ExportCommand::Observations { period, format, history } = cmd;
-    let app = Context::open(ctx.settings.clone()).await?;
+    let app = super::open_app(ctx).await?;
     let rows = app.wh.observations(&app.catalog.plan.id, period, history).await?;
     match format {
         DataFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
@@ -409,7 +407,7 @@ pub async fn template(
     period: Period,
     output: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
-    let app = Context::open(ctx.settings.clone()).await?;
+    let app = super::open_app(ctx).await?;
     if app.dir.get(&agency).is_none() {
         anyhow::bail!(super::Failed { code: 2, message: format!("no agency `{agency}` in the directory") });
     }

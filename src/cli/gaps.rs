@@ -52,10 +52,8 @@ pub struct GapsArgs {
 }
 
 pub async fn evaluate(ctx: &Ctx, period: Period, operator: Option<String>) -> anyhow::Result<ExitCode> {
-    let app = Context::open(ctx.settings.clone()).await?;
-    let report =
-        chiso::jobs::evaluate::evaluate(&app, &EvaluateRequest { period, now: None, trigger: Trigger::Cli, operator })
-            .await?;
+    let app = super::open_app(ctx).await?;
+    let report = chiso::jobs::evaluate::evaluate(&app, &EvaluateRequest::new(period, Trigger::Cli, operator)).await?;
     print_summary(&report);
     app.wh.close().await;
     Ok(ExitCode::SUCCESS)
@@ -158,7 +156,7 @@ fn cells(app: &Context, g: &StoredGap, short: bool) -> Vec<String> {
 }
 
 pub async fn gaps(ctx: &Ctx, args: GapsArgs) -> anyhow::Result<ExitCode> {
-    let app = Context::open(ctx.settings.clone()).await?;
+    let app = super::open_app(ctx).await?;
     let mut statuses = Vec::new();
     for s in &args.status {
         statuses.push(Status::parse(s.trim()).ok_or_else(|| super::Failed {

@@ -1,11 +1,13 @@
 //! Command-line interface. Each command prints a short summary a person can read and
 //! exits non-zero when something failed: 1 when the job found problems, 2 for bad
-//! settings or input, 70 for internal errors.
+//! settings or input, 3 when the same job for the same period is running elsewhere,
+//! 70 for internal errors.
 
 mod collect;
 mod gaps;
 mod plan;
 mod remind;
+mod runs;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,6 +34,10 @@ pub struct Cli {
     /// Log format: text for a terminal, json for a log collector (overrides [log] format).
     #[arg(long, global = true, value_enum)]
     pub log_format: Option<LogFormatArg>,
+    /// When the same job for the same period is running elsewhere (the daemon, another
+    /// operator), wait up to this many seconds for it instead of stopping at once (exit 3).
+    #[arg(long, global = true, env = "CHISO_WAIT", value_name = "SECS", default_value_t = 0)]
+    pub wait: u64,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -106,6 +112,24 @@ pub enum Command {
     /// The messages reminders produced: list, show, retry, send what is due.
     #[command(subcommand)]
     Outbox(remind::OutboxCommand),
+    /// Run history: every execution of every job, whoever started it.
+    #[command(subcommand)]
+    Runs(runs::RunsCommand),
+    /// Run a recorded run's job again with the same parameters; --dry-run shows first
+    /// what it would change (values superseded, statuses flipped, reminders sent or
+    /// corrected) and writes nothing but its run record.
+    Rerun {
+        id: i64,
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long, env = "CHISO_OPERATOR")]
+        operator: Option<String>,
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
+    /// The daemon: runs the schedules of [serve], sends the outbox when due, answers the
+    /// admin API on [admin] bind; stops cleanly on SIGTERM or SIGINT.
+    Serve,
     /// The main job on one quarter: migrate the warehouse, load and check the plan,
     /// collect → evaluate → remind. Without --period, the configured demo quarter
     /// ([cycle] default_period) or else the current one.
@@ -145,6 +169,9 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
     if let Some(f) = e.downcast_ref::<Failed>() {
         return f.code;
     }
+    if is_busy(e) {
+        return 3;
+    }
     for cause in e.chain() {
         if cause.is::<config::ConfigError>()
             || cause.is::<chiso::app::LoadError>()
@@ -157,15 +184,40 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
     1
 }
 
+/// The same job for the same period is running elsewhere.
+fn is_busy(e: &anyhow::Error) -> bool {
+    use chiso::jobs::{
+        collect::CollectError, dispatch::JobError, evaluate::EvaluateError, lease::LeaseError, remind::RemindError,
+    };
+    e.chain().any(|c| {
+        c.is::<LeaseError>()
+            || matches!(c.downcast_ref::<CollectError>(), Some(CollectError::Busy(_)))
+            || matches!(c.downcast_ref::<EvaluateError>(), Some(EvaluateError::Busy(_)))
+            || matches!(c.downcast_ref::<RemindError>(), Some(RemindError::Busy(_)))
+            || matches!(c.downcast_ref::<JobError>(), Some(JobError::Busy(_)))
+    })
+}
+
 /// Settings plus what the command line changed.
 pub struct Ctx {
     pub settings: Settings,
     pub layers: Vec<String>,
+    /// `--wait`: how long a job waits for the same job running elsewhere.
+    pub wait: std::time::Duration,
+}
+
+/// Opens the job context with the command line's `--wait`.
+pub async fn open_app(ctx: &Ctx) -> anyhow::Result<chiso::app::Context> {
+    let mut app = chiso::app::Context::open(ctx.settings.clone()).await.context("cannot open the warehouse")?;
+    app.lease_wait = ctx.wait;
+    Ok(app)
 }
 
 fn init_tracing(settings: &Settings, format: Option<LogFormatArg>) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("CHISO_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&settings.log.level));
+    // The scheduler library narrates its own start at info: keep it to warnings.
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CHISO_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("{},tokio_cron_scheduler=warn", settings.log.level))
+    });
     let json = match format {
         Some(LogFormatArg::Json) => true,
         Some(LogFormatArg::Text) => false,
@@ -182,7 +234,11 @@ fn init_tracing(settings: &Settings, format: Option<LogFormatArg>) {
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let loaded = config::load(cli.config.as_deref()).context("the settings are not usable")?;
     init_tracing(&loaded.settings, cli.log_format);
-    let ctx = Ctx { settings: loaded.settings.clone(), layers: loaded.layers.clone() };
+    let ctx = Ctx {
+        settings: loaded.settings.clone(),
+        layers: loaded.layers.clone(),
+        wait: std::time::Duration::from_secs(cli.wait),
+    };
     match cli.command {
         Command::Config(ConfigCommand::Check { format }) => config_check(&ctx, format),
         Command::Db(DbCommand::Migrate) => db_migrate(&ctx).await,
@@ -197,6 +253,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Remind(args) => remind::run_remind(&ctx, args).await,
         Command::Outbox(cmd) => remind::run_outbox(&ctx, cmd).await,
         Command::Cycle { period } => cycle(&ctx, period).await,
+        Command::Runs(cmd) => runs::runs(&ctx, cmd).await,
+        Command::Rerun { id, dry_run, operator, format } => runs::rerun(&ctx, id, dry_run, operator, format).await,
+        Command::Serve => runs::serve(&ctx).await,
     }
 }
 
@@ -254,7 +313,7 @@ async fn cycle(ctx: &Ctx, period: Option<Period>) -> anyhow::Result<ExitCode> {
     println!("chiso cycle — {} ({period})", period.vi());
     let (dir, catalog) = chiso::app::load_catalog(&ctx.settings).context("the plan catalogue is not usable")?;
     let report = chiso::catalog::check::CheckReport::build(&catalog, &dir);
-    let app = chiso::app::Context::open(ctx.settings.clone()).await.context("cannot open the warehouse")?;
+    let app = open_app(ctx).await?;
     println!("  warehouse   {} {}", app.wh.backend(), app.wh.url());
     println!(
         "  plan        {}: {} indicators, {} flagged ({} settled), {} unresolved names: {}",
@@ -267,25 +326,18 @@ async fn cycle(ctx: &Ctx, period: Option<Period>) -> anyhow::Result<ExitCode> {
     );
     println!("  sources     {} ({})", app.sources.len(), app.settings.collect.sources.display());
     println!();
-    let req = chiso::jobs::collect::CollectRequest {
+    let req = chiso::jobs::collect::CollectRequest::new(
         period,
-        source: None,
-        from_raw: false,
-        trigger: chiso::warehouse::Trigger::Cli,
-        operator: std::env::var("CHISO_OPERATOR").ok(),
-    };
+        chiso::warehouse::Trigger::Cli,
+        std::env::var("CHISO_OPERATOR").ok(),
+    );
     let collected = chiso::jobs::collect::collect(&app, &req, collect::progress()).await?;
     collect::print_report(&collected);
     let failed = collected.sources.iter().any(chiso::jobs::collect::SourceReport::is_failed);
     println!();
     let evaluated = chiso::jobs::evaluate::evaluate(
         &app,
-        &chiso::jobs::evaluate::EvaluateRequest {
-            period,
-            now: None,
-            trigger: chiso::warehouse::Trigger::Cli,
-            operator: req.operator.clone(),
-        },
+        &chiso::jobs::evaluate::EvaluateRequest::new(period, chiso::warehouse::Trigger::Cli, req.operator.clone()),
     )
     .await?;
     gaps::print_summary(&evaluated);

@@ -2,7 +2,6 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 
@@ -69,7 +68,7 @@ fn fault_from_env() -> Fault {
 }
 
 pub async fn run_remind(ctx: &Ctx, args: RemindArgs) -> anyhow::Result<ExitCode> {
-    let app = Context::open(ctx.settings.clone()).await.context("cannot open the warehouse")?;
+    let app = super::open_app(ctx).await?;
     let req = RemindRequest {
         period: args.period,
         round: args.round,
@@ -80,6 +79,8 @@ pub async fn run_remind(ctx: &Ctx, args: RemindArgs) -> anyhow::Result<ExitCode>
         trigger: Trigger::Cli,
         operator: args.operator,
         fault: fault_from_env(),
+        run_id: None,
+        rerun_of: None,
     };
     let report = match remind(&app, &req, None).await {
         Ok(r) => r,
@@ -202,7 +203,7 @@ pub fn print_delivery(app: &Context, d: &DeliveryReport) {
 }
 
 pub async fn run_outbox(ctx: &Ctx, cmd: OutboxCommand) -> anyhow::Result<ExitCode> {
-    let app = Context::open(ctx.settings.clone()).await.context("cannot open the warehouse")?;
+    let app = super::open_app(ctx).await?;
     let code = match cmd {
         OutboxCommand::List { period, status, format } => {
             let rows = app.wh.outbox(period, status.as_deref(), None).await?;

@@ -91,6 +91,15 @@ impl ReportingCalendar {
         if date > self.cutoff(p) { p.next() } else { p }
     }
 
+    /// The period whose report is due or being chased: the latest period whose data
+    /// window has closed (its cut-off has passed). On 17/06/2024 and on 01/07/2024 that is
+    /// 2024-Q2.
+    pub fn reporting_period(&self, now: DateTime<Utc>) -> Period {
+        let today = self.local_date(now);
+        let p = Period::containing(today);
+        if today > self.cutoff(p) { p } else { p.prev() }
+    }
+
     /// The period whose report is currently being collected: the latest period whose
     /// window has started. Used when an operator or the scheduler gives no period.
     pub fn current_period(&self, now: DateTime<Utc>) -> Period {

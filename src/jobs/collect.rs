@@ -11,7 +11,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use crate::app::Context;
-use crate::domain::{AgencyId, ItemKey, Period};
+use crate::domain::{AgencyId, ItemKey, Period, Value};
 use crate::ingest::normalize::{NewReject, Normalized};
 use crate::ingest::sheet::FileFormat;
 use crate::ingest::{FileSpec, FileSummary};
@@ -31,9 +31,55 @@ pub struct CollectRequest {
     pub from_raw: bool,
     pub trigger: Trigger,
     pub operator: Option<String>,
+    /// Fetch and read, compare with what is stored, write nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// A run created beforehand (the admin API answers with its id before the job starts).
+    #[serde(skip)]
+    pub run_id: Option<i64>,
+    #[serde(default)]
+    pub rerun_of: Option<i64>,
 }
 
-/// What happened to one file.
+impl CollectRequest {
+    pub fn new(period: Period, trigger: Trigger, operator: Option<String>) -> Self {
+        Self { period, source: None, from_raw: false, trigger, operator, dry_run: false, run_id: None, rerun_of: None }
+    }
+}
+
+/// The run a collection writes under; a preview writes nothing and gathers what would
+/// change instead.
+pub struct Run {
+    pub id: i64,
+    preview: Option<std::sync::Mutex<Preview>>,
+}
+
+/// A value a collection would store.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    pub source: String,
+    pub file: String,
+    pub item: String,
+    pub measure: String,
+    pub agency: String,
+    /// The current value it would supersede (`None`: a new value).
+    pub old: Option<Value>,
+    pub new: Value,
+    pub location: String,
+}
+
+/// What a dry-run collection found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Preview {
+    /// Values new or different from the current ones.
+    pub changes: Vec<Change>,
+    /// Values equal to the current ones.
+    pub unchanged: usize,
+    /// Rejects the files would add.
+    pub rejects: Vec<NewReject>,
+    #[serde(skip)]
+    current: HashMap<AgencyId, HashMap<(String, String), Value>>,
+}
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct FileReport {
     pub name: String,
@@ -79,6 +125,8 @@ pub struct CollectReport {
     pub period: Period,
     pub status: RunStatus,
     pub sources: Vec<SourceReport>,
+    /// A dry run: what would change.
+    pub preview: Option<Preview>,
 }
 
 impl CollectReport {
@@ -93,6 +141,7 @@ impl CollectReport {
             "superseded": sum(&|s| s.superseded()),
             "rejects": sum(&|s| s.rejects()),
             "sources_failed": self.sources.iter().filter(|s| s.is_failed()).count(),
+            "would_change": self.preview.as_ref().map(|p| p.changes.len()),
         })
     }
 }
@@ -114,10 +163,12 @@ pub enum CollectError {
     #[error("no source `{0}` in the sources file")]
     UnknownSource(String),
     #[error(transparent)]
+    Busy(#[from] super::lease::LeaseError),
+    #[error(transparent)]
     Warehouse(#[from] WarehouseError),
 }
 
-/// Collects a period.
+/// Collects a period (or, dry, previews what a collection would change).
 pub async fn collect(
     ctx: &Context,
     req: &CollectRequest,
@@ -129,27 +180,43 @@ pub async fn collect(
         ],
         None => ctx.sources.iter().filter(|s| s.enabled).cloned().collect(),
     };
-    let run_id = ctx
-        .wh
-        .start_run(&NewRun {
-            job: "collect".into(),
-            period: Some(req.period),
-            source: req.source.clone(),
-            round: None,
-            params: serde_json::to_value(req).unwrap_or_default(),
-            trigger: req.trigger,
-            operator: req.operator.clone(),
-            dry_run: false,
-            rerun_of: None,
-        })
-        .await?;
-    let ids = Arc::new(ctx.wh.indicator_id_map(&ctx.catalog.plan.id).await?);
+    let new_run = NewRun {
+        job: "collect".into(),
+        period: Some(req.period),
+        source: req.source.clone(),
+        round: None,
+        params: serde_json::to_value(req).unwrap_or_default(),
+        trigger: req.trigger,
+        operator: req.operator.clone(),
+        dry_run: req.dry_run,
+        rerun_of: req.rerun_of,
+    };
+    let (lease, run_id) = super::begin(ctx, &new_run, req.run_id, None).await?;
+    let run = Run { id: run_id, preview: req.dry_run.then(Default::default) };
+    let ids = match ctx.wh.indicator_id_map(&ctx.catalog.plan.id).await {
+        Ok(ids) => Arc::new(ids),
+        Err(e) => {
+            let _ =
+                super::end(ctx, lease, run_id, RunStatus::Failed, &serde_json::json!({}), Some(&e.to_string())).await;
+            return Err(e.into());
+        }
+    };
+    let run_ref = &run;
     let reports: Vec<SourceReport> = futures::stream::iter(sources.into_iter().map(|source| {
         let ids = ids.clone();
         let progress = progress.clone();
         async move {
+            if ctx.cancel.is_cancelled() {
+                return stopped(&source);
+            }
             progress.source_started(&source.id);
-            let report = collect_source(ctx, run_id, &source, req, &ids, progress.as_ref()).await;
+            // Stopped at shutdown: a file being stored is one transaction, so nothing is
+            // half-loaded; the files not reached are untouched.
+            let report = tokio::select! {
+                biased;
+                _ = ctx.cancel.cancelled() => stopped(&source),
+                r = collect_source(ctx, run_ref, &source, req, &ids, progress.as_ref()) => r,
+            };
             progress.source_done(&report);
             report
         }
@@ -157,7 +224,10 @@ pub async fn collect(
     .buffered(ctx.settings.collect.concurrency.max(1))
     .collect()
     .await;
-    let status = if reports.iter().any(SourceReport::is_failed) {
+    let cancelled = ctx.cancel.is_cancelled();
+    let status = if cancelled {
+        RunStatus::Cancelled
+    } else if reports.iter().any(SourceReport::is_failed) {
         if reports.iter().all(SourceReport::is_failed) && !reports.is_empty() {
             RunStatus::Failed
         } else {
@@ -168,18 +238,40 @@ pub async fn collect(
     } else {
         RunStatus::Succeeded
     };
-    let report = CollectReport { run_id, period: req.period, status, sources: reports };
-    let failed: Vec<String> =
+    let preview = run.preview.map(|p| p.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner));
+    let report = CollectReport { run_id, period: req.period, status, sources: reports, preview };
+    let mut failed: Vec<String> =
         report.sources.iter().filter_map(|s| s.failed.clone().map(|f| format!("{}: {f}", s.source))).collect();
-    ctx.wh
-        .finish_run(run_id, status, &report.counts(), (!failed.is_empty()).then(|| failed.join("; ")).as_deref())
-        .await?;
+    if cancelled {
+        failed.insert(
+            0,
+            "stopped by a shutdown before the end; files already stored are complete, the others untouched".into(),
+        );
+    }
+    super::end(
+        ctx,
+        lease,
+        run_id,
+        status,
+        &report.counts(),
+        (!failed.is_empty()).then(|| failed.join("; ")).as_deref(),
+    )
+    .await?;
     Ok(report)
+}
+
+fn stopped(source: &Source) -> SourceReport {
+    SourceReport {
+        source: source.id.clone(),
+        kind: source.kind_name(),
+        failed: Some("stopped: chiso is shutting down".into()),
+        ..Default::default()
+    }
 }
 
 async fn collect_source(
     ctx: &Context,
-    run_id: i64,
+    run: &Run,
     source: &Source,
     req: &CollectRequest,
     ids: &HashMap<ItemKey, i64>,
@@ -220,9 +312,9 @@ async fn collect_source(
                             continue;
                         }
                     };
-                    let file = ingest_bytes(
+                    let file = ingest_or_preview(
                         ctx,
-                        run_id,
+                        run,
                         source,
                         req.period,
                         &name,
@@ -244,7 +336,7 @@ async fn collect_source(
         Err(e) => {
             let _ = record_failure(
                 ctx,
-                run_id,
+                run,
                 source,
                 req.period,
                 &source.id,
@@ -265,7 +357,7 @@ async fn collect_source(
                     let message = format!("Không đọc được thư mục nhận báo cáo {} ({e})", path.display());
                     let _ = record_failure(
                         ctx,
-                        run_id,
+                        run,
                         source,
                         req.period,
                         &path.display().to_string(),
@@ -282,7 +374,7 @@ async fn collect_source(
                 let name =
                     file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
                 progress.file(&source.id, &name);
-                report.files.push(fetch_local(ctx, run_id, source, req.period, &file, &name, ids).await);
+                report.files.push(fetch_local(ctx, run, source, req.period, &file, &name, ids).await);
             }
         }
         SourceKind::Http { url } => {
@@ -290,15 +382,15 @@ async fn collect_source(
             let name = url.rsplit('/').next().unwrap_or(&url).split('?').next().unwrap_or_default().to_string();
             progress.file(&source.id, &name);
             if let Some(path) = url.strip_prefix("file://") {
-                report.files.push(fetch_local(ctx, run_id, source, req.period, Path::new(path), &name, ids).await);
+                report.files.push(fetch_local(ctx, run, source, req.period, Path::new(path), &name, ids).await);
             } else {
-                report.files.push(fetch_http(ctx, run_id, source, req.period, &url, &name, &headers, ids).await);
+                report.files.push(fetch_http(ctx, run, source, req.period, &url, &name, &headers, ids).await);
             }
         }
         SourceKind::JsonApi { url, json } => {
             let url = expand(url, req.period);
             progress.file(&source.id, &url);
-            report.files.push(fetch_json(ctx, run_id, source, req.period, &url, json, &headers, ids).await);
+            report.files.push(fetch_json(ctx, run, source, req.period, &url, json, &headers, ids).await);
         }
     }
     report
@@ -307,7 +399,7 @@ async fn collect_source(
 #[allow(clippy::too_many_arguments)]
 async fn record_failure(
     ctx: &Context,
-    run_id: i64,
+    run: &Run,
     source: &Source,
     period: Period,
     url: &str,
@@ -315,6 +407,10 @@ async fn record_failure(
     message: &str,
     fetch: Option<FetchRecord>,
 ) -> Result<(), WarehouseError> {
+    let run_id = run.id;
+    if run.preview.is_some() {
+        return Ok(());
+    }
     let fetch = fetch.unwrap_or_else(|| FetchRecord {
         run_id: Some(run_id),
         source_id: source.id.clone(),
@@ -338,7 +434,7 @@ async fn record_failure(
 
 async fn fetch_local(
     ctx: &Context,
-    run_id: i64,
+    run: &Run,
     source: &Source,
     period: Period,
     path: &Path,
@@ -352,7 +448,7 @@ async fn fetch_local(
             let message = format!("Không đọc được tệp {} ({e})", path.display());
             let _ = record_failure(
                 ctx,
-                run_id,
+                run,
                 source,
                 period,
                 &path.display().to_string(),
@@ -371,7 +467,7 @@ async fn fetch_local(
     };
     store_and_ingest(
         ctx,
-        run_id,
+        run,
         source,
         period,
         &path.display().to_string(),
@@ -390,7 +486,7 @@ async fn fetch_local(
 #[allow(clippy::too_many_arguments)]
 async fn fetch_http(
     ctx: &Context,
-    run_id: i64,
+    run: &Run,
     source: &Source,
     period: Period,
     url: &str,
@@ -398,8 +494,10 @@ async fn fetch_http(
     headers: &[(String, String)],
     ids: &HashMap<ItemKey, i64>,
 ) -> FileReport {
+    let run_id = run.id;
     let started = chrono::Utc::now();
-    let last = ctx.wh.last_fetch(&source.id, url).await.ok().flatten();
+    // A preview fetches the whole file (no conditional request) to compare it.
+    let last = if run.preview.is_some() { None } else { ctx.wh.last_fetch(&source.id, url).await.ok().flatten() };
     let fetcher = match Fetcher::new(ctx.settings.collect.http.clone()) {
         Ok(f) => f,
         Err(e) => {
@@ -426,7 +524,9 @@ async fn fetch_http(
                 outcome: "not_modified",
                 ..Default::default()
             };
-            let _ = ctx.wh.record_fetch(&record, None).await;
+            if run.preview.is_none() {
+                let _ = ctx.wh.record_fetch(&record, None).await;
+            }
             // Not modified since the last fetch; if that file was ingested for another
             // period, re-read it for this one.
             if let Some(sha) = last.and_then(|l| l.sha256)
@@ -434,14 +534,14 @@ async fn fetch_http(
                     != Some(sha.as_str())
                 && let Ok(Some(bytes)) = ctx.wh.raw_content(&sha).await
             {
-                return ingest_bytes(ctx, run_id, source, period, name, None, Arc::from(bytes), sha, ids).await;
+                return ingest_or_preview(ctx, run, source, period, name, None, Arc::from(bytes), sha, ids).await;
             }
             FileReport { name: name.into(), outcome: "not_modified", ..Default::default() }
         }
         Ok(Fetched::Body { bytes, status, etag, last_modified, .. }) => {
             store_and_ingest(
                 ctx,
-                run_id,
+                run,
                 source,
                 period,
                 url,
@@ -471,7 +571,7 @@ async fn fetch_http(
                 error: Some(e.to_string()),
                 ..Default::default()
             };
-            let _ = record_failure(ctx, run_id, source, period, url, e.code(), &message, Some(record)).await;
+            let _ = record_failure(ctx, run, source, period, url, e.code(), &message, Some(record)).await;
             tracing::warn!(source = %source.id, url = %crate::sources::http::redact_query(url), error = %e, attempts = attempt.attempts, "fetch failed");
             FileReport {
                 name: name.into(),
@@ -486,7 +586,7 @@ async fn fetch_http(
 #[allow(clippy::too_many_arguments)]
 async fn fetch_json(
     ctx: &Context,
-    run_id: i64,
+    run: &Run,
     source: &Source,
     period: Period,
     url: &str,
@@ -494,6 +594,7 @@ async fn fetch_json(
     headers: &[(String, String)],
     ids: &HashMap<ItemKey, i64>,
 ) -> FileReport {
+    let run_id = run.id;
     let started = chrono::Utc::now();
     let name = url.to_string();
     let failed = |message: String| FileReport {
@@ -513,7 +614,7 @@ async fn fetch_json(
             Ok(v) => pages.push(v),
             Err(e) => {
                 let message = format!("Không đọc được tệp dữ liệu {path} ({e})");
-                let _ = record_failure(ctx, run_id, source, period, url, "json_unreadable", &message, None).await;
+                let _ = record_failure(ctx, run, source, period, url, "json_unreadable", &message, None).await;
                 return failed(message);
             }
         }
@@ -548,7 +649,7 @@ async fn fetch_json(
                         } else {
                             format!("Cổng dữ liệu trả về nội dung không phải JSON ({e})")
                         };
-                        let _ = record_failure(ctx, run_id, source, period, url, "json_invalid", &message, None).await;
+                        let _ = record_failure(ctx, run, source, period, url, "json_invalid", &message, None).await;
                         return failed(message);
                     }
                 },
@@ -566,7 +667,7 @@ async fn fetch_json(
                         error: Some(e.to_string()),
                         ..Default::default()
                     };
-                    let _ = record_failure(ctx, run_id, source, period, url, e.code(), &e.vi(), Some(record)).await;
+                    let _ = record_failure(ctx, run, source, period, url, e.code(), &e.vi(), Some(record)).await;
                     return failed(format!("{e} after {attempts} attempt(s)"));
                 }
             }
@@ -575,7 +676,7 @@ async fn fetch_json(
     let snapshot =
         serde_json::json!({ "source": source.id, "url": crate::sources::http::redact_query(url), "pages": pages });
     let bytes = serde_json::to_vec(&snapshot).unwrap_or_default();
-    store_and_ingest(ctx, run_id, source, period, url, &name, bytes, status, None, None, started, attempts.max(1), ids)
+    store_and_ingest(ctx, run, source, period, url, &name, bytes, status, None, None, started, attempts.max(1), ids)
         .await
 }
 
@@ -584,7 +685,7 @@ async fn fetch_json(
 #[allow(clippy::too_many_arguments)]
 async fn store_and_ingest(
     ctx: &Context,
-    run_id: i64,
+    run: &Run,
     source: &Source,
     period: Period,
     url: &str,
@@ -597,9 +698,16 @@ async fn store_and_ingest(
     attempts: u32,
     ids: &HashMap<ItemKey, i64>,
 ) -> FileReport {
+    let run_id = run.id;
     let sha = crate::sha256_hex(&bytes);
     let unchanged =
         ctx.wh.current_ingestion_sha(&source.id, period, name).await.ok().flatten().as_deref() == Some(sha.as_str());
+    if run.preview.is_some() {
+        if unchanged {
+            return FileReport { name: name.into(), outcome: "unchanged", ..Default::default() };
+        }
+        return ingest_or_preview(ctx, run, source, period, name, None, Arc::from(bytes), sha, ids).await;
+    }
     let media = FileFormat::detect(&bytes).as_str();
     let record = FetchRecord {
         run_id: Some(run_id),
@@ -631,7 +739,117 @@ async fn store_and_ingest(
     if unchanged {
         return FileReport { name: name.into(), outcome: "unchanged", ..Default::default() };
     }
-    ingest_bytes(ctx, run_id, source, period, name, Some(fetch_id), Arc::from(bytes), sha, ids).await
+    ingest_or_preview(ctx, run, source, period, name, Some(fetch_id), Arc::from(bytes), sha, ids).await
+}
+
+/// Ingests a file, or in a preview, reads it and compares it with what is stored.
+#[allow(clippy::too_many_arguments)]
+async fn ingest_or_preview(
+    ctx: &Context,
+    run: &Run,
+    source: &Source,
+    period: Period,
+    name: &str,
+    fetch_id: Option<i64>,
+    bytes: Arc<[u8]>,
+    sha: String,
+    ids: &HashMap<ItemKey, i64>,
+) -> FileReport {
+    match &run.preview {
+        None => ingest_bytes(ctx, run.id, source, period, name, fetch_id, bytes, sha, ids).await,
+        Some(preview) => preview_bytes(ctx, preview, source, period, name, bytes).await,
+    }
+}
+
+async fn preview_bytes(
+    ctx: &Context,
+    preview: &std::sync::Mutex<Preview>,
+    source: &Source,
+    period: Period,
+    name: &str,
+    bytes: Arc<[u8]>,
+) -> FileReport {
+    let spec = FileSpec {
+        file_name: name.to_string(),
+        mapping: source.mapping.clone(),
+        agency: source.agency.clone(),
+        period,
+    };
+    let (catalog, dir, assignments, json) =
+        (ctx.catalog.clone(), ctx.dir.clone(), ctx.assignments(period), source_json(source));
+    let parsed = tokio::task::spawn_blocking(move || {
+        let mut out: Vec<Normalized> = Vec::new();
+        let mut sink = |n: Normalized| out.push(n);
+        let summary = match json {
+            Some(mapping) => {
+                crate::ingest::parse_json(&bytes, &mapping, &spec, &catalog, &dir, &assignments, &mut sink)
+            }
+            None => crate::ingest::parse_file(bytes, &spec, &catalog, &dir, &assignments, &mut sink),
+        };
+        (summary, out)
+    })
+    .await;
+    let Ok((summary, items)) = parsed else {
+        return FileReport {
+            name: name.into(),
+            outcome: "failed",
+            error: Some("the reader stopped".into()),
+            ..Default::default()
+        };
+    };
+    let mut counts = StoreCounts::default();
+    let mut observations = Vec::new();
+    let mut rejects = Vec::new();
+    for n in items {
+        match n {
+            Normalized::Observations(o) => observations.extend(o),
+            Normalized::Reject(r) => rejects.push(r),
+            Normalized::Skip => {}
+        }
+    }
+    // What each agency has now, read once per agency.
+    let agencies: Vec<AgencyId> = {
+        let guard = preview.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut a: Vec<AgencyId> =
+            observations.iter().map(|o| o.agency.clone()).filter(|a| !guard.current.contains_key(a)).collect();
+        a.sort();
+        a.dedup();
+        a
+    };
+    let mut fresh = HashMap::new();
+    for a in agencies {
+        let values = ctx.wh.agency_values(&ctx.catalog.plan.id, &a, period).await.unwrap_or_default();
+        fresh.insert(a, values);
+    }
+    let mut guard = preview.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    guard.current.extend(fresh);
+    for o in observations {
+        let key = (o.item.to_string(), o.measure.clone());
+        let old = guard.current.get(&o.agency).and_then(|m| m.get(&key)).copied();
+        if old == Some(o.value) {
+            guard.unchanged += 1;
+            counts.unchanged += 1;
+        } else {
+            if old.is_some() {
+                counts.superseded += 1;
+            }
+            counts.observations += 1;
+            guard.changes.push(Change {
+                source: source.id.clone(),
+                file: name.to_string(),
+                item: key.0,
+                measure: key.1,
+                agency: o.agency.to_string(),
+                old,
+                new: o.value,
+                location: o.location,
+            });
+        }
+    }
+    counts.rejects = rejects.len() as u64;
+    guard.rejects.extend(rejects);
+    let outcome = if summary.file_reject.is_some() { "rejected" } else { "fetched" };
+    FileReport { name: name.into(), outcome, counts, summary: Some(summary), error: None }
 }
 
 /// Parses a file in a blocking thread while the warehouse stores what it yields.

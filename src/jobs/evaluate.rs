@@ -19,6 +19,32 @@ pub struct EvaluateRequest {
     pub now: Option<DateTime<Utc>>,
     pub trigger: Trigger,
     pub operator: Option<String>,
+    /// Judge and compare with the stored gap table; store nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// A run created beforehand (admin API).
+    #[serde(skip)]
+    pub run_id: Option<i64>,
+    #[serde(default)]
+    pub rerun_of: Option<i64>,
+    /// How long to wait for another evaluation of the period (default: the context's).
+    #[serde(skip)]
+    pub wait: Option<std::time::Duration>,
+}
+
+impl EvaluateRequest {
+    pub fn new(period: Period, trigger: Trigger, operator: Option<String>) -> Self {
+        Self { period, now: None, trigger, operator, dry_run: false, run_id: None, rerun_of: None, wait: None }
+    }
+}
+
+/// Why an evaluation could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum EvaluateError {
+    #[error(transparent)]
+    Busy(#[from] super::lease::LeaseError),
+    #[error(transparent)]
+    Warehouse(#[from] WarehouseError),
 }
 
 /// The outcome.
@@ -30,6 +56,8 @@ pub struct EvaluateReport {
     pub by_section: BTreeMap<Section, BTreeMap<Status, usize>>,
     #[serde(skip)]
     pub rows: Vec<GapRow>,
+    /// A dry run: the rows whose status would change.
+    pub flips: Option<Vec<super::preview::Flip>>,
 }
 
 impl EvaluateReport {
@@ -44,37 +72,51 @@ impl EvaluateReport {
     }
 }
 
-/// Evaluates a period and stores the gaps.
-pub async fn evaluate(ctx: &Context, req: &EvaluateRequest) -> Result<EvaluateReport, WarehouseError> {
-    let run_id = ctx
-        .wh
-        .start_run(&NewRun {
-            job: "evaluate".into(),
-            period: Some(req.period),
-            source: None,
-            round: None,
-            params: serde_json::to_value(req).unwrap_or_default(),
-            trigger: req.trigger,
-            operator: req.operator.clone(),
-            dry_run: false,
-            rerun_of: None,
-        })
-        .await?;
+/// Evaluates a period and stores the gaps (or, dry, says which statuses would change).
+pub async fn evaluate(ctx: &Context, req: &EvaluateRequest) -> Result<EvaluateReport, EvaluateError> {
+    let new_run = NewRun {
+        job: "evaluate".into(),
+        period: Some(req.period),
+        source: None,
+        round: None,
+        params: serde_json::to_value(req).unwrap_or_default(),
+        trigger: req.trigger,
+        operator: req.operator.clone(),
+        dry_run: req.dry_run,
+        rerun_of: req.rerun_of,
+    };
+    let (lease, run_id) = super::begin(ctx, &new_run, req.run_id, req.wait).await?;
     match run(ctx, req, run_id).await {
         Ok(report) => {
-            let counts = serde_json::json!({ "rows": report.rows.len(), "by_status": report.by_status(), "store": report.counts });
-            ctx.wh.finish_run(run_id, RunStatus::Succeeded, &counts, None).await?;
+            let counts = serde_json::json!({
+                "rows": report.rows.len(),
+                "by_status": report.by_status(),
+                "store": report.counts,
+                "would_flip": report.flips.as_ref().map(Vec::len),
+            });
+            super::end(ctx, lease, run_id, RunStatus::Succeeded, &counts, None).await?;
             Ok(report)
         }
         Err(e) => {
-            let _ = ctx.wh.finish_run(run_id, RunStatus::Failed, &serde_json::json!({}), Some(&e.to_string())).await;
-            Err(e)
+            let _ =
+                super::end(ctx, lease, run_id, RunStatus::Failed, &serde_json::json!({}), Some(&e.to_string())).await;
+            Err(e.into())
         }
     }
 }
 
 /// The rows an evaluation would produce now, without storing them (previews, dry runs).
 pub async fn compute(ctx: &Context, period: Period, now: DateTime<Utc>) -> Result<Vec<GapRow>, WarehouseError> {
+    compute_with(ctx, period, now, &[]).await
+}
+
+/// [`compute`] as if the given values were stored too (previews of a collection).
+pub async fn compute_with(
+    ctx: &Context,
+    period: Period,
+    now: DateTime<Utc>,
+    overlay: &[super::collect::Change],
+) -> Result<Vec<GapRow>, WarehouseError> {
     let ids = ctx.wh.indicator_id_map(&ctx.catalog.plan.id).await?;
     let assignments = ctx.assignments(period);
     // Only the figures of agencies judged this period (members of per-district quotas are
@@ -97,7 +139,15 @@ pub async fn compute(ctx: &Context, period: Period, now: DateTime<Utc>) -> Resul
         judged[i][a / 64] & (1 << (a % 64)) != 0
             || (all_communes[i] && dir.at_index(a).level == crate::catalog::Level::Commune)
     };
-    let current = ctx.wh.period_observations(&ctx.catalog, &ctx.dir, &ids, period, &keep).await?;
+    let mut current = ctx.wh.period_observations(&ctx.catalog, &ctx.dir, &ids, period, &keep).await?;
+    for c in overlay {
+        let Some(i) = c.item.parse().ok().and_then(|k| ctx.catalog.indicators.iter().position(|x| x.key == k)) else {
+            continue;
+        };
+        let Some(m) = ctx.catalog.indicators[i].measures.iter().position(|x| x.key == c.measure) else { continue };
+        let Some(a) = c.agency.parse().ok().and_then(|a| ctx.dir.index_of(&a)) else { continue };
+        current.insert(i, m, a, crate::evaluate::Observed { value: c.new, id: -1 });
+    }
     let previous = ctx.wh.period_observations(&ctx.catalog, &ctx.dir, &ids, period.previous_year_end(), &keep).await?;
     let input = EvalInput {
         catalog: &ctx.catalog,
@@ -116,8 +166,13 @@ pub async fn compute(ctx: &Context, period: Period, now: DateTime<Utc>) -> Resul
 async fn run(ctx: &Context, req: &EvaluateRequest, run_id: i64) -> Result<EvaluateReport, WarehouseError> {
     let now = req.now.unwrap_or_else(Utc::now);
     let rows = compute(ctx, req.period, now).await?;
-    let ids = ctx.wh.indicator_id_map(&ctx.catalog.plan.id).await?;
-    let counts = ctx.wh.store_evaluation(run_id, req.period, &ids, &rows).await?;
+    let (counts, flips) = if req.dry_run {
+        let stored = ctx.wh.gaps(&ctx.catalog.plan.id, req.period, None).await?;
+        (EvalCounts::default(), Some(super::preview::flips(&stored, &rows)))
+    } else {
+        let ids = ctx.wh.indicator_id_map(&ctx.catalog.plan.id).await?;
+        (ctx.wh.store_evaluation(run_id, req.period, &ids, &rows).await?, None)
+    };
     let mut by_section: BTreeMap<Section, BTreeMap<Status, usize>> = BTreeMap::new();
     for r in &rows {
         if let Some(ind) = ctx.catalog.indicator(r.item) {
@@ -125,5 +180,5 @@ async fn run(ctx: &Context, req: &EvaluateRequest, run_id: i64) -> Result<Evalua
         }
     }
     tracing::info!(period = %req.period, run_id, rows = rows.len(), new = counts.new, changed = counts.changed, "evaluated");
-    Ok(EvaluateReport { run_id, period: req.period, counts, by_section, rows })
+    Ok(EvaluateReport { run_id, period: req.period, counts, by_section, rows, flips })
 }

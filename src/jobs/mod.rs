@@ -1,6 +1,64 @@
 //! Jobs: every execution is a run recorded in the warehouse, started by the CLI, the
-//! scheduler or the admin API through the same functions.
+//! scheduler or the admin API through the same functions, each under the lease of its job
+//! and period so it runs once at a time across processes.
 
 pub mod collect;
+pub mod dispatch;
 pub mod evaluate;
+pub mod lease;
+pub mod preview;
 pub mod remind;
+
+use crate::app::Context;
+use crate::warehouse::{NewRun, RunStatus, WarehouseError};
+use lease::{Lease, LeaseError, lease_name};
+
+/// Takes the job's lease (waiting up to `ctx.lease_wait`), then starts its run — or adopts
+/// the run created beforehand (`existing`), which is closed `cancelled` if the lease is
+/// held by someone else.
+pub(crate) async fn begin(
+    ctx: &Context,
+    run: &NewRun,
+    existing: Option<i64>,
+    wait: Option<std::time::Duration>,
+) -> Result<(Lease, i64), LeaseError> {
+    let name = lease_name(&run.job, run.period);
+    let lease = match Lease::acquire(&ctx.wh, &name, wait.unwrap_or(ctx.lease_wait)).await {
+        Ok(l) => l,
+        Err(e) => {
+            if let Some(id) = existing {
+                let _ = ctx.wh.finish_run(id, RunStatus::Cancelled, &serde_json::json!({}), Some(&e.to_string())).await;
+            }
+            return Err(e);
+        }
+    };
+    let id = match existing {
+        Some(id) => {
+            ctx.wh.adopt_run(id, &run.params).await?;
+            id
+        }
+        None => match ctx.wh.start_run(run).await {
+            Ok(id) => id,
+            Err(e) => {
+                lease.release().await;
+                return Err(e.into());
+            }
+        },
+    };
+    lease.set_run(id).await;
+    Ok((lease, id))
+}
+
+/// Closes a run and releases its lease.
+pub(crate) async fn end(
+    ctx: &Context,
+    lease: Lease,
+    run_id: i64,
+    status: RunStatus,
+    counts: &serde_json::Value,
+    error: Option<&str>,
+) -> Result<(), WarehouseError> {
+    let result = ctx.wh.finish_run(run_id, status, counts, error).await;
+    lease.release().await;
+    result
+}

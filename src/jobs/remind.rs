@@ -37,6 +37,17 @@ pub enum RemindError {
     UnknownRound { round: String, known: String },
     #[error("remind: {0}")]
     Settings(String),
+    #[error(transparent)]
+    Busy(#[from] super::lease::LeaseError),
+}
+
+impl From<super::evaluate::EvaluateError> for RemindError {
+    fn from(e: super::evaluate::EvaluateError) -> Self {
+        match e {
+            super::evaluate::EvaluateError::Busy(b) => RemindError::Busy(b),
+            super::evaluate::EvaluateError::Warehouse(w) => RemindError::Warehouse(w),
+        }
+    }
 }
 
 /// What to do.
@@ -57,6 +68,11 @@ pub struct RemindRequest {
     pub operator: Option<String>,
     #[serde(skip)]
     pub fault: Fault,
+    /// A run created beforehand (admin API).
+    #[serde(skip)]
+    pub run_id: Option<i64>,
+    #[serde(default)]
+    pub rerun_of: Option<i64>,
 }
 
 impl RemindRequest {
@@ -71,6 +87,8 @@ impl RemindRequest {
             trigger: Trigger::Cli,
             operator: None,
             fault: Fault::None,
+            run_id: None,
+            rerun_of: None,
         }
     }
 }
@@ -194,20 +212,18 @@ pub async fn remind(
         }
     }
     let templates = Arc::new(Templates::load(&settings.templates)?);
-    let run_id = ctx
-        .wh
-        .start_run(&NewRun {
-            job: "remind".into(),
-            period: Some(req.period),
-            source: None,
-            round: Some(round.id.clone()),
-            params: serde_json::to_value(req).unwrap_or_default(),
-            trigger: req.trigger,
-            operator: req.operator.clone(),
-            dry_run: req.dry_run,
-            rerun_of: None,
-        })
-        .await?;
+    let new_run = NewRun {
+        job: "remind".into(),
+        period: Some(req.period),
+        source: None,
+        round: Some(round.id.clone()),
+        params: serde_json::to_value(req).unwrap_or_default(),
+        trigger: req.trigger,
+        operator: req.operator.clone(),
+        dry_run: req.dry_run,
+        rerun_of: req.rerun_of,
+    };
+    let (lease, run_id) = super::begin(ctx, &new_run, req.run_id, None).await?;
     report.run_id = Some(run_id);
     match run(ctx, req, now, round, opens_at, &sending, &templates, evaluated, run_id, &mut report).await {
         Ok(()) => {
@@ -224,11 +240,12 @@ pub async fn remind(
                 "delivery": report.delivery,
                 "dry_run": req.dry_run,
             });
-            ctx.wh.finish_run(run_id, status, &counts, None).await?;
+            super::end(ctx, lease, run_id, status, &counts, None).await?;
             Ok(report)
         }
         Err(e) => {
-            let _ = ctx.wh.finish_run(run_id, RunStatus::Failed, &serde_json::json!({}), Some(&e.to_string())).await;
+            let _ =
+                super::end(ctx, lease, run_id, RunStatus::Failed, &serde_json::json!({}), Some(&e.to_string())).await;
             Err(e)
         }
     }
@@ -261,13 +278,13 @@ async fn run(
             &owned
         }
         None => {
+            // Another process may be evaluating the period: wait for it rather than fail.
             let e = evaluate(
                 ctx,
                 &EvaluateRequest {
-                    period: req.period,
                     now: Some(now),
-                    trigger: req.trigger,
-                    operator: req.operator.clone(),
+                    wait: Some(std::time::Duration::from_secs(300).max(ctx.lease_wait)),
+                    ..EvaluateRequest::new(req.period, req.trigger, req.operator.clone())
                 },
             )
             .await?;
@@ -483,5 +500,5 @@ pub async fn send_due(ctx: &Context, now: DateTime<Utc>, fault: Fault) -> Result
 /// Delivery options from the settings.
 pub fn options(ctx: &Context, now: DateTime<Utc>) -> DeliverOptions {
     let lease = chrono::Duration::seconds(i64::try_from(ctx.settings.remind.lease_secs.max(1)).unwrap_or(600));
-    DeliverOptions { lease, ..DeliverOptions::at(now) }
+    DeliverOptions { lease, stop: Some(ctx.cancel.clone()), ..DeliverOptions::at(now) }
 }

@@ -126,6 +126,8 @@ pub struct DeliverOptions {
     /// When the pass started on the monotonic clock: `now` plus the time elapsed since
     /// stamps every mark, so replays at a given moment keep consistent times.
     pub started: std::time::Instant,
+    /// Stops the pass before the next batch (shutdown); messages in flight finish.
+    pub stop: Option<tokio_util::sync::CancellationToken>,
 }
 
 impl DeliverOptions {
@@ -136,6 +138,7 @@ impl DeliverOptions {
             lease: Duration::minutes(10),
             fault: Fault::None,
             started: std::time::Instant::now(),
+            stop: None,
         }
     }
 
@@ -248,6 +251,9 @@ pub async fn deliver_due(
     let limiter = RateLimiter::new(settings.rate_per_second);
     let batch = i64::try_from(settings.concurrency.max(1) * 2).unwrap_or(8);
     loop {
+        if opts.stop.as_ref().is_some_and(tokio_util::sync::CancellationToken::is_cancelled) {
+            break;
+        }
         let ids = wh.claim_due(opts.now, batch, &opts.claimer, opts.lease).await?;
         if ids.is_empty() {
             break;

@@ -11,6 +11,7 @@ mod catalog;
 mod collect;
 mod evaluation;
 mod outbox;
+mod runs;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -25,6 +26,7 @@ pub use collect::{
 };
 pub use evaluation::{EvalCounts, StoredGap};
 pub use outbox::{LastMessage, NewMessage, NewRecipient, OutMessage, OutboxRow, RecipientRow};
+pub use runs::{LeaseHolder, RunFilter, RunRow};
 
 /// Which database a warehouse runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

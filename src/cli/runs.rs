@@ -1,0 +1,251 @@
+//! `chiso runs`, `chiso rerun`, `chiso serve`.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Subcommand;
+
+use chiso::domain::Period;
+use chiso::jobs::dispatch::{JobOutcome, JobSpec, Origin, execute};
+use chiso::warehouse::{RunFilter, RunRow, Trigger};
+
+use super::{Ctx, Failed, OutputFormat, open_app};
+
+#[derive(Debug, Subcommand)]
+pub enum RunsCommand {
+    /// Every run of every job, newest first: who started it, how it ended, its counts.
+    List {
+        #[arg(long)]
+        job: Option<String>,
+        #[arg(long)]
+        period: Option<Period>,
+        /// running | succeeded | partial | failed | cancelled
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 30)]
+        limit: i64,
+        #[arg(long, value_enum, default_value_t)]
+        format: OutputFormat,
+    },
+    /// One run in full: parameters, trigger and operator, counts, the error chain.
+    Show { id: i64 },
+}
+
+fn local(ctx: &Ctx, t: chrono::DateTime<chrono::Utc>) -> String {
+    t.with_timezone(&ctx.settings.calendar.timezone).format("%d/%m/%Y %H:%M:%S").to_string()
+}
+
+fn duration(r: &RunRow) -> String {
+    r.finished_at.map(|f| format!("{:.1} s", (f - r.started_at).num_milliseconds() as f64 / 1000.0)).unwrap_or_default()
+}
+
+pub async fn runs(ctx: &Ctx, cmd: RunsCommand) -> anyhow::Result<ExitCode> {
+    let app = open_app(ctx).await?;
+    match cmd {
+        RunsCommand::List { job, period, status, limit, format } => {
+            let rows = app.wh.runs(&RunFilter { job, period, status, limit: Some(limit) }).await?;
+            match format {
+                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+                OutputFormat::Text => {
+                    let mut table = comfy_table::Table::new();
+                    table.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
+                    table.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+                    table.set_header(["ID", "Job", "Period", "Status", "Trigger", "Started", "Took", "Error"]);
+                    for r in &rows {
+                        let mut job = r.job.clone();
+                        if r.dry_run {
+                            job.push_str(" (dry)");
+                        }
+                        if let Some(of) = r.rerun_of {
+                            job.push_str(&format!(" ↻{of}"));
+                        }
+                        let trigger = match &r.operator {
+                            Some(op) => format!("{} ({op})", r.trigger),
+                            None => r.trigger.clone(),
+                        };
+                        let mut error = r.error.clone().unwrap_or_default();
+                        if error.chars().count() > 80 {
+                            error = error.chars().take(77).collect::<String>() + "…";
+                        }
+                        table.add_row([
+                            r.id.to_string(),
+                            job,
+                            r.period.clone().unwrap_or_default(),
+                            r.status.clone(),
+                            trigger,
+                            local(ctx, r.started_at),
+                            duration(r),
+                            error,
+                        ]);
+                    }
+                    println!("{table}");
+                }
+            }
+        }
+        RunsCommand::Show { id } => {
+            let Some(r) = app.wh.run(id).await? else {
+                anyhow::bail!(Failed { code: 2, message: format!("no run {id}") });
+            };
+            println!(
+                "Run {}: {} {}{}",
+                r.id,
+                r.job,
+                r.period.clone().unwrap_or_default(),
+                if r.dry_run { " (dry run)" } else { "" }
+            );
+            println!("  status    {}", r.status);
+            println!(
+                "  trigger   {}{}",
+                r.trigger,
+                r.operator.as_deref().map(|o| format!(", by {o}")).unwrap_or_default()
+            );
+            if let Some(of) = r.rerun_of {
+                println!("  rerun of  {of}");
+            }
+            println!("  started   {} on {}", local(ctx, r.started_at), r.host.as_deref().unwrap_or("?"));
+            if let Some(f) = r.finished_at {
+                println!("  finished  {} ({})", local(ctx, f), duration(&r));
+            }
+            if let Some(e) = &r.error {
+                println!("  error     {e}");
+            }
+            println!("  params    {}", serde_json::to_string(&r.params)?);
+            println!("  counts    {}", serde_json::to_string_pretty(&r.counts)?);
+        }
+    }
+    app.wh.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn rerun(
+    ctx: &Ctx,
+    id: i64,
+    dry_run: bool,
+    operator: Option<String>,
+    format: OutputFormat,
+) -> anyhow::Result<ExitCode> {
+    let app = open_app(ctx).await?;
+    let Some(run) = app.wh.run(id).await? else {
+        anyhow::bail!(Failed { code: 2, message: format!("no run {id}") });
+    };
+    let Some(mut spec) = JobSpec::from_run(&run) else {
+        anyhow::bail!(Failed { code: 2, message: format!("run {id} is a `{}` run, which cannot be rerun", run.job) });
+    };
+    spec.dry_run = dry_run;
+    let origin = Origin { rerun_of: Some(id), ..Origin::new(Trigger::Cli, operator) };
+    let outcome = execute(&app, &spec, &origin).await?;
+    match format {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&outcome)?),
+        OutputFormat::Text => print_outcome(&outcome, dry_run),
+    }
+    app.wh.close().await;
+    Ok(if outcome.status == "failed" { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn print_outcome(o: &JobOutcome, dry_run: bool) {
+    println!(
+        "{} {} — run {} {}{}",
+        o.job.as_str(),
+        o.period,
+        o.run_id.map(|r| r.to_string()).unwrap_or_else(|| "-".into()),
+        o.status,
+        if dry_run { " (dry run: nothing was written but the run record)" } else { "" }
+    );
+    let s = &o.summary;
+    if let Some(changes) = s.pointer("/collect/preview/changes").and_then(|c| c.as_array()) {
+        let superseded = changes.iter().filter(|c| !c["old"].is_null()).count();
+        println!(
+            "  values: {} would change ({} superseding a current value, {} new)",
+            changes.len(),
+            superseded,
+            changes.len() - superseded
+        );
+        for c in changes.iter().take(20) {
+            println!(
+                "    {} {}{} {}: {} → {}  ({})",
+                c["agency"].as_str().unwrap_or(""),
+                c["item"].as_str().unwrap_or(""),
+                c["measure"].as_str().filter(|m| !m.is_empty()).map(|m| format!(":{m}")).unwrap_or_default(),
+                c["file"].as_str().unwrap_or(""),
+                if c["old"].is_null() { "—".to_string() } else { c["old"].to_string() },
+                c["new"],
+                c["location"].as_str().unwrap_or("")
+            );
+        }
+        if changes.len() > 20 {
+            println!("    … {} more (--format json)", changes.len() - 20);
+        }
+    }
+    let flips = s.get("flips").and_then(|f| f.as_array());
+    if let Some(flips) = flips {
+        println!("  statuses: {} rows would change", flips.len());
+        for f in flips.iter().take(20) {
+            println!(
+                "    {} {} {}: {} → {}",
+                f["agency"].as_str().unwrap_or(""),
+                f["item"].as_str().unwrap_or(""),
+                f["kind"].as_str().unwrap_or(""),
+                f["from"].as_str().unwrap_or("(new)"),
+                f["to"].as_str().unwrap_or("")
+            );
+        }
+        if flips.len() > 20 {
+            println!("    … {} more (--format json)", flips.len() - 20);
+        }
+    }
+    if let Some(r) = s.get("remind").filter(|r| r.is_object()) {
+        if let Some(idle) = r["idle"].as_str() {
+            println!("  reminders: {idle}");
+        } else {
+            let planned = r["planned"].as_array().cloned().unwrap_or_default();
+            let new: Vec<_> = planned.iter().filter(|p| p["state"] == "new").collect();
+            let corrections = new.iter().filter(|p| p["kind"] == "correction").count();
+            println!(
+                "  reminders ({}): {} would be queued ({} corrections), {} already sent",
+                r["round"].as_str().unwrap_or(""),
+                new.len(),
+                corrections,
+                planned.len() - new.len()
+            );
+            for p in new.iter().take(20) {
+                println!(
+                    "    {} {}: {}",
+                    p["kind"].as_str().unwrap_or(""),
+                    p["agency"].as_str().unwrap_or(""),
+                    p["subject"].as_str().unwrap_or("")
+                );
+            }
+        }
+    }
+    if let Some(counts) = s.get("counts") {
+        println!("  {counts}");
+    }
+}
+
+pub async fn serve(ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    let app = Arc::new(open_app(ctx).await?);
+    let cancel = app.cancel.clone();
+    tokio::spawn(async move {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!("cannot listen for SIGTERM: {e}");
+                return;
+            }
+        };
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+            _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
+        }
+        cancel.cancel();
+    });
+    let report = match chiso::serve::serve(app.clone(), None).await {
+        Ok(r) => r,
+        Err(e @ (chiso::serve::ServeError::Insecure(_) | chiso::serve::ServeError::BadBind(_))) => {
+            anyhow::bail!(Failed { code: 2, message: e.to_string() })
+        }
+        Err(e) => return Err(e.into()),
+    };
+    app.wh.close().await;
+    Ok(if report.abandoned > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}

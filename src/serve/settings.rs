@@ -1,0 +1,64 @@
+//! `[serve]`: what the daemon runs on its own, and how it stops.
+
+use serde::{Deserialize, Serialize};
+
+use crate::jobs::dispatch::JobKind;
+
+/// When a scheduled job may run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Window {
+    /// From the day after a quarter's cut-off to `collect_days_after_due` days after its
+    /// due date: while reports arrive and are chased.
+    #[default]
+    Reporting,
+    Always,
+}
+
+/// One `[[serve.schedule]]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Schedule {
+    /// Stable id: each of its ticks is claimed once, across replicas.
+    pub id: String,
+    pub job: JobKind,
+    /// Six fields, seconds first, in the calendar's time zone: `0 0 7 * * *` is 07:00 daily.
+    pub cron: String,
+    #[serde(default)]
+    pub window: Window,
+    /// A fixed period (a campaign on a past quarter); by default the period being
+    /// reported at the tick.
+    #[serde(default)]
+    pub period: Option<crate::domain::Period>,
+    /// Run once at start when a tick was missed while the daemon was down.
+    #[serde(default = "yes")]
+    pub catch_up: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `[serve]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeSettings {
+    /// Seconds between looks at the outbox for messages due.
+    pub delivery_interval_secs: u64,
+    /// On SIGTERM or SIGINT, how long running jobs get to reach a safe point.
+    pub shutdown_grace_secs: u64,
+    /// The reporting window ends this many days after the due date.
+    pub collect_days_after_due: u32,
+    #[serde(default, rename = "schedule")]
+    pub schedules: Vec<Schedule>,
+}
+
+/// Parses a schedule's cron expression.
+pub fn parse_cron(expr: &str) -> Result<croner::Cron, String> {
+    croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Required)
+        .dom_and_dow(false)
+        .build()
+        .parse(expr)
+        .map_err(|e| format!("`{expr}` is not a cron expression with six fields, seconds first ({e})"))
+}
