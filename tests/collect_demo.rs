@@ -60,7 +60,7 @@ async fn from_raw_re_reads_the_snapshots_without_fetching() {
             s.kind = chiso::sources::SourceKind::Folder { path: "/nonexistent".into(), glob: "*".into() };
         }
         let ctx = common::context(&db, common::settings(), gone).await;
-        let req = CollectRequest { period: q2, source: None, from_raw: true, trigger: Trigger::Cli, operator: None };
+        let req = CollectRequest { from_raw: true, ..CollectRequest::new(q2, Trigger::Cli, None) };
         let report = collect(&ctx, &req, Arc::new(Quiet)).await.unwrap();
         assert!(report.sources.iter().all(|s| !s.is_failed()), "{}: {:?}", db.name, report.sources);
         assert_eq!(db.wh.count_rows("fetches").await.unwrap(), fetches, "{}: --from-raw fetched", db.name);

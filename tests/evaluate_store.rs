@@ -25,7 +25,7 @@ impl KnownValues for Fill {
 async fn a_late_report_changes_the_current_view_and_keeps_history() {
     let q2 = common::period("2024-Q2");
     let now = Utc.with_ymd_and_hms(2024, 7, 1, 3, 0, 0).unwrap();
-    let req = |now| EvaluateRequest { period: q2, now: Some(now), trigger: Trigger::Cli, operator: None };
+    let req = |now| EvaluateRequest { now: Some(now), ..EvaluateRequest::new(q2, Trigger::Cli, None) };
     for db in common::all().await {
         let sources = chiso::sources::load(&common::repo("config/sources.toml"), &common::directory()).unwrap();
         let ctx = common::context(&db, common::settings(), sources).await;

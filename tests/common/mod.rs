@@ -18,6 +18,30 @@ pub struct TestDb {
 }
 
 impl TestDb {
+    /// A second, independent connection pool to the same warehouse (another process's
+    /// view: a second daemon, a CLI).
+    pub async fn reconnect(&self) -> Warehouse {
+        match &self.schema {
+            Some((admin, schema)) => {
+                let opts = admin.clone().options([("search_path", schema.as_str())]);
+                Warehouse::connect_postgres(opts, &ConnectOptions { max_connections: 4, ..Default::default() })
+                    .await
+                    .expect("postgres warehouse")
+            }
+            None => {
+                let path = self._dir.as_ref().expect("sqlite dir").path().join("chiso.db");
+                Warehouse::connect(&format!("sqlite://{}", path.display()), &ConnectOptions::default())
+                    .await
+                    .expect("sqlite warehouse")
+            }
+        }
+    }
+
+    /// The SQLite file, for a binary run beside the test.
+    pub fn sqlite_url(&self) -> Option<String> {
+        self._dir.as_ref().map(|d| format!("sqlite://{}", d.path().join("chiso.db").display()))
+    }
+
     /// Drops the PostgreSQL schema (SQLite files go with their temp directory).
     pub async fn cleanup(self) {
         self.wh.close().await;
@@ -116,13 +140,7 @@ pub fn period(s: &str) -> chiso::domain::Period {
 
 /// Collects one period.
 pub async fn collect(ctx: &chiso::app::Context, period: chiso::domain::Period) -> chiso::jobs::collect::CollectReport {
-    let req = chiso::jobs::collect::CollectRequest {
-        period,
-        source: None,
-        from_raw: false,
-        trigger: chiso::warehouse::Trigger::Cli,
-        operator: Some("test".into()),
-    };
+    let req = chiso::jobs::collect::CollectRequest::new(period, chiso::warehouse::Trigger::Cli, Some("test".into()));
     chiso::jobs::collect::collect(ctx, &req, std::sync::Arc::new(chiso::jobs::collect::Quiet))
         .await
         .expect("collect runs")
