@@ -510,6 +510,7 @@ async fn fetch_http(
         }
     };
     let attempt = fetcher.get(url, headers, last.as_ref()).await;
+    record_fetch_metrics(&source.id, started, attempt.result.is_err());
     match attempt.result {
         Ok(Fetched::NotModified) => {
             let record = FetchRecord {
@@ -633,7 +634,9 @@ async fn fetch_json(
             if pages.len() >= 1_000 {
                 break;
             }
+            let page_started = chrono::Utc::now();
             let attempt = fetcher.get(page_url.as_str(), headers, None).await;
+            record_fetch_metrics(&source.id, page_started, attempt.result.is_err());
             attempts += attempt.attempts;
             status = attempt.status;
             match attempt.result {
@@ -678,6 +681,15 @@ async fn fetch_json(
     let bytes = serde_json::to_vec(&snapshot).unwrap_or_default();
     store_and_ingest(ctx, run, source, period, url, &name, bytes, status, None, None, started, attempts.max(1), ids)
         .await
+}
+
+/// Fetch duration and failures per source, for `/metrics` (no-ops outside `chiso serve`).
+fn record_fetch_metrics(source: &str, started: chrono::DateTime<chrono::Utc>, failed: bool) {
+    let secs = (chrono::Utc::now() - started).num_milliseconds() as f64 / 1000.0;
+    metrics::histogram!("chiso_fetch_duration_seconds", "source" => source.to_string()).record(secs);
+    if failed {
+        metrics::counter!("chiso_fetch_failures_total", "source" => source.to_string()).increment(1);
+    }
 }
 
 /// Records the fetch and keeps the bytes; skips the file when the same bytes are already
