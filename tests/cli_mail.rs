@@ -174,7 +174,7 @@ fn the_binary_reminds_through_a_real_smtp_server_once() {
     let text = out(&dry);
     assert!(dry.status.success(), "{text}");
     assert!(
-        text.contains("DRY RUN") && text.contains("ubnd_tinh@vinhlong.example") && text.contains("would be queued"),
+        text.contains("CHẠY THỬ") && text.contains("ubnd_tinh@vinhlong.example") && text.contains("sẽ được xếp hàng"),
         "{text}"
     );
     std::thread::sleep(Duration::from_millis(200));

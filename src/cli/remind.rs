@@ -103,20 +103,20 @@ fn local(app: &Context, t: DateTime<Utc>) -> String {
 
 pub fn print_report(app: &Context, r: &RemindReport, limit: Option<usize>) {
     if let Some(idle) = &r.idle {
-        println!("remind: {idle}");
+        println!("Nhắc báo cáo: {idle}");
         return;
     }
     let round = r.round.as_deref().unwrap_or("");
     println!(
-        "remind {} — round {round} ({}){}, opened {}",
+        "Nhắc báo cáo {} — đợt {round} ({}){}, mở từ {}",
         r.period.map(|p| p.to_string()).unwrap_or_default(),
         r.round_name.as_deref().unwrap_or(""),
-        if r.dry_run { ", DRY RUN: nothing queued or sent" } else { "" },
+        if r.dry_run { ", CHẠY THỬ: không xếp hàng, không gửi thư nào" } else { "" },
         r.opens_at.map(|t| local(app, t)).unwrap_or_default()
     );
     if !r.superseded.is_empty() {
         println!(
-            "  earlier rounds never sent, replaced by this one: {} (chiso was not running when they opened)",
+            "  các đợt trước chưa gửi (chiso không chạy khi đến lịch), được thay bằng đợt này: {}",
             r.superseded.join(", ")
         );
     }
@@ -153,24 +153,24 @@ pub fn print_report(app: &Context, r: &RemindReport, limit: Option<usize>) {
         }
         println!("{table}");
         if let Some(more) = limit.and_then(|l| r.planned.len().checked_sub(l)).filter(|n| *n > 0) {
-            println!("  … and {more} more: chiso outbox list");
+            println!("  … và {more} thư nữa: chiso outbox list");
         }
     }
     println!(
-        "  {} {} ({} corrections), {} already queued by an earlier run{}",
+        "  {} thư {} ({} thư đính chính), {} thư đã xếp hàng từ lần chạy trước{}",
         r.queued,
-        if r.dry_run { "would be queued" } else { "queued" },
+        if r.dry_run { "sẽ được xếp hàng" } else { "được xếp hàng" },
         r.corrections,
         r.already,
-        if r.errors > 0 { format!(", {} could not be composed", r.errors) } else { String::new() }
+        if r.errors > 0 { format!(", {} thư không soạn được", r.errors) } else { String::new() }
     );
     if !r.cancelled.is_empty() {
-        println!("  withdrawn before sending: {}", r.cancelled.join(", "));
+        println!("  rút lại trước khi gửi: {}", r.cancelled.join(", "));
     }
     if !r.unreachable.is_empty() {
-        println!("  NOT REMINDED — no way to reach them (fix config/agencies.toml):");
+        println!("  KHÔNG NHẮC ĐƯỢC — không có cách liên hệ (bổ sung trong config/agencies.toml):");
         for u in &r.unreachable {
-            println!("    {} ({}): {} — {} items", u.name, u.agency, u.reason, u.items);
+            println!("    {} ({}): {} — {} chỉ tiêu", u.name, u.agency, u.reason, u.items);
         }
     }
     if let Some(d) = &r.delivery {
@@ -180,25 +180,25 @@ pub fn print_report(app: &Context, r: &RemindReport, limit: Option<usize>) {
 
 pub fn print_delivery(app: &Context, d: &DeliveryReport) {
     if let Some(at) = d.waiting_until {
-        println!("  sending waits for the next working window: {}", local(app, at));
+        println!("  thư chờ giờ làm việc kế tiếp để gửi: {}", local(app, at));
         return;
     }
     println!(
-        "  sent {} messages ({} recipients), {} partly refused, {} failed, {} back in the queue for a retry",
+        "  đã gửi {} thư ({} người nhận), {} thư bị từ chối một phần, {} thư không gửi được, {} thư chờ gửi lại",
         d.sent, d.recipients_sent, d.partial, d.failed, d.retrying
     );
     for f in &d.refused {
-        println!("    refused: {} — {} {}", f.address, f.code.map(|c| c.to_string()).unwrap_or_default(), f.error);
+        println!("    bị từ chối: {} — {} {}", f.address, f.code.map(|c| c.to_string()).unwrap_or_default(), f.error);
     }
     for k in &d.reclaimed {
-        println!("    resumed after a crash (one recipient may get it twice): {k}");
+        println!("    gửi tiếp sau sự cố (một người nhận có thể nhận hai lần): {k}");
     }
     if let Some(first) = d.files.first() {
         let dir = std::path::Path::new(first).parent().map(|p| p.display().to_string()).unwrap_or_default();
-        println!("  .eml files written under {dir}/ (file transport: nothing left this machine)");
+        println!("  tệp .eml được ghi trong {dir}/ (chế độ ghi tệp: không thư nào rời khỏi máy này)");
     }
     if let Some(next) = d.next_due {
-        println!("  next message due {}", local(app, next));
+        println!("  thư kế tiếp đến hạn gửi: {}", local(app, next));
     }
 }
 

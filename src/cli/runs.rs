@@ -50,11 +50,20 @@ pub async fn runs(ctx: &Ctx, cmd: RunsCommand) -> anyhow::Result<ExitCode> {
                     let mut table = comfy_table::Table::new();
                     table.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
                     table.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
-                    table.set_header(["ID", "Job", "Period", "Status", "Trigger", "Started", "Took", "Error"]);
+                    table.set_header([
+                        "ID",
+                        "Công việc",
+                        "Kỳ",
+                        "Trạng thái",
+                        "Khởi động",
+                        "Bắt đầu",
+                        "Thời gian",
+                        "Lỗi",
+                    ]);
                     for r in &rows {
                         let mut job = r.job.clone();
                         if r.dry_run {
-                            job.push_str(" (dry)");
+                            job.push_str(" (chạy thử)");
                         }
                         if let Some(of) = r.rerun_of {
                             job.push_str(&format!(" ↻{of}"));
@@ -84,33 +93,33 @@ pub async fn runs(ctx: &Ctx, cmd: RunsCommand) -> anyhow::Result<ExitCode> {
         }
         RunsCommand::Show { id } => {
             let Some(r) = app.wh.run(id).await? else {
-                anyhow::bail!(Failed { code: 2, message: format!("no run {id}") });
+                anyhow::bail!(Failed { code: 2, message: format!("không có lần chạy {id}") });
             };
             println!(
-                "Run {}: {} {}{}",
+                "Lần chạy {}: {} {}{}",
                 r.id,
                 r.job,
                 r.period.clone().unwrap_or_default(),
-                if r.dry_run { " (dry run)" } else { "" }
+                if r.dry_run { " (chạy thử)" } else { "" }
             );
-            println!("  status    {}", r.status);
+            println!("  trạng thái  {}", r.status);
             println!(
-                "  trigger   {}{}",
+                "  khởi động   {}{}",
                 r.trigger,
-                r.operator.as_deref().map(|o| format!(", by {o}")).unwrap_or_default()
+                r.operator.as_deref().map(|o| format!(", bởi {o}")).unwrap_or_default()
             );
             if let Some(of) = r.rerun_of {
-                println!("  rerun of  {of}");
+                println!("  chạy lại    lần chạy {of}");
             }
-            println!("  started   {} on {}", local(ctx, r.started_at), r.host.as_deref().unwrap_or("?"));
+            println!("  bắt đầu     {} trên {}", local(ctx, r.started_at), r.host.as_deref().unwrap_or("?"));
             if let Some(f) = r.finished_at {
-                println!("  finished  {} ({})", local(ctx, f), duration(&r));
+                println!("  kết thúc    {} ({})", local(ctx, f), duration(&r));
             }
             if let Some(e) = &r.error {
-                println!("  error     {e}");
+                println!("  lỗi         {e}");
             }
-            println!("  params    {}", serde_json::to_string(&r.params)?);
-            println!("  counts    {}", serde_json::to_string_pretty(&r.counts)?);
+            println!("  tham số     {}", serde_json::to_string(&r.params)?);
+            println!("  kết quả     {}", serde_json::to_string_pretty(&r.counts)?);
         }
     }
     app.wh.close().await;
@@ -126,10 +135,12 @@ pub async fn rerun(
 ) -> anyhow::Result<ExitCode> {
     let app = open_app(ctx).await?;
     let Some(run) = app.wh.run(id).await? else {
-        anyhow::bail!(Failed { code: 2, message: format!("no run {id}") });
+        anyhow::bail!(Failed { code: 2, message: format!("không có lần chạy {id}") });
     };
     let Some(mut spec) = JobSpec::from_run(&run) else {
-        anyhow::bail!(Failed { code: 2, message: format!("run {id} is a `{}` run, which cannot be rerun", run.job) });
+        anyhow::bail!(Failed {
+            code: 2, message: format!("lần chạy {id} là việc `{}`, không chạy lại được", run.job)
+        });
     };
     spec.dry_run = dry_run;
     let origin = Origin { rerun_of: Some(id), ..Origin::new(Trigger::Cli, operator) };
@@ -144,18 +155,18 @@ pub async fn rerun(
 
 fn print_outcome(o: &JobOutcome, dry_run: bool) {
     println!(
-        "{} {} — run {} {}{}",
+        "{} {} — lần chạy {}: {}{}",
         o.job.as_str(),
         o.period,
         o.run_id.map(|r| r.to_string()).unwrap_or_else(|| "-".into()),
         o.status,
-        if dry_run { " (dry run: nothing was written but the run record)" } else { "" }
+        if dry_run { " (chạy thử: không ghi gì ngoài bản ghi lần chạy)" } else { "" }
     );
     let s = &o.summary;
     if let Some(changes) = s.pointer("/collect/preview/changes").and_then(|c| c.as_array()) {
         let superseded = changes.iter().filter(|c| !c["old"].is_null()).count();
         println!(
-            "  values: {} would change ({} superseding a current value, {} new)",
+            "  số liệu: {} giá trị sẽ thay đổi ({} thay thế giá trị hiện có, {} mới)",
             changes.len(),
             superseded,
             changes.len() - superseded
@@ -173,35 +184,35 @@ fn print_outcome(o: &JobOutcome, dry_run: bool) {
             );
         }
         if changes.len() > 20 {
-            println!("    … {} more (--format json)", changes.len() - 20);
+            println!("    … và {} dòng nữa (--format json)", changes.len() - 20);
         }
     }
     let flips = s.get("flips").and_then(|f| f.as_array());
     if let Some(flips) = flips {
-        println!("  statuses: {} rows would change", flips.len());
+        println!("  tình trạng: {} dòng sẽ đổi", flips.len());
         for f in flips.iter().take(20) {
             println!(
                 "    {} {} {}: {} → {}",
                 f["agency"].as_str().unwrap_or(""),
                 f["item"].as_str().unwrap_or(""),
                 f["kind"].as_str().unwrap_or(""),
-                f["from"].as_str().unwrap_or("(new)"),
+                f["from"].as_str().unwrap_or("(mới)"),
                 f["to"].as_str().unwrap_or("")
             );
         }
         if flips.len() > 20 {
-            println!("    … {} more (--format json)", flips.len() - 20);
+            println!("    … và {} dòng nữa (--format json)", flips.len() - 20);
         }
     }
     if let Some(r) = s.get("remind").filter(|r| r.is_object()) {
         if let Some(idle) = r["idle"].as_str() {
-            println!("  reminders: {idle}");
+            println!("  thư nhắc: {idle}");
         } else {
             let planned = r["planned"].as_array().cloned().unwrap_or_default();
             let new: Vec<_> = planned.iter().filter(|p| p["state"] == "new").collect();
             let corrections = new.iter().filter(|p| p["kind"] == "correction").count();
             println!(
-                "  reminders ({}): {} would be queued ({} corrections), {} already sent",
+                "  thư nhắc (đợt {}): {} thư sẽ được xếp hàng ({} thư đính chính), {} thư đã gửi trước đó",
                 r["round"].as_str().unwrap_or(""),
                 new.len(),
                 corrections,

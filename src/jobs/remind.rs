@@ -184,13 +184,13 @@ pub async fn remind(
                 let first = settings.rounds.iter().map(|r| (round_opens(r, &sending, due), r)).min_by_key(|x| x.0);
                 report.idle = Some(match first {
                     Some((at, r)) => format!(
-                        "no round is open yet for {}: the first, {} ({}), opens {}",
-                        req.period,
+                        "chưa đến đợt nhắc nào của {}: đợt đầu, {} ({}), mở lúc {}",
+                        req.period.vi(),
                         r.id,
                         r.name,
                         at.with_timezone(&ctx.settings.calendar.timezone).format("%d/%m/%Y %H:%M")
                     ),
-                    None => "no reminder rounds are configured".into(),
+                    None => "chưa cấu hình đợt nhắc nào ([[remind.round]])".into(),
                 });
                 return Ok(report);
             }
