@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::collect::{CollectError, CollectRequest, Quiet, collect};
 use super::evaluate::{EvaluateError, EvaluateRequest, evaluate};
-use super::lease::{Lease, LeaseError, lease_name};
+use super::lease::{LeaseError, lease_name};
 use super::remind::{RemindError, RemindRequest, remind};
 use crate::app::Context;
 use crate::domain::Period;
@@ -383,15 +383,4 @@ pub async fn prepare(ctx: &Context, spec: &JobSpec, origin: &Origin) -> Result<i
         })
         .await?;
     Ok(id)
-}
-
-/// Whether a lease can be had now (a quick probe, released at once).
-pub async fn probe(ctx: &Context, name: &str) -> bool {
-    match Lease::acquire(&ctx.wh, name, std::time::Duration::ZERO).await {
-        Ok(l) => {
-            l.release().await;
-            true
-        }
-        Err(_) => false,
-    }
 }

@@ -501,15 +501,6 @@ impl Warehouse {
         .op("outbox cancel")
         })
     }
-
-    /// The id of a message by its key.
-    pub async fn outbox_id(&self, key: &str) -> Result<Option<i64>, WarehouseError> {
-        with_pool!(self, |pool| sqlx::query_scalar("SELECT id FROM outbox WHERE idempotency_key = $1")
-            .bind(key)
-            .fetch_optional(pool)
-            .await
-            .op("outbox read"))
-    }
 }
 
 impl Warehouse {
