@@ -4,6 +4,9 @@
 //! the gap to each yearly target and reminds the lead agencies that lag. The binary is a
 //! thin shell over this library; the CLI, the daemon and the tests call the same functions.
 
+// `unsafe` only where allowed by name: the SQLite bulk insert (`warehouse::sqlite_bulk`).
+#![deny(unsafe_code)]
+
 pub mod app;
 pub mod catalog;
 pub mod config;

@@ -180,7 +180,7 @@ pub struct ObservationRow {
 
 const OBS_PER_STATEMENT: usize = 1_000;
 
-fn value_parts(v: &Value) -> (&'static str, Option<f64>, Option<&'static str>) {
+pub(crate) fn value_parts(v: &Value) -> (&'static str, Option<f64>, Option<&'static str>) {
     match v {
         Value::Percent(x) => ("percent", Some(*x), None),
         Value::Count(x) => ("count", Some(*x), None),
@@ -842,16 +842,10 @@ impl Warehouse {
     }
 }
 
-/// `INSERT … VALUES (…), (…)` for `rows` rows.
-///
-/// PostgreSQL: `$1` period, `$2` ingestion and `$3` load time are bound once and shared by
-/// every row, which binds nine values after them. SQLite: plain `?` only (sqlx looks every
-/// parameter's name up, and SQLite finds names by a linear scan: thousands of numbered
-/// parameters make each statement quadratic), with the two integers and the load time
-/// (formatted as sqlx formats it) written as literals, so the statement is the same for
-/// every batch of a file and is prepared once.
-fn insert_sql(rows: usize, postgres: bool, period: i64, ingestion_id: i64, loaded_at: DateTime<Utc>) -> String {
-    let loaded = loaded_at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false);
+/// `INSERT … VALUES (…), (…)` for `rows` rows, for PostgreSQL: `$1` period, `$2` ingestion
+/// and `$3` load time are bound once and shared by every row, which binds nine values after
+/// them. (SQLite takes its rows through its C API instead: [`super::sqlite_bulk`].)
+fn insert_sql(rows: usize) -> String {
     let mut sql = String::with_capacity(140 + rows * 60);
     sql.push_str(
         "INSERT INTO observations (period, indicator_id, measure, agency_id, kind, value_num, value_status, raw_text, note, ingestion_id, location, loaded_at) VALUES ",
@@ -860,51 +854,48 @@ fn insert_sql(rows: usize, postgres: bool, period: i64, ingestion_id: i64, loade
         if r > 0 {
             sql.push(',');
         }
-        if postgres {
-            let b = 4 + r * 9;
-            sql.push_str("($1");
-            for p in b..b + 8 {
-                sql.push_str(",$");
-                sql.push_str(&p.to_string());
-            }
-            sql.push_str(",$2,$");
-            sql.push_str(&(b + 8).to_string());
-            sql.push_str(",$3)");
-        } else {
-            sql.push_str(&format!("({period},?,?,?,?,?,?,?,?,{ingestion_id},?,'{loaded}')"));
+        let b = 4 + r * 9;
+        sql.push_str("($1");
+        for p in b..b + 8 {
+            sql.push_str(",$");
+            sql.push_str(&p.to_string());
         }
+        sql.push_str(",$2,$");
+        sql.push_str(&(b + 8).to_string());
+        sql.push_str(",$3)");
     }
     sql
 }
 
-macro_rules! insert_observations_body {
-    ($tx:expr, $ingestion_id:expr, $period:expr, $ids:expr, $rows:expr, $now:expr, $mark:expr) => {{
-        let rows: Vec<&NewObservation> = $rows.iter().filter(|o| $ids.contains_key(&o.item)).collect();
-        if rows.is_empty() {
-            return Ok(0);
-        }
-        let postgres = $mark == '$';
-        let sql = insert_sql(rows.len(), postgres, $period, $ingestion_id, $now);
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        if postgres {
-            q = q.bind($period).bind($ingestion_id).bind($now);
-        }
-        for o in &rows {
-            let (kind, num, status) = value_parts(&o.value);
-            q = q
-                .bind($ids[&o.item])
-                .bind(o.measure.as_str())
-                .bind(o.agency.as_str())
-                .bind(kind)
-                .bind(num)
-                .bind(status)
-                .bind(o.raw_text.as_str())
-                .bind(o.note.as_deref())
-                .bind(o.location.as_str());
-        }
-        q.execute(&mut **$tx).await.op("observation insert")?;
-        Ok(rows.len() as u64)
-    }};
+/// One multi-row statement per batch on PostgreSQL.
+async fn insert_postgres(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    ingestion_id: i64,
+    period: i64,
+    ids: &HashMap<ItemKey, i64>,
+    rows: &[NewObservation],
+    now: DateTime<Utc>,
+) -> Result<u64, WarehouseError> {
+    let rows: Vec<&NewObservation> = rows.iter().filter(|o| ids.contains_key(&o.item)).collect();
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(insert_sql(rows.len()))).bind(period).bind(ingestion_id).bind(now);
+    for o in &rows {
+        let (kind, num, status) = value_parts(&o.value);
+        q = q
+            .bind(ids[&o.item])
+            .bind(o.measure.as_str())
+            .bind(o.agency.as_str())
+            .bind(kind)
+            .bind(num)
+            .bind(status)
+            .bind(o.raw_text.as_str())
+            .bind(o.note.as_deref())
+            .bind(o.location.as_str());
+    }
+    q.execute(&mut **tx).await.op("observation insert")?;
+    Ok(rows.len() as u64)
 }
 
 /// Inserts a batch of observations with one multi-row statement.
@@ -945,7 +936,7 @@ pub(crate) trait ObservationSink: sqlx::Database {
 }
 
 macro_rules! impl_sink {
-    ($db:ty, $mark:expr) => {
+    ($db:ty, $insert:path) => {
         impl ObservationSink for $db {
             async fn insert(
                 tx: &mut sqlx::Transaction<'_, Self>,
@@ -955,7 +946,7 @@ macro_rules! impl_sink {
                 rows: &[NewObservation],
                 now: DateTime<Utc>,
             ) -> Result<u64, WarehouseError> {
-                insert_observations_body!(tx, ingestion_id, period, ids, rows, now, $mark)
+                $insert(tx, ingestion_id, period, ids, rows, now).await
             }
 
             async fn insert_rejects(
@@ -997,8 +988,8 @@ macro_rules! impl_sink {
     };
 }
 
-impl_sink!(sqlx::Sqlite, '?');
-impl_sink!(sqlx::Postgres, '$');
+impl_sink!(sqlx::Sqlite, super::sqlite_bulk::insert_observations);
+impl_sink!(sqlx::Postgres, insert_postgres);
 
 #[allow(clippy::too_many_arguments)]
 async fn insert_rejects<DB: ObservationSink>(

@@ -93,8 +93,10 @@ fn actual_parts(v: Option<Value>) -> (Option<&'static str>, Option<f64>, Option<
 const ROWS_PER_STATEMENT: usize = 400;
 const BINDS_PER_ROW: usize = 18;
 
-/// A multi-row insert for SQLite: plain `?` parameters with the period, run and time as
-/// literals (see `collect::insert_sql` for why).
+/// A multi-row insert for SQLite: plain `?` parameters (sqlx looks every parameter's name
+/// up, and SQLite finds names by a linear scan: thousands of numbered parameters make each
+/// statement quadratic), with the period, run and time as literals, so the statement is
+/// the same for every full chunk and is prepared once.
 fn insert_sql(rows: usize, period: i64, run: i64, at: DateTime<Utc>) -> String {
     let at = at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false);
     let mut sql = String::from(

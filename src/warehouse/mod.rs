@@ -12,6 +12,8 @@ mod collect;
 mod evaluation;
 mod outbox;
 mod runs;
+#[allow(unsafe_code)]
+mod sqlite_bulk;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -74,6 +76,8 @@ pub enum WarehouseError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("the warehouse refused the {operation}: {source}")]
     Query { operation: &'static str, source: sqlx::Error },
+    #[error("SQLite refused the {operation} ({step}, code {code}): {message}")]
+    Sqlite { operation: &'static str, step: String, code: i32, message: String },
     #[error("stored data is unreadable ({what}): {detail}")]
     Corrupt { what: String, detail: String },
 }
