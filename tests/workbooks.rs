@@ -138,6 +138,57 @@ fn a_real_department_workbook_with_every_quirk() {
     }
 }
 
+/// Official forms: the result heading merged over two sub-headings, a row numbering the
+/// columns under it, and figures written the way officers write them.
+#[test]
+fn a_two_row_header_with_column_numbers_is_not_read_as_data() {
+    let (dir, catalog) = common::catalog();
+    let pct = led_by("so_khdt", MeasureKind::Percent, 3);
+    let status = led_by("so_khdt", MeasureKind::Status, 1);
+    assert!(pct.len() == 3 && status.len() == 1, "the plan gives Sở KH&ĐT percent and status items");
+    let task_of = |k: ItemKey| t(&catalog.indicator(k).unwrap().task);
+    let number = |n: u16| DemoCell::Number(f64::from(n));
+    let rows = vec![
+        vec![t(""), t(""), t("Số liệu"), t("Đơn vị tính"), t("")],
+        vec![t("(1)"), t("(2)"), t("(3)"), t("(4)"), t("(5)")],
+        vec![number(pct[0].number), task_of(pct[0]), t("đạt 12%"), t("%"), t("")],
+        vec![number(pct[1].number), task_of(pct[1]), t("≥10%"), t("%"), t("chỉ tiêu năm")],
+        vec![number(pct[2].number), task_of(pct[2]), DemoCell::Percent(0.16), t("%"), t("")],
+        vec![number(status[0].number), task_of(status[0]), t("Đã thực hiện"), t(""), t("")],
+    ];
+    let data = SheetSpec {
+        name: "BC quý 2".into(),
+        title: title_block("UBND tỉnh Vĩnh Long", "Sở Kế hoạch và Đầu tư", "Quý II năm 2024"),
+        header_row: 5,
+        headers: ["TT", "Nội dung nhiệm vụ", "Kết quả thực hiện", "", "Ghi chú"].map(String::from).to_vec(),
+        rows,
+        ..Default::default()
+    };
+    let bytes = write_book(&[data]).unwrap();
+    let (summary, obs, rejects) =
+        parse_to_vecs(Arc::from(bytes), &spec("khdt_q2.xlsx", None), &catalog, &dir, cutoff());
+    assert_eq!(summary.file_reject, None);
+    assert_eq!(summary.agency, Some(id("so_khdt")));
+    let got: Vec<(ItemKey, Value, String)> = obs.iter().map(|o| (o.item, o.value, o.location.clone())).collect();
+    assert_eq!(
+        got,
+        vec![
+            (pct[0], Value::Percent(12.0), "BC quý 2!C9".to_string()),
+            (pct[2], Value::Percent(16.0), "BC quý 2!C11".to_string()),
+            (status[0], Value::Status(Progress::Done), "BC quý 2!C12".to_string()),
+        ]
+    );
+    // The sub-headings and the column numbers are neither data nor rejects; the copied
+    // target is refused with what to write instead.
+    assert_eq!(rejects.len(), 1, "{rejects:?}");
+    assert_eq!((rejects[0].location.as_str(), rejects[0].code), ("BC quý 2!C10", "unreadable_value"));
+    assert!(
+        rejects[0].message.starts_with("Kết quả “≥10%” không phải số liệu cụ thể: ghi số liệu thực tế đạt được"),
+        "{}",
+        rejects[0].message
+    );
+}
+
 #[test]
 fn a_long_layout_of_communes_by_code() {
     let (dir, catalog) = common::catalog();

@@ -101,6 +101,16 @@ pub enum MeasureKind {
 }
 
 impl MeasureKind {
+    /// A well-formed figure of this kind, for messages to officers.
+    pub fn example(&self) -> String {
+        match self {
+            MeasureKind::Percent => "85% hoặc 85,5%".into(),
+            MeasureKind::Count { unit: Some(u) } => format!("1.000 {u}"),
+            MeasureKind::Count { unit: None } => "1.000".into(),
+            MeasureKind::Status => "Hoàn thành".into(),
+        }
+    }
+
     pub fn vi(&self) -> String {
         match self {
             MeasureKind::Percent => "tỷ lệ (%)".into(),
@@ -185,6 +195,9 @@ pub enum ValueError {
     UnitMismatch { expected: String, got: String },
     #[error("unreadable value `{0}`")]
     Unreadable(String),
+    /// Text where a figure was expected: `≥10%` (the target copied), `khoảng 50%`, `abc`.
+    #[error("`{got}` is not a figure ({expected:?} expected)")]
+    NotAFigure { got: String, expected: MeasureKind },
 }
 
 impl ValueError {
@@ -196,7 +209,7 @@ impl ValueError {
             ValueError::NegativeCount(_) => "negative_count",
             ValueError::KindMismatch { .. } => "kind_mismatch",
             ValueError::UnitMismatch { .. } => "unit_mismatch",
-            ValueError::Unreadable(_) => "unreadable_value",
+            ValueError::Unreadable(_) | ValueError::NotAFigure { .. } => "unreadable_value",
         }
     }
 
@@ -214,8 +227,36 @@ impl ValueError {
                 format!("Đơn vị tính “{got}” không khớp với đơn vị của chỉ tiêu “{expected}”")
             }
             ValueError::Unreadable(got) => format!("Không đọc được kết quả “{got}”"),
+            ValueError::NotAFigure { got, expected } if is_comparison(got) => format!(
+                "Kết quả “{got}” không phải số liệu cụ thể: ghi số liệu thực tế đạt được, không ghi dấu so sánh hay ước chừng (ví dụ {})",
+                expected.example()
+            ),
+            ValueError::NotAFigure { got, expected } => {
+                format!("Không đọc được kết quả “{got}”: cần ghi {}, ví dụ {}", expected.vi(), expected.example())
+            }
         }
     }
+}
+
+/// `≥10%`, `trên 80%`, `khoảng 50%`: a bound or an estimate, not a figure.
+fn is_comparison(text: &str) -> bool {
+    let f = fold(text);
+    f.starts_with(['≥', '>', '≤', '<', '=', '~', '≈'])
+        || ["trên ", "dưới ", "từ ", "khoảng ", "gần ", "hơn ", "tối thiểu ", "tối đa ", "ít nhất ", "ước "]
+            .iter()
+            .any(|w| f.starts_with(w))
+}
+
+/// `đạt 12%`, `Đạt: 95,5%`: the verb officers write before the figure ("reached").
+fn without_reached(text: &str) -> &str {
+    let Some(rest) = ["đạt", "Đạt", "ĐẠT"].iter().find_map(|p| text.strip_prefix(p)) else {
+        return text;
+    };
+    if !rest.starts_with([' ', ':']) {
+        return text;
+    }
+    let rest = rest.trim_start_matches([' ', ':']);
+    if rest.starts_with(|c: char| c.is_ascii_digit()) { rest } else { text }
 }
 
 /// Reads a reported cell for an indicator measured in `expected`.
@@ -269,13 +310,14 @@ fn parse_text(text: &str, expected: &MeasureKind) -> Result<Value, ValueError> {
             _ => Err(ValueError::KindMismatch { expected: expected.clone(), got: cleaned }),
         };
     }
-    let Some(split) = split_number(&cleaned) else {
+    let not_a_figure = |got: &str| ValueError::NotAFigure { got: got.to_string(), expected: expected.clone() };
+    let Some(split) = split_number(without_reached(&cleaned)) else {
         return Err(match expected {
             MeasureKind::Status => ValueError::KindMismatch { expected: expected.clone(), got: cleaned },
-            _ => ValueError::Unreadable(cleaned),
+            _ => not_a_figure(&cleaned),
         });
     };
-    let number = parse_number(split.number).map_err(|_| ValueError::Unreadable(cleaned.clone()))?;
+    let number = parse_number(split.number).map_err(|_| not_a_figure(&cleaned))?;
     match expected {
         MeasureKind::Percent if split.unit.is_empty() => Ok(Value::Percent(number)),
         MeasureKind::Percent if split.unit == "%" => Ok(Value::Percent(number)),
@@ -339,6 +381,9 @@ mod tests {
             (CellInput::Number { value: 85.5, percent_format: false }, MeasureKind::Percent, Value::Percent(85.5)),
             (CellInput::Text("85,5"), MeasureKind::Percent, Value::Percent(85.5)),
             (CellInput::Text("100%"), MeasureKind::Percent, Value::Percent(100.0)),
+            (CellInput::Text("đạt 12%"), MeasureKind::Percent, Value::Percent(12.0)),
+            (CellInput::Text("Đạt: 95,5%"), MeasureKind::Percent, Value::Percent(95.5)),
+            (CellInput::Text("ĐẠT 1.000 lượt"), count(), Value::Count(1000.0)),
             (CellInput::Text("1.000"), count(), Value::Count(1000.0)),
             (CellInput::Text("1.000 lượt"), count(), Value::Count(1000.0)),
             (CellInput::Text("600 LƯỢT"), count(), Value::Count(600.0)),
@@ -388,8 +433,21 @@ mod tests {
         assert_eq!(err.code(), "kind_mismatch");
         let err = parse_value(CellInput::Text("5 giao dịch"), &count()).unwrap_err();
         assert_eq!(err.vi(), "Đơn vị tính “giao dịch” không khớp với đơn vị của chỉ tiêu “lượt”");
-        let err = parse_value(CellInput::Text("khoảng một nửa"), &MeasureKind::Percent).unwrap_err();
-        assert_eq!(err.vi(), "Không đọc được kết quả “khoảng một nửa”");
+        let err = parse_value(CellInput::Text("một nửa"), &MeasureKind::Percent).unwrap_err();
+        assert_eq!(err.code(), "unreadable_value");
+        assert_eq!(err.vi(), "Không đọc được kết quả “một nửa”: cần ghi tỷ lệ (%), ví dụ 85% hoặc 85,5%");
+        let err = parse_value(CellInput::Text("nhiều"), &count()).unwrap_err();
+        assert_eq!(err.vi(), "Không đọc được kết quả “nhiều”: cần ghi số lượng (lượt), ví dụ 1.000 lượt");
+        // A bound or an estimate: the target copied, or a guess.
+        for text in ["≥10%", ">80%", "Trên 80%", "khoảng 50%", "~ 50%"] {
+            let err = parse_value(CellInput::Text(text), &MeasureKind::Percent).unwrap_err();
+            assert_eq!(err.code(), "unreadable_value", "{text}");
+            assert!(
+                err.vi().contains("không phải số liệu cụ thể") && err.vi().contains("ví dụ 85%"),
+                "{text}: {}",
+                err.vi()
+            );
+        }
         assert_eq!(parse_value(CellInput::Text("  "), &MeasureKind::Percent), Err(ValueError::Empty));
         assert_eq!(parse_value(CellInput::Empty, &MeasureKind::Status), Err(ValueError::Empty));
         let err = parse_value(CellInput::Text("85%"), &MeasureKind::Status).unwrap_err();

@@ -152,6 +152,10 @@ pub struct Columns {
 pub struct Header {
     /// 0-based row index of the header.
     pub row: u32,
+    /// 0-based index of the header block's last row: the header row itself, or the row of
+    /// sub-headings (`Số liệu | Đơn vị tính` under a merged `Kết quả thực hiện`) or of
+    /// column numbers (`(1) (2) (3)`, `A B 1 2 3`) right under it. Data starts below.
+    pub last_row: u32,
     pub columns: Columns,
     pub layout: Layout,
 }
@@ -193,13 +197,38 @@ pub fn find_header(rows: &[Row], mapping: &Mapping) -> Result<Header, LayoutErro
     let mut found = None;
     for row in candidates {
         let cols = columns_of(row);
-        let ok = mapping.header_row.is_some() || (cols.value.is_some() && (cols.item.is_some() || cols.task.is_some()));
+        let names_rows = cols.item.is_some() || cols.task.is_some();
+        // The result column may be named only on the sub-heading row under a merged cell.
+        let value_below = || {
+            rows.iter()
+                .find(|r| r.index == row.index + 1)
+                .and_then(|next| sub_heading(next, &cols))
+                .is_some_and(|c| c.value.is_some())
+        };
+        let ok = mapping.header_row.is_some() || (names_rows && (cols.value.is_some() || value_below()));
         if ok {
             found = Some((row, cols));
             break;
         }
     }
     let (row, mut cols) = found.ok_or(LayoutError::NoHeader)?;
+    // Rows right under the header that belong to it: sub-headings under merged header
+    // cells, and the column-numbering row official forms carry. Either would otherwise be
+    // read as data: `1 2 3 4 5` as item 1 reporting 3.
+    let mut last_row = row.index;
+    for next in rows.iter().skip_while(|r| r.index <= row.index).take(2) {
+        if next.index != last_row + 1 {
+            break;
+        }
+        if is_numbering_row(next) {
+            last_row = next.index;
+        } else if let Some(sub) = sub_heading(next, &cols) {
+            cols = sub;
+            last_row = next.index;
+        } else {
+            break;
+        }
+    }
     let m = &mapping.columns;
     for (choice, slot) in [
         (&m.item, &mut cols.item),
@@ -223,7 +252,77 @@ pub fn find_header(rows: &[Row], mapping: &Mapping) -> Result<Header, LayoutErro
     } else {
         Layout::Wide
     });
-    Ok(Header { row: row.index, columns: cols, layout })
+    Ok(Header { row: row.index, last_row, columns: cols, layout })
+}
+
+/// A row that numbers the columns: three or more cells, each a small number or a single
+/// letter, bare or in parentheses (`(1)`, `1`, `A`), the numbers rising by one from left to
+/// right. A data row has text (a task) or numbers that do not run like that.
+fn is_numbering_row(row: &Row) -> bool {
+    let mut labels = 0;
+    let mut last: Option<f64> = None;
+    for cell in &row.cells {
+        let n = match cell {
+            Cell::Empty => continue,
+            Cell::Number { value, percent: false } if value.fract() == 0.0 && (0.0..=50.0).contains(value) => {
+                Some(*value)
+            }
+            Cell::Text(t) => {
+                let t = t.trim().trim_start_matches('(').trim_end_matches(')').trim();
+                if let Ok(n) = t.parse::<u8>() {
+                    Some(f64::from(n))
+                } else if t.len() == 1 && t.chars().all(|c| c.is_ascii_alphabetic()) {
+                    None
+                } else {
+                    return false;
+                }
+            }
+            _ => return false,
+        };
+        if let Some(n) = n {
+            if last.is_some_and(|l| n != l + 1.0) {
+                return false;
+            }
+            last = Some(n);
+        }
+        labels += 1;
+    }
+    labels >= 3
+}
+
+/// The header completed by a row of sub-headings under it (`Số liệu`, `Đơn vị tính` under
+/// a merged `Kết quả thực hiện`): only header words, at least one of them, no numbers. The
+/// header's own columns stay; the sub-headings fill the roles it left open.
+fn sub_heading(row: &Row, header: &Columns) -> Option<Columns> {
+    let mut words = 0;
+    for cell in &row.cells {
+        match cell {
+            Cell::Empty => {}
+            Cell::Text(t) if t.trim().is_empty() => {}
+            Cell::Text(t) if role(t).is_some() => words += 1,
+            _ => return None,
+        }
+    }
+    if words == 0 {
+        return None;
+    }
+    let sub = columns_of(row);
+    let mut cols = header.clone();
+    for (slot, found) in [
+        (&mut cols.item, sub.item),
+        (&mut cols.task, sub.task),
+        (&mut cols.value, sub.value),
+        (&mut cols.note, sub.note),
+        (&mut cols.uom, sub.uom),
+        (&mut cols.unit_code, sub.unit_code),
+        (&mut cols.unit_name, sub.unit_name),
+        (&mut cols.period, sub.period),
+    ] {
+        if slot.is_none() {
+            *slot = found;
+        }
+    }
+    Some(cols)
 }
 
 fn resolve_column(choice: &str, header: &Row) -> Option<usize> {
@@ -356,6 +455,55 @@ mod tests {
         assert_eq!(
             (h.columns.item, h.columns.task, h.columns.value, h.columns.note),
             (Some(0), Some(1), Some(3), Some(4))
+        );
+    }
+
+    #[test]
+    fn sub_headings_and_column_numbers_belong_to_the_header() {
+        let header = row(4, &["TT", "Nội dung nhiệm vụ", "Kết quả thực hiện", "", "Ghi chú"]);
+        let sub = row(5, &["", "", "Số liệu", "Đơn vị tính", ""]);
+        let numbers = |index, cells: &[&str]| row(index, cells);
+        let data = row(6, &["1", "Duy trì tỷ lệ dịch vụ công trực tuyến", "85%", "%", ""]);
+        // (rows, expected last header row, expected unit-of-measure column)
+        let cases: Vec<(Vec<Row>, u32, Option<usize>)> = vec![
+            (vec![header.clone(), data.clone()], 4, None),
+            (vec![header.clone(), sub.clone(), row(6, &["1", "Duy trì", "85%", "%", ""])], 5, Some(3)),
+            (vec![header.clone(), numbers(5, &["1", "2", "3", "4", "5"]), row(6, &["1", "Duy trì", "85%"])], 5, None),
+            (vec![header.clone(), numbers(5, &["(1)", "(2)", "(3)", "(4)", "(5)"])], 5, None),
+            (vec![header.clone(), numbers(5, &["A", "B", "1", "2", "3"])], 5, None),
+            (
+                vec![header.clone(), sub.clone(), numbers(6, &["(1)", "(2)", "(3)", "(4)", "(5)"]), data.clone()],
+                6,
+                Some(3),
+            ),
+            // Not numbering rows: a gap in the numbers, too few labels, a task's text.
+            (vec![header.clone(), numbers(5, &["1", "2", "4"])], 4, None),
+            (vec![header.clone(), numbers(5, &["1", "2"])], 4, None),
+            (vec![header.clone(), numbers(5, &["1", "Nhiệm vụ 2", "3"])], 4, None),
+            // Not under the header (a blank row between): left to the data rules.
+            (vec![header.clone(), numbers(6, &["1", "2", "3", "4", "5"])], 4, None),
+        ];
+        for (rows, last, uom) in cases {
+            let h = find_header(&rows, &Mapping::default()).unwrap();
+            assert_eq!((h.row, h.last_row, h.columns.value, h.columns.uom), (4, last, Some(2), uom), "{rows:?}");
+        }
+        // Numbers typed as numbers.
+        let typed =
+            Row { index: 5, cells: (1..=5).map(|n| Cell::Number { value: f64::from(n), percent: false }).collect() };
+        assert_eq!(find_header(&[header.clone(), typed], &Mapping::default()).unwrap().last_row, 5);
+    }
+
+    #[test]
+    fn the_result_column_named_only_under_a_merged_heading() {
+        let rows = vec![
+            row(0, &["STT", "Nhiệm vụ", "Quý III năm 2024", ""]),
+            row(1, &["", "", "Kết quả", "Ghi chú"]),
+            row(2, &["62", "Rà soát các doanh nghiệp", "Đã thực hiện", ""]),
+        ];
+        let h = find_header(&rows, &Mapping::default()).unwrap();
+        assert_eq!(
+            (h.row, h.last_row, h.columns.item, h.columns.value, h.columns.note),
+            (0, 1, Some(0), Some(2), Some(3))
         );
     }
 

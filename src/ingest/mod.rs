@@ -186,7 +186,7 @@ pub fn parse_file(
                 loop {
                     match rows.next_row() {
                         Ok(Some(row)) => {
-                            if row.index > header.row && !row.is_blank() {
+                            if row.index > header.last_row && !row.is_blank() {
                                 chunk.push(row);
                                 if chunk.len() == ROWS_PER_CHUNK
                                     && tx
@@ -232,7 +232,7 @@ pub fn parse_file(
         let mut records = Vec::new();
         loop {
             match rows.next_row() {
-                Ok(Some(row)) if row.index > header.row && !row.is_blank() => records.push(to_record(row)),
+                Ok(Some(row)) if row.index > header.last_row && !row.is_blank() => records.push(to_record(row)),
                 Ok(Some(_)) => {}
                 Ok(None) => break,
                 Err(e) => {
