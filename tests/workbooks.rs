@@ -189,6 +189,59 @@ fn a_two_row_header_with_column_numbers_is_not_read_as_data() {
     );
 }
 
+/// A workbook kept all year, one result column per quarter: the collected quarter's column
+/// is read, and a workbook without it is refused as a whole, saying which quarters it has.
+#[test]
+fn a_workbook_with_a_column_per_quarter_gives_the_collected_quarter() {
+    let (dir, catalog) = common::catalog();
+    let pct = led_by("so_yt", MeasureKind::Percent, 2);
+    let task_of = |k: ItemKey| t(&catalog.indicator(k).unwrap().task);
+    let book = |quarters: &[&str], values: &[[&str; 2]]| {
+        let mut headers = vec!["STT".to_string(), "Nhiệm vụ".to_string(), "Kết quả thực hiện năm 2024".to_string()];
+        headers.extend((1..quarters.len()).map(|_| String::new()));
+        let mut sub = vec![t(""), t("")];
+        sub.extend(quarters.iter().map(|q| t(q)));
+        let mut rows = vec![sub];
+        for (i, item) in pct.iter().enumerate() {
+            let mut r = vec![t(&item.to_string()), task_of(*item)];
+            r.extend(values.iter().map(|v| t(v[i])));
+            rows.push(r);
+        }
+        write_book(&[SheetSpec {
+            name: "Năm 2024".into(),
+            title: title_block("UBND tỉnh Vĩnh Long", "Sở Y tế", "Năm 2024"),
+            header_row: 5,
+            headers,
+            rows,
+            ..Default::default()
+        }])
+        .unwrap()
+    };
+    let bytes = book(&["Quý I", "Quý II", "Quý III"], &[["10%", "11%"], ["20%", "21%"], ["30%", "31%"]]);
+    let (summary, obs, rejects) =
+        parse_to_vecs(Arc::from(bytes), &spec("so_yt_2024.xlsx", None), &catalog, &dir, cutoff());
+    assert_eq!((summary.file_reject, rejects.len()), (None, 0), "{rejects:?}");
+    let got: Vec<(ItemKey, Value, String)> = obs.iter().map(|o| (o.item, o.value, o.location.clone())).collect();
+    assert_eq!(
+        got,
+        vec![
+            (pct[0], Value::Percent(20.0), "Năm 2024!D8".to_string()),
+            (pct[1], Value::Percent(21.0), "Năm 2024!D9".to_string())
+        ],
+        "Quý II's column, not the first"
+    );
+
+    let bytes = book(&["Quý III", "Quý IV"], &[["30%", "31%"], ["", ""]]);
+    let (summary, obs, _) = parse_to_vecs(Arc::from(bytes), &spec("so_yt_2024.xlsx", None), &catalog, &dir, cutoff());
+    let reject = summary.file_reject.expect("no column for Quý II");
+    assert_eq!(reject.code, "no_quarter_column");
+    assert_eq!(
+        reject.message,
+        "Trang “Năm 2024” ghi kết quả theo từng quý (Quý III, Quý IV) nhưng không có cột của Quý II/2024 đang thu thập"
+    );
+    assert!(obs.is_empty());
+}
+
 #[test]
 fn a_long_layout_of_communes_by_code() {
     let (dir, catalog) = common::catalog();

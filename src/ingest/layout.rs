@@ -158,6 +158,73 @@ pub struct Header {
     pub last_row: u32,
     pub columns: Columns,
     pub layout: Layout,
+    /// Result columns per quarter (`Quý I | Quý II | Quý III`, on the header row or under a
+    /// merged `Kết quả thực hiện`): the collection takes the one of its quarter, not the first.
+    pub quarters: Vec<QuarterColumn>,
+}
+
+/// A column headed by a quarter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuarterColumn {
+    pub quarter: u8,
+    /// When the heading gives it (`Quý III/2024`).
+    pub year: Option<i32>,
+    pub column: usize,
+    /// The heading as written.
+    pub label: String,
+}
+
+impl Header {
+    /// Points the result column at `period`'s quarter when the table has one column per
+    /// quarter; `Err` with the quarters it has when none is `period`'s.
+    pub fn choose_quarter(&mut self, period: Period) -> Result<(), Vec<String>> {
+        if self.quarters.is_empty() {
+            return Ok(());
+        }
+        let fits = |q: &&QuarterColumn| q.quarter == period.quarter() && q.year.is_none_or(|y| y == period.year());
+        match self.quarters.iter().find(fits) {
+            Some(q) => {
+                self.columns.value = Some(q.column);
+                Ok(())
+            }
+            None => Err(self.quarters.iter().map(|q| q.label.clone()).collect()),
+        }
+    }
+}
+
+/// `Quý III`, `Quý 3`, `Q3`, `Quý III/2024`, `Quý 3 năm 2024`: a heading naming a quarter.
+fn quarter_heading(text: &str) -> Option<(u8, Option<i32>)> {
+    let f = ascii_fold(text);
+    let f = f.trim();
+    let rest = f.strip_prefix("quy").or_else(|| f.strip_prefix('q'))?;
+    if let Some(p) = find_period(text) {
+        return Some((p.quarter(), Some(p.year())));
+    }
+    let rest = rest.trim_start();
+    let quarter = match rest.trim_end_matches(|c: char| !c.is_alphanumeric()) {
+        "1" | "i" => 1,
+        "2" | "ii" => 2,
+        "3" | "iii" => 3,
+        "4" | "iv" => 4,
+        _ => return None,
+    };
+    Some((quarter, None))
+}
+
+fn quarters_of(row: &Row) -> Vec<QuarterColumn> {
+    row.cells
+        .iter()
+        .enumerate()
+        .filter_map(|(column, cell)| match cell {
+            Cell::Text(t) => quarter_heading(t).map(|(quarter, year)| QuarterColumn {
+                quarter,
+                year,
+                column,
+                label: t.trim().to_string(),
+            }),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Why no table was found.
@@ -200,12 +267,12 @@ pub fn find_header(rows: &[Row], mapping: &Mapping) -> Result<Header, LayoutErro
         let names_rows = cols.item.is_some() || cols.task.is_some();
         // The result column may be named only on the sub-heading row under a merged cell.
         let value_below = || {
-            rows.iter()
-                .find(|r| r.index == row.index + 1)
-                .and_then(|next| sub_heading(next, &cols))
-                .is_some_and(|c| c.value.is_some())
+            rows.iter().find(|r| r.index == row.index + 1).is_some_and(|next| {
+                sub_heading(next, &cols).is_some_and(|c| c.value.is_some() || !quarters_of(next).is_empty())
+            })
         };
-        let ok = mapping.header_row.is_some() || (names_rows && (cols.value.is_some() || value_below()));
+        let ok = mapping.header_row.is_some()
+            || (names_rows && (cols.value.is_some() || !quarters_of(row).is_empty() || value_below()));
         if ok {
             found = Some((row, cols));
             break;
@@ -216,6 +283,7 @@ pub fn find_header(rows: &[Row], mapping: &Mapping) -> Result<Header, LayoutErro
     // cells, and the column-numbering row official forms carry. Either would otherwise be
     // read as data: `1 2 3 4 5` as item 1 reporting 3.
     let mut last_row = row.index;
+    let mut quarters = quarters_of(row);
     for next in rows.iter().skip_while(|r| r.index <= row.index).take(2) {
         if next.index != last_row + 1 {
             break;
@@ -224,10 +292,14 @@ pub fn find_header(rows: &[Row], mapping: &Mapping) -> Result<Header, LayoutErro
             last_row = next.index;
         } else if let Some(sub) = sub_heading(next, &cols) {
             cols = sub;
+            quarters.extend(quarters_of(next));
             last_row = next.index;
         } else {
             break;
         }
+    }
+    if cols.value.is_none() {
+        cols.value = quarters.first().map(|q| q.column);
     }
     let m = &mapping.columns;
     for (choice, slot) in [
@@ -244,6 +316,10 @@ pub fn find_header(rows: &[Row], mapping: &Mapping) -> Result<Header, LayoutErro
             *slot = Some(resolve_column(c, row).ok_or_else(|| LayoutError::BadColumn(c.clone(), row.index + 1))?);
         }
     }
+    // A result column the source pins is the one, whatever the headings say.
+    if m.value.is_some() {
+        quarters.clear();
+    }
     if cols.value.is_none() {
         return Err(LayoutError::NoValueColumn);
     }
@@ -252,7 +328,7 @@ pub fn find_header(rows: &[Row], mapping: &Mapping) -> Result<Header, LayoutErro
     } else {
         Layout::Wide
     });
-    Ok(Header { row: row.index, last_row, columns: cols, layout })
+    Ok(Header { row: row.index, last_row, columns: cols, layout, quarters })
 }
 
 /// A row that numbers the columns: three or more cells, each a small number or a single
@@ -299,7 +375,7 @@ fn sub_heading(row: &Row, header: &Columns) -> Option<Columns> {
         match cell {
             Cell::Empty => {}
             Cell::Text(t) if t.trim().is_empty() => {}
-            Cell::Text(t) if role(t).is_some() => words += 1,
+            Cell::Text(t) if role(t).is_some() || quarter_heading(t).is_some() => words += 1,
             _ => return None,
         }
     }
@@ -505,6 +581,49 @@ mod tests {
             (h.row, h.last_row, h.columns.item, h.columns.value, h.columns.note),
             (0, 1, Some(0), Some(2), Some(3))
         );
+    }
+
+    #[test]
+    fn one_result_column_per_quarter_takes_the_collected_one() {
+        let q3 = Period::new(2024, 3).unwrap();
+        let cases: Vec<(Vec<Row>, Option<usize>)> = vec![
+            // Quarters under a merged result heading.
+            (
+                vec![
+                    row(0, &["STT", "Nhiệm vụ", "Kết quả thực hiện", "", "", "", "Ghi chú"]),
+                    row(1, &["", "", "Quý I", "Quý II", "Quý III", "Quý IV", ""]),
+                ],
+                Some(4),
+            ),
+            // Quarters on the header row itself, in other spellings.
+            (vec![row(0, &["TT", "Nội dung", "Q1", "Q2", "Q3", "Q4"])], Some(4)),
+            (vec![row(0, &["TT", "Nội dung", "Quý 2/2024", "Quý 3/2024"])], Some(3)),
+            (vec![row(0, &["TT", "Nội dung", "QUÝ III NĂM 2024", "Ghi chú"])], Some(2)),
+            // A year that is not the collected one is not this quarter.
+            (vec![row(0, &["TT", "Nội dung", "Quý III/2023", "Quý III/2024"])], Some(3)),
+            // The collected quarter is missing.
+            (vec![row(0, &["TT", "Nội dung", "Quý I", "Quý II"])], None),
+        ];
+        for (rows, column) in cases {
+            let mut h = find_header(&rows, &Mapping::default()).unwrap();
+            match column {
+                Some(c) => {
+                    assert_eq!(h.choose_quarter(q3), Ok(()), "{rows:?}");
+                    assert_eq!(h.columns.value, Some(c), "{rows:?}");
+                }
+                None => assert_eq!(h.choose_quarter(q3), Err(vec!["Quý I".to_string(), "Quý II".to_string()])),
+            }
+        }
+        // Headings that merely mention a quarter are not quarter columns.
+        for text in ["Lũy kế đến Quý III", "Quyết định", "Quý", "Kết quả quý này"] {
+            assert_eq!(quarter_heading(text), None, "{text}");
+        }
+        // A pinned result column wins over the headings.
+        let rows = vec![row(0, &["TT", "Nội dung", "Q1", "Q2", "Q3", "Q4"])];
+        let mapping =
+            Mapping { columns: ColumnMap { value: Some("C".into()), ..Default::default() }, ..Default::default() };
+        let mut h = find_header(&rows, &mapping).unwrap();
+        assert_eq!((h.choose_quarter(q3), h.columns.value), (Ok(()), Some(2)));
     }
 
     #[test]

@@ -122,7 +122,7 @@ pub fn parse_file(
             Err(e) => last_error = Some((name.clone(), e)),
         }
     }
-    let Some((sheet_name, header, head)) = chosen else {
+    let Some((sheet_name, mut header, head)) = chosen else {
         let message = match last_error {
             Some((sheet, e)) if candidates.len() == 1 => e.vi(&sheet),
             _ => format!(
@@ -135,6 +135,17 @@ pub fn parse_file(
     };
     summary.sheet = Some(sheet_name.clone());
     summary.layout = Some(header.layout);
+    if let Err(quarters) = header.choose_quarter(spec.period) {
+        summary.file_reject = Some(file_reject(
+            "no_quarter_column",
+            format!(
+                "Trang “{sheet_name}” ghi kết quả theo từng quý ({}) nhưng không có cột của {} đang thu thập",
+                quarters.join(", "),
+                spec.period.vi()
+            ),
+        ));
+        return summary;
+    }
 
     // The title block: which quarter, which agency.
     let title = read_title(&head, header.row, dir, date);
