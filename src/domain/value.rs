@@ -304,7 +304,13 @@ fn parse_text(text: &str, expected: &MeasureKind) -> Result<Value, ValueError> {
     if cleaned.is_empty() {
         return Err(ValueError::Empty);
     }
-    if let Some(progress) = Progress::from_text(&cleaned) {
+    // `Đã hoàn thành (tháng 6/2024)`: a status with its explanation. (Not for figures:
+    // `Đạt: 95,5%` is a percentage.)
+    let explained = || match expected {
+        MeasureKind::Status => Progress::from_text(leading_phrase(&cleaned)),
+        _ => None,
+    };
+    if let Some(progress) = Progress::from_text(&cleaned).or_else(explained) {
         return match expected {
             MeasureKind::Status => Ok(Value::Status(progress)),
             _ => Err(ValueError::KindMismatch { expected: expected.clone(), got: cleaned }),
@@ -318,13 +324,29 @@ fn parse_text(text: &str, expected: &MeasureKind) -> Result<Value, ValueError> {
         });
     };
     let number = parse_number(split.number).map_err(|_| not_a_figure(&cleaned))?;
+    let mut unit = leading_phrase(split.unit);
+    // `12/15 xã`: twelve of fifteen.
+    let mut of_total = None;
+    if let Some(rest) = split.unit.strip_prefix('/')
+        && let Some(total) = split_number(rest)
+    {
+        let whole = parse_number(total.number).map_err(|_| not_a_figure(&cleaned))?;
+        of_total = Some(whole);
+        unit = leading_phrase(total.unit);
+    }
+    if fold(unit) == "phần trăm" {
+        unit = "%";
+    }
     match expected {
-        MeasureKind::Percent if split.unit.is_empty() => Ok(Value::Percent(number)),
-        MeasureKind::Percent if split.unit == "%" => Ok(Value::Percent(number)),
-        MeasureKind::Count { unit } if split.unit != "%" => {
-            if let Some(expected_unit) = unit
-                && !split.unit.is_empty()
-                && fold(split.unit) != fold(expected_unit)
+        MeasureKind::Percent if of_total.is_some() => match of_total {
+            Some(whole) if whole > 0.0 && unit != "%" => Ok(Value::Percent(number / whole * 100.0)),
+            _ => Err(not_a_figure(&cleaned)),
+        },
+        MeasureKind::Percent if unit.is_empty() || unit == "%" => Ok(Value::Percent(number)),
+        MeasureKind::Count { unit: expected_unit } if unit != "%" => {
+            if let Some(expected_unit) = expected_unit
+                && !unit.is_empty()
+                && !same_unit(unit, expected_unit)
             {
                 return Err(ValueError::UnitMismatch { expected: expected_unit.clone(), got: split.unit.to_string() });
             }
@@ -332,6 +354,20 @@ fn parse_text(text: &str, expected: &MeasureKind) -> Result<Value, ValueError> {
         }
         _ => Err(ValueError::KindMismatch { expected: expected.clone(), got: cleaned }),
     }
+}
+
+/// What comes before an explanation: `% (15/15 đơn vị)` → `%`, `Đã hoàn thành (tháng 6)` →
+/// `Đã hoàn thành`, `xã, phường` → `xã`, `xã.` → `xã`. Only for units and statuses: a
+/// number's own comma is a decimal comma.
+fn leading_phrase(s: &str) -> &str {
+    let end = s.find(['(', ',', ';', ':']).unwrap_or(s.len());
+    let end = s[..end].find(" - ").unwrap_or(end);
+    s[..end].trim().trim_end_matches(['.', '!']).trim_end()
+}
+
+/// The same unit words, compared folded (`LƯỢT` is `lượt`).
+fn same_unit(got: &str, expected: &str) -> bool {
+    fold(got) == fold(expected)
 }
 
 /// A number followed by a unit: `85,5 %` → (`85,5`, `%`), `1.000 lượt` → (`1.000`, `lượt`).
@@ -382,6 +418,21 @@ mod tests {
             (CellInput::Text("85,5"), MeasureKind::Percent, Value::Percent(85.5)),
             (CellInput::Text("100%"), MeasureKind::Percent, Value::Percent(100.0)),
             (CellInput::Text("đạt 12%"), MeasureKind::Percent, Value::Percent(12.0)),
+            (CellInput::Text("100% (15/15 đơn vị)"), MeasureKind::Percent, Value::Percent(100.0)),
+            (CellInput::Text("85%."), MeasureKind::Percent, Value::Percent(85.0)),
+            (CellInput::Text("85 phần trăm"), MeasureKind::Percent, Value::Percent(85.0)),
+            (CellInput::Text("12/15"), MeasureKind::Percent, Value::Percent(80.0)),
+            (CellInput::Text("25/100 xã"), MeasureKind::Percent, Value::Percent(25.0)),
+            (CellInput::Text("1.000 lượt (tăng 20%)"), count(), Value::Count(1000.0)),
+            (CellInput::Text("1.000 lượt."), count(), Value::Count(1000.0)),
+            (CellInput::Text("12/15 lượt"), count(), Value::Count(12.0)),
+            (CellInput::Text("1,5"), count(), Value::Count(1.5)),
+            (CellInput::Text("Đã hoàn thành (tháng 6/2024)"), MeasureKind::Status, Value::Status(Progress::Done)),
+            (
+                CellInput::Text("Đang triển khai, dự kiến xong quý IV"),
+                MeasureKind::Status,
+                Value::Status(Progress::InProgress),
+            ),
             (CellInput::Text("Đạt: 95,5%"), MeasureKind::Percent, Value::Percent(95.5)),
             (CellInput::Text("ĐẠT 1.000 lượt"), count(), Value::Count(1000.0)),
             (CellInput::Text("1.000"), count(), Value::Count(1000.0)),
@@ -436,6 +487,10 @@ mod tests {
         let err = parse_value(CellInput::Text("một nửa"), &MeasureKind::Percent).unwrap_err();
         assert_eq!(err.code(), "unreadable_value");
         assert_eq!(err.vi(), "Không đọc được kết quả “một nửa”: cần ghi tỷ lệ (%), ví dụ 85% hoặc 85,5%");
+        let err = parse_value(CellInput::Text("3/0"), &MeasureKind::Percent).unwrap_err();
+        assert_eq!(err.code(), "unreadable_value");
+        let err = parse_value(CellInput::Text("16/15"), &MeasureKind::Percent).unwrap_err();
+        assert_eq!(err.code(), "percent_out_of_range");
         let err = parse_value(CellInput::Text("nhiều"), &count()).unwrap_err();
         assert_eq!(err.vi(), "Không đọc được kết quả “nhiều”: cần ghi số lượng (lượt), ví dụ 1.000 lượt");
         // A bound or an estimate: the target copied, or a guess.
