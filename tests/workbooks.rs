@@ -242,6 +242,52 @@ fn a_workbook_with_a_column_per_quarter_gives_the_collected_quarter() {
     assert!(obs.is_empty());
 }
 
+/// Departments often number their rows 1, 2, 3 and copy the plan's task texts: the text
+/// then says which item a row is. A text that clearly is not the STT's task is refused
+/// rather than stored against the wrong item; an abbreviation of the right one is fine.
+#[test]
+fn a_table_numbered_its_own_way_is_read_by_its_task_texts() {
+    let (dir, catalog) = common::catalog();
+    let task = |k: &str| catalog.indicator(k.parse().unwrap()).unwrap().task.clone();
+    let rows = vec![
+        vec![DemoCell::Number(1.0), t(&task("62")), t("Hoàn thành")],
+        vec![DemoCell::Number(2.0), t(&task("104")), t("50%")],
+        vec![DemoCell::Number(3.0), t(&task("106")), t("60%")],
+        vec![t("107"), t("Tỷ lệ DN nhỏ và vừa được cập nhật thông tin về chuyển đổi số"), t("15%")],
+        vec![t("110"), t("Tổ chức hội nghị tập huấn an toàn thông tin cho cán bộ"), t("70%")],
+    ];
+    let data = SheetSpec {
+        name: "Báo cáo".into(),
+        title: title_block("UBND tỉnh Vĩnh Long", "Sở Kế hoạch và Đầu tư", "Quý II năm 2024"),
+        header_row: 5,
+        headers: ["TT", "Nội dung", "Kết quả"].map(String::from).to_vec(),
+        rows,
+        ..Default::default()
+    };
+    let bytes = write_book(&[data]).unwrap();
+    let (summary, obs, rejects) = parse_to_vecs(Arc::from(bytes), &spec("khdt.xlsx", None), &catalog, &dir, cutoff());
+    assert_eq!(summary.file_reject, None);
+    let got: Vec<(String, Value)> = obs.iter().map(|o| (o.item.to_string(), o.value)).collect();
+    assert_eq!(
+        got,
+        vec![
+            ("62".to_string(), Value::Status(Progress::Done)),
+            ("104".to_string(), Value::Percent(50.0)),
+            ("106".to_string(), Value::Percent(60.0)),
+            ("107".to_string(), Value::Percent(15.0)),
+        ]
+    );
+    assert_eq!(rejects.len(), 1, "{rejects:?}");
+    assert_eq!((rejects[0].code, rejects[0].location.as_str()), ("item_task_mismatch", "Báo cáo!C11"));
+    assert!(
+        rejects[0].message.starts_with(
+            "STT 110 nhưng nội dung “Tổ chức hội nghị tập huấn an toàn thông tin cho cán bộ” không phải nhiệm vụ số 110"
+        ),
+        "{}",
+        rejects[0].message
+    );
+}
+
 #[test]
 fn a_long_layout_of_communes_by_code() {
     let (dir, catalog) = common::catalog();

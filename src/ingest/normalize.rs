@@ -2,11 +2,13 @@
 //! Vietnamese what is wrong and where.
 //!
 //! The item comes from the STT cell (`5.`, `05`, `5`) or, when that is empty, from the task
-//! text matched against the catalogue; the value is read for the indicator's measure; the
+//! text matched against the catalogue. A task text that is the plan's wording of another
+//! item wins over the STT (tables numbered their own way); one that clearly is not the STT's
+//! task is refused. The value is read for the indicator's measure; the
 //! agency comes from the row (long layout, API) or the file; a unit that no longer exists
 //! is pointed to its successor; an agency not assigned to the item is refused.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -84,6 +86,10 @@ pub struct Normalizer<'a> {
     file_agency: Option<usize>,
     by_key: HashMap<ItemKey, usize>,
     by_task: HashMap<String, Option<ItemKey>>,
+    /// Per indicator: the words of its task, folded (to check a row's text against its STT).
+    task_words: Vec<HashSet<String>>,
+    /// Task texts as written → what they say about the row's item (files repeat them).
+    task_checks: HashMap<String, TaskCheck>,
     /// Per indicator: a bitset over directory indexes of who may report it.
     eligible: Vec<Vec<u64>>,
     /// Unit text as written → directory index (or why it is refused).
@@ -96,6 +102,40 @@ pub struct Normalizer<'a> {
     period_cache: HashMap<String, Option<Period>>,
     value_cache: [HashMap<String, Result<Value, ValueError>>; 3],
 }
+
+/// What a row's task text says about its item.
+struct TaskCheck {
+    /// The plan's own wording of this item.
+    exact: Option<ItemKey>,
+    words: HashSet<String>,
+    /// STT item → whether the text could be that item's.
+    fits: HashMap<ItemKey, bool>,
+}
+
+/// How a row's task text relates to the item its STT names.
+enum TaskFit {
+    /// The same item, or nothing to say against it.
+    Same,
+    /// The text is the plan's wording of another item: the table numbers its rows its own way.
+    Other(ItemKey),
+    /// The text shares too little with the STT's item to be about it.
+    Mismatch,
+}
+
+/// Below this share of a row's words found in its STT item's task, the two disagree. Plan
+/// tasks resemble each other (8 % of pairs share 40 % of their words), so this only
+/// catches clear mismatches; an abbreviation of the right task always passes.
+const TASK_FIT: f64 = 0.4;
+/// Texts shorter than this many words are not judged.
+const TASK_FIT_WORDS: usize = 4;
+
+/// The words of a task, folded, without diacritics, of two letters or more.
+fn words_of(task: &str) -> HashSet<String> {
+    ascii_fold(task).split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| w.len() >= 2).map(str::to_string).collect()
+}
+
+/// Distinct task texts remembered per file (a plan has 174; files repeat them).
+const TASK_CACHE_LIMIT: usize = 5_000;
 
 /// Distinct value texts remembered per file.
 const VALUE_CACHE_LIMIT: usize = 20_000;
@@ -203,6 +243,7 @@ impl<'a> Normalizer<'a> {
             })
             .collect();
         let file_agency = file_agency.and_then(|a| dir.index_of(&a));
+        let task_words = catalog.indicators.iter().map(|ind| words_of(&ind.task)).collect();
         Self {
             catalog,
             dir,
@@ -211,6 +252,8 @@ impl<'a> Normalizer<'a> {
             file_agency,
             by_key,
             by_task,
+            task_words,
+            task_checks: HashMap::new(),
             eligible,
             agency_cache: HashMap::new(),
             fraction_percent: false,
@@ -273,7 +316,23 @@ impl<'a> Normalizer<'a> {
             Some(cell) if !cell.is_empty() => {
                 let text = cell.text();
                 match text.parse::<ItemKey>() {
-                    Ok(k) => k,
+                    Ok(k) => match rec.task.as_deref().map(|t| (t, self.check_task(k, t))) {
+                        None | Some((_, TaskFit::Same)) => k,
+                        Some((_, TaskFit::Other(other))) => other,
+                        Some((task, TaskFit::Mismatch)) => {
+                            let planned = self.by_key.get(&k).map(|&i| self.catalog.indicators[i].task.as_str());
+                            return reject(
+                                "item_task_mismatch",
+                                format!(
+                                    "STT {k} nhưng nội dung “{}” không phải nhiệm vụ số {k} của kế hoạch (“{}”): ghi đúng số chỉ tiêu của kế hoạch ở cột STT",
+                                    shorten(&clean(task), 60),
+                                    shorten(planned.unwrap_or(""), 60)
+                                ),
+                                Some(k.to_string()),
+                                None,
+                            );
+                        }
+                    },
                     // `I.`, `II`, `A`: section headings carry no figure of their own.
                     Err(_) if is_heading_label(&text) => return Normalized::Skip,
                     Err(_) => match rec.task.as_deref().and_then(|t| self.match_task(t)) {
@@ -510,6 +569,40 @@ impl<'a> Normalizer<'a> {
             Cell::Error(e) => return Err(ValueError::Unreadable(format!("lỗi công thức {e}"))),
         };
         parse_value(input, kind)
+    }
+
+    /// Whether a row's task text agrees with the item its STT names.
+    fn check_task(&mut self, k: ItemKey, text: &str) -> TaskFit {
+        let Some(&index) = self.by_key.get(&k) else {
+            // An unknown item is refused as such further on.
+            return TaskFit::Same;
+        };
+        let own = &self.task_words[index];
+        let fresh = |by_task: &HashMap<String, Option<ItemKey>>| TaskCheck {
+            exact: by_task.get(&task_key(text)).copied().flatten(),
+            words: words_of(text),
+            fits: HashMap::new(),
+        };
+        let mut uncached;
+        let check = if let Some(c) = self.task_checks.get_mut(text) {
+            c
+        } else if self.task_checks.len() < TASK_CACHE_LIMIT {
+            self.task_checks.entry(text.to_string()).or_insert(fresh(&self.by_task))
+        } else {
+            uncached = fresh(&self.by_task);
+            &mut uncached
+        };
+        match check.exact {
+            Some(j) if j == k => return TaskFit::Same,
+            Some(j) => return TaskFit::Other(j),
+            None => {}
+        }
+        let words = &check.words;
+        let fits = *check.fits.entry(k).or_insert_with(|| {
+            let n = words.len();
+            n < TASK_FIT_WORDS || words.iter().filter(|w| own.contains(*w)).count() as f64 >= TASK_FIT * n as f64
+        });
+        if fits { TaskFit::Same } else { TaskFit::Mismatch }
     }
 
     fn match_task(&self, task: &str) -> Option<ItemKey> {
