@@ -12,6 +12,7 @@
 
 use std::collections::HashMap;
 use std::ffi::{CStr, c_int};
+use std::marker::PhantomData;
 use std::ptr::{self, NonNull};
 
 use chrono::{DateTime, Utc};
@@ -62,22 +63,23 @@ pub(crate) async fn insert_observations(
     Ok(stored)
 }
 
-/// A prepared statement, finalized on drop. Texts bound to it must outlive the next
-/// [`Statement::step`]; every caller here binds from borrows that outlive the statement.
-struct Statement {
+/// A prepared statement, finalized on drop. Texts are bound without a copy, so the
+/// statement borrows them for `'a`: the borrow checker keeps every bound text alive for as
+/// long as SQLite may read it.
+struct Statement<'a> {
     db: NonNull<ffi::sqlite3>,
     stmt: NonNull<ffi::sqlite3_stmt>,
+    texts: PhantomData<&'a str>,
 }
 
-impl Statement {
-    /// Prepares `sql` and binds the per-file constants `?1`, `?2` and `?3` (`loaded` must
-    /// outlive the statement).
+impl<'a> Statement<'a> {
+    /// Prepares `sql` and binds the per-file constants `?1`, `?2` and `?3`.
     fn prepare(
         db: NonNull<ffi::sqlite3>,
         sql: &str,
         period: i64,
         ingestion_id: i64,
-        loaded: &str,
+        loaded: &'a str,
     ) -> Result<Self, WarehouseError> {
         let mut stmt = ptr::null_mut();
         let len = c_int::try_from(sql.len()).map_err(|_| error(db, "statement too long"))?;
@@ -86,7 +88,7 @@ impl Statement {
         let rc = unsafe { ffi::sqlite3_prepare_v2(db.as_ptr(), sql.as_ptr().cast(), len, &mut stmt, ptr::null_mut()) };
         match NonNull::new(stmt) {
             Some(stmt) if rc == ffi::SQLITE_OK => {
-                let mut stmt = Self { db, stmt };
+                let mut stmt = Self { db, stmt, texts: PhantomData };
                 stmt.bind_i64(1, period)?;
                 stmt.bind_i64(2, ingestion_id)?;
                 stmt.bind_text(3, Some(loaded))?;
@@ -117,14 +119,13 @@ impl Statement {
         self.check(rc, "bind")
     }
 
-    /// Binds a text without copying it: `v` must stay alive until the next step, which
-    /// the borrow in every caller guarantees (the rows outlive the loop that steps).
-    fn bind_text(&mut self, i: c_int, v: Option<&str>) -> Result<(), WarehouseError> {
+    /// Binds a text without copying it; `'a` keeps it alive as long as the statement.
+    fn bind_text(&mut self, i: c_int, v: Option<&'a str>) -> Result<(), WarehouseError> {
         let rc = match v {
             Some(v) => {
                 let len = c_int::try_from(v.len()).map_err(|_| error(self.db, "text too long"))?;
-                // SAFETY: `v` is valid UTF-8 for `len` bytes and outlives the step that
-                // reads it (SQLITE_STATIC: SQLite does not keep the pointer past it).
+                // SAFETY: `v` is valid UTF-8 for `len` bytes and, borrowed for `'a`, outlives
+                // the statement, hence every step that reads it (SQLITE_STATIC: no copy).
                 unsafe { ffi::sqlite3_bind_text(self.stmt.as_ptr(), i, v.as_ptr().cast(), len, ffi::SQLITE_STATIC()) }
             }
             // SAFETY: a live statement.
@@ -133,8 +134,7 @@ impl Statement {
         self.check(rc, "bind")
     }
 
-    /// Runs the insert once and readies the statement for the next row. Texts bound
-    /// with `SQLITE_STATIC` are rebound before every step.
+    /// Runs the insert once and readies the statement for the next row (bindings stay).
     fn step(&mut self) -> Result<(), WarehouseError> {
         // SAFETY: a live statement with every parameter bound.
         let rc = unsafe { ffi::sqlite3_step(self.stmt.as_ptr()) };
@@ -147,7 +147,7 @@ impl Statement {
     }
 }
 
-impl Drop for Statement {
+impl Drop for Statement<'_> {
     fn drop(&mut self) {
         // SAFETY: the statement was prepared on `db` and is finalized exactly once.
         unsafe {
