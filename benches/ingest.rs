@@ -19,6 +19,22 @@ use chiso::domain::{MeasureKind, Period};
 /// of commune-led items (44 items each in 2024).
 const COMMUNES: usize = 4_600;
 
+/// The real directory plus the synthetic communes, and the plan read against it.
+fn national() -> (chiso::catalog::Directory, Catalog) {
+    let base = chiso::catalog::Directory::load(Path::new("config/agencies.toml")).expect("directory");
+    let dir = national_directory(&base, COMMUNES).expect("national directory");
+    let catalog = catalog(&dir);
+    (dir, catalog)
+}
+
+/// A migrated SQLite warehouse in `dir`.
+async fn fresh_warehouse(dir: &Path) -> chiso::warehouse::Warehouse {
+    let url = format!("sqlite://{}", dir.join("bench.db").display());
+    let wh = chiso::warehouse::Warehouse::connect(&url, &Default::default()).await.expect("warehouse");
+    wh.migrate().await.expect("migrate");
+    wh
+}
+
 fn catalog(dir: &chiso::catalog::Directory) -> Catalog {
     let plan = PlanFile::load(Path::new("config/plans/kh-742-2023.toml")).expect("plan");
     let overrides = OverridesFile::load(Path::new("config/plans/kh-742-2023.overrides.toml")).expect("overrides");
@@ -31,9 +47,7 @@ fn period() -> Period {
 
 /// Writes the workbook: one row per commune and commune-led item, eight columns.
 fn generate(path: &Path, rows: usize) {
-    let base = chiso::catalog::Directory::load(Path::new("config/agencies.toml")).expect("directory");
-    let dir = national_directory(&base, COMMUNES).expect("national directory");
-    let catalog = catalog(&dir);
+    let (dir, catalog) = national();
     let assignments = chiso::catalog::assign::Assignments::new(
         &catalog,
         &dir,
@@ -110,9 +124,7 @@ fn child_calamine(file: &Path) -> (f64, u64) {
 
 /// chiso's reading and normalizing alone, results dropped: where the time goes.
 fn child_parse(file: &Path) -> (f64, u64) {
-    let base = chiso::catalog::Directory::load(Path::new("config/agencies.toml")).expect("directory");
-    let dir = national_directory(&base, COMMUNES).expect("national directory");
-    let catalog = catalog(&dir);
+    let (dir, catalog) = national();
     let assignments = chiso::catalog::assign::Assignments::new(
         &catalog,
         &dir,
@@ -144,12 +156,8 @@ fn child_store(file: &Path) -> (f64, u64) {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     rt.block_on(async {
         let tmp = tempfile::tempdir().expect("tmp");
-        let url = format!("sqlite://{}", tmp.path().join("bench.db").display());
-        let wh = chiso::warehouse::Warehouse::connect(&url, &Default::default()).await.expect("warehouse");
-        wh.migrate().await.expect("migrate");
-        let base = chiso::catalog::Directory::load(Path::new("config/agencies.toml")).expect("directory");
-        let dir = national_directory(&base, COMMUNES).expect("national directory");
-        let catalog = catalog(&dir);
+        let wh = fresh_warehouse(tmp.path()).await;
+        let (dir, catalog) = national();
         wh.load_catalog(&catalog, &dir).await.expect("catalog");
         let ids = wh.indicator_id_map("kh-742-2023").await.expect("ids");
         let bytes = std::fs::read(file).expect("read");
@@ -202,12 +210,8 @@ fn child_chiso(file: &Path) -> (f64, u64) {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     rt.block_on(async {
         let tmp = tempfile::tempdir().expect("tmp");
-        let url = format!("sqlite://{}", tmp.path().join("bench.db").display());
-        let wh = chiso::warehouse::Warehouse::connect(&url, &Default::default()).await.expect("warehouse");
-        wh.migrate().await.expect("migrate");
-        let base = chiso::catalog::Directory::load(Path::new("config/agencies.toml")).expect("directory");
-        let dir = national_directory(&base, COMMUNES).expect("national directory");
-        let catalog = catalog(&dir);
+        let wh = fresh_warehouse(tmp.path()).await;
+        let (dir, catalog) = national();
         let settings = chiso::config::Settings::defaults().expect("settings");
         let ctx =
             chiso::app::Context::with_warehouse(settings, dir, catalog, vec![], wh.clone()).await.expect("context");

@@ -147,6 +147,22 @@ pub struct Columns {
     pub period: Option<usize>,
 }
 
+impl Columns {
+    /// Every role's column, in the order of the fields.
+    fn slots(&mut self) -> [&mut Option<usize>; 8] {
+        [
+            &mut self.item,
+            &mut self.task,
+            &mut self.value,
+            &mut self.note,
+            &mut self.uom,
+            &mut self.unit_code,
+            &mut self.unit_name,
+            &mut self.period,
+        ]
+    }
+}
+
 /// The table found in a sheet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
@@ -302,16 +318,8 @@ pub fn find_header(rows: &[Row], mapping: &Mapping) -> Result<Header, LayoutErro
         cols.value = quarters.first().map(|q| q.column);
     }
     let m = &mapping.columns;
-    for (choice, slot) in [
-        (&m.item, &mut cols.item),
-        (&m.task, &mut cols.task),
-        (&m.value, &mut cols.value),
-        (&m.note, &mut cols.note),
-        (&m.uom, &mut cols.uom),
-        (&m.unit_code, &mut cols.unit_code),
-        (&m.unit_name, &mut cols.unit_name),
-        (&m.period, &mut cols.period),
-    ] {
+    let choices = [&m.item, &m.task, &m.value, &m.note, &m.uom, &m.unit_code, &m.unit_name, &m.period];
+    for (choice, slot) in choices.into_iter().zip(cols.slots()) {
         if let Some(c) = choice {
             *slot = Some(resolve_column(c, row).ok_or_else(|| LayoutError::BadColumn(c.clone(), row.index + 1))?);
         }
@@ -382,20 +390,11 @@ fn sub_heading(row: &Row, header: &Columns) -> Option<Columns> {
     if words == 0 {
         return None;
     }
-    let sub = columns_of(row);
+    let mut sub = columns_of(row);
     let mut cols = header.clone();
-    for (slot, found) in [
-        (&mut cols.item, sub.item),
-        (&mut cols.task, sub.task),
-        (&mut cols.value, sub.value),
-        (&mut cols.note, sub.note),
-        (&mut cols.uom, sub.uom),
-        (&mut cols.unit_code, sub.unit_code),
-        (&mut cols.unit_name, sub.unit_name),
-        (&mut cols.period, sub.period),
-    ] {
+    for (slot, found) in cols.slots().into_iter().zip(sub.slots()) {
         if slot.is_none() {
-            *slot = found;
+            *slot = *found;
         }
     }
     Some(cols)

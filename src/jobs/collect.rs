@@ -412,13 +412,8 @@ async fn record_failure(
         return Ok(());
     }
     let fetch = fetch.unwrap_or_else(|| FetchRecord {
-        run_id: Some(run_id),
-        source_id: source.id.clone(),
-        period: Some(period),
-        url: url.to_string(),
-        outcome: "failed",
         error: Some(message.to_string()),
-        ..Default::default()
+        ..FetchRecord::new(run_id, &source.id, period, url, "failed")
     });
     let fetch_id = ctx.wh.record_fetch(&fetch, None).await?;
     let reject = NewReject {
@@ -514,16 +509,11 @@ async fn fetch_http(
     match attempt.result {
         Ok(Fetched::NotModified) => {
             let record = FetchRecord {
-                run_id: Some(run_id),
-                source_id: source.id.clone(),
-                period: Some(period),
-                url: url.into(),
                 file_name: Some(name.into()),
                 started_at: Some(started),
                 http_status: attempt.status,
                 attempts: attempt.attempts,
-                outcome: "not_modified",
-                ..Default::default()
+                ..FetchRecord::new(run_id, &source.id, period, url, "not_modified")
             };
             if run.preview.is_none() {
                 let _ = ctx.wh.record_fetch(&record, None).await;
@@ -560,17 +550,12 @@ async fn fetch_http(
         Err(e) => {
             let message = e.vi();
             let record = FetchRecord {
-                run_id: Some(run_id),
-                source_id: source.id.clone(),
-                period: Some(period),
-                url: url.into(),
                 file_name: Some(name.into()),
                 started_at: Some(started),
                 http_status: attempt.status,
                 attempts: attempt.attempts,
-                outcome: "failed",
                 error: Some(e.to_string()),
-                ..Default::default()
+                ..FetchRecord::new(run_id, &source.id, period, url, "failed")
             };
             let _ = record_failure(ctx, run, source, period, url, e.code(), &message, Some(record)).await;
             tracing::warn!(source = %source.id, url = %crate::sources::http::redact_query(url), error = %e, attempts = attempt.attempts, "fetch failed");
@@ -659,16 +644,11 @@ async fn fetch_json(
                 Ok(Fetched::NotModified) => break,
                 Err(e) => {
                     let record = FetchRecord {
-                        run_id: Some(run_id),
-                        source_id: source.id.clone(),
-                        period: Some(period),
-                        url: url.into(),
                         started_at: Some(started),
                         http_status: attempt.status,
                         attempts,
-                        outcome: "failed",
                         error: Some(e.to_string()),
-                        ..Default::default()
+                        ..FetchRecord::new(run_id, &source.id, period, url, "failed")
                     };
                     let _ = record_failure(ctx, run, source, period, url, e.code(), &e.vi(), Some(record)).await;
                     return failed(format!("{e} after {attempts} attempt(s)"));
@@ -722,20 +702,15 @@ async fn store_and_ingest(
     }
     let media = FileFormat::detect(&bytes).as_str();
     let record = FetchRecord {
-        run_id: Some(run_id),
-        source_id: source.id.clone(),
-        period: Some(period),
-        url: url.to_string(),
         file_name: Some(name.to_string()),
         started_at: Some(started),
         http_status: status,
         attempts,
-        outcome: if unchanged { "unchanged" } else { "fetched" },
         sha256: Some(sha.clone()),
         size: Some(bytes.len() as u64),
         etag,
         last_modified,
-        error: None,
+        ..FetchRecord::new(run_id, &source.id, period, url, if unchanged { "unchanged" } else { "fetched" })
     };
     let fetch_id = match ctx.wh.record_fetch(&record, Some((&bytes, media))).await {
         Ok(id) => id,

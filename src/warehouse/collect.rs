@@ -99,6 +99,20 @@ pub struct FetchRecord {
     pub error: Option<String>,
 }
 
+impl FetchRecord {
+    /// A fetch of `url` for `source_id` in a run, with its outcome; the rest as known.
+    pub fn new(run_id: i64, source_id: &str, period: Period, url: &str, outcome: &'static str) -> Self {
+        Self {
+            run_id: Some(run_id),
+            source_id: source_id.to_string(),
+            period: Some(period),
+            url: url.to_string(),
+            outcome,
+            ..Default::default()
+        }
+    }
+}
+
 /// What is known from the last successful fetch of a URL, for conditional requests.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LastFetch {
@@ -807,35 +821,27 @@ impl Warehouse {
                     r.get::<bool, _>(9)
                 ));
             }
-            for r in sqlx::query("SELECT source_id, file_name, sha256, status, is_current FROM ingestions WHERE period = $1 ORDER BY source_id, file_name, id")
-                .bind(period.code())
-                .fetch_all(pool)
-                .await
-                .op("dump")?
-            {
-                out.push_str(&format!(
-                    "ing {} {} {} {} {}\n",
-                    r.get::<String, _>(0),
-                    r.get::<String, _>(1),
-                    r.get::<String, _>(2),
-                    r.get::<String, _>(3),
-                    r.get::<bool, _>(4)
-                ));
-            }
-            for r in sqlx::query("SELECT source_id, location, code, message, is_current FROM rejects WHERE period = $1 ORDER BY source_id, location, code")
-                .bind(period.code())
-                .fetch_all(pool)
-                .await
-                .op("dump")?
-            {
-                out.push_str(&format!(
-                    "rej {} {} {} {} {}\n",
-                    r.get::<String, _>(0),
-                    r.get::<String, _>(1),
-                    r.get::<String, _>(2),
-                    r.get::<String, _>(3),
-                    r.get::<bool, _>(4)
-                ));
+            // Files and rejects: four texts and whether the row is current.
+            for (tag, sql) in [
+                (
+                    "ing",
+                    "SELECT source_id, file_name, sha256, status, is_current FROM ingestions WHERE period = $1 ORDER BY source_id, file_name, id",
+                ),
+                (
+                    "rej",
+                    "SELECT source_id, location, code, message, is_current FROM rejects WHERE period = $1 ORDER BY source_id, location, code",
+                ),
+            ] {
+                for r in sqlx::query(sql).bind(period.code()).fetch_all(pool).await.op("dump")? {
+                    out.push_str(&format!(
+                        "{tag} {} {} {} {} {}\n",
+                        r.get::<String, _>(0),
+                        r.get::<String, _>(1),
+                        r.get::<String, _>(2),
+                        r.get::<String, _>(3),
+                        r.get::<bool, _>(4)
+                    ));
+                }
             }
             Ok(out)
         })
