@@ -29,6 +29,19 @@ pub enum LoadError {
     Plan(#[from] PlanError),
     #[error("{path}: the coordinator `{id}` is not in the directory")]
     Coordinator { path: String, id: String },
+    #[error(transparent)]
+    Vocabulary(#[from] crate::vocabulary::VocabularyError),
+}
+
+/// Installs the process-wide vocabulary: the embedded one, extended by the operator's file
+/// when `[collect] vocabulary` names one. Installed once per process; later calls only check.
+pub fn load_vocabulary(settings: &Settings) -> Result<(), LoadError> {
+    let v = match &settings.collect.vocabulary {
+        Some(path) => crate::vocabulary::Vocabulary::with_file(path)?,
+        None => crate::vocabulary::Vocabulary::embedded(),
+    };
+    crate::vocabulary::install(v);
+    Ok(())
 }
 
 /// Reads `path`, or the embedded copy when `path` is the default and absent.
@@ -73,6 +86,7 @@ pub fn load_overrides(settings: &Settings) -> Result<(OverridesFile, String), Lo
 
 /// Directory and resolved catalogue.
 pub fn load_catalog(settings: &Settings) -> Result<(Directory, Catalog), LoadError> {
+    load_vocabulary(settings)?;
     let dir = load_directory(settings)?;
     let plan = load_plan_file(settings)?;
     let (overrides, overrides_path) = load_overrides(settings)?;

@@ -206,6 +206,10 @@ pub struct CollectSettings {
     pub concurrency: usize,
     /// Timeouts, retries and limits of every HTTP request.
     pub http: crate::sources::http::HttpPolicy,
+    /// An operator's vocabulary file, read in addition to the embedded
+    /// `config/vocabulary.toml` (statuses, header words, units, "nothing to report" words).
+    #[serde(default)]
+    pub vocabulary: Option<PathBuf>,
 }
 
 /// Every setting, after layering.

@@ -20,6 +20,7 @@ pub mod report;
 pub mod serve;
 pub mod sources;
 pub mod text;
+pub mod vocabulary;
 pub mod warehouse;
 
 /// Hex sha256 of bytes: how raw files and plan sources are addressed.
