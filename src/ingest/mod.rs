@@ -341,8 +341,8 @@ fn record_of(mut row: Row, header: &Header, sheet: &str) -> Record {
         note: text_of(take(c.note)),
         uom: text_of(take(c.uom)),
         unit,
-        measure: None,
         period: text_of(take(c.period)),
+        ..Default::default()
     }
 }
 

@@ -39,6 +39,22 @@ pub struct Record {
     pub measure: Option<String>,
     /// The row's own period, when the sheet has a period column.
     pub period: Option<String>,
+    /// A column that names itself the plan's item number (`Chỉ tiêu số`, `Mã chỉ tiêu`,
+    /// `Số TT theo KH`): strong evidence of the item, unlike a plain STT.
+    pub plan_item: Option<Cell>,
+    /// The unit's name when the row also gives its code (`unit` holds the code then).
+    pub unit_name: Option<String>,
+    /// The unit's district, which settles a unit name several districts share.
+    pub district: Option<String>,
+    /// The period in separate columns (`Năm` + `Quý`, `Tháng`).
+    pub year: Option<String>,
+    pub quarter: Option<String>,
+    pub month: Option<String>,
+    /// The unit the value column's header path names (`Số lượng` → count, `Tỷ lệ (%)` →
+    /// percent), or the row's ĐVT cell.
+    pub column_unit: Option<crate::vocabulary::UnitWord>,
+    /// The row is in a co-agency table (`Nhiệm vụ phối hợp`).
+    pub cooperation: bool,
 }
 
 /// A value ready to store.
@@ -312,7 +328,8 @@ impl<'a> Normalizer<'a> {
             })
         };
         // The item.
-        let key = match &rec.item {
+        let item_cell = rec.item.as_ref().filter(|c| !c.is_empty()).or(rec.plan_item.as_ref());
+        let key = match item_cell {
             Some(cell) if !cell.is_empty() => {
                 let text = cell.text();
                 match text.parse::<ItemKey>() {

@@ -127,14 +127,14 @@ pub(super) fn parse(
             };
             let rec = Record {
                 location: format!("{sheet}!{}", cell_ref(row.index, marker.value_col)),
-                item: Some(Cell::Text(item)),
+                // The template's hidden id is the plan's own item key.
+                item: None,
+                plan_item: Some(Cell::Text(item)),
                 task: None,
                 value: row.get(marker.value_col).clone(),
                 note: Some(clean(&row.get(marker.note_col).text())).filter(|n| !n.is_empty()),
-                uom: None,
-                unit: None,
                 measure,
-                period: None,
+                ..Default::default()
             };
             emit(&mut normalizer, rec, &mut batch, summary, sink);
         }

@@ -207,14 +207,14 @@ impl JsonMapping {
                 let uom = self.uom.as_deref().map(|u| scalar_text(field(rec, u))).filter(|u| !u.is_empty());
                 let record = Record {
                     location,
-                    item: Some(Cell::Text(item.clone())),
-                    task: None,
+                    // The portal's item code, mapped to the plan's key.
+                    item: None,
+                    plan_item: Some(Cell::Text(item.clone())),
                     value: json_cell(field(rec, &self.value)),
                     note: self.note.as_deref().map(|n| scalar_text(field(rec, n))).filter(|n| !n.is_empty()),
                     uom: uom.clone(),
                     unit: unit.clone(),
-                    measure: None,
-                    period: None,
+                    ..Default::default()
                 };
                 // Of several figure types for the same cell, the most preferred wins.
                 let key = (item, unit.unwrap_or_default(), uom.unwrap_or_default());
@@ -318,7 +318,7 @@ item_codes = { "CDS-101" = "101" }
         ]});
         let recs = mapping().records(&body, Period::new(2024, 2).unwrap()).unwrap();
         assert_eq!(recs.len(), 2);
-        assert_eq!(recs[0].item, Some(Cell::Text("101".into())));
+        assert_eq!(recs[0].plan_item, Some(Cell::Text("101".into())));
         assert_eq!(recs[0].value, Cell::Number { value: 6.4, percent: false });
         assert_eq!(recs[0].location, "bản ghi 2");
         assert_eq!(recs[1].unit.as_deref(), Some("855"));
