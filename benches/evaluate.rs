@@ -100,6 +100,7 @@ async fn generate(url: &str) {
                             ),
                         };
                         batch.push(NewObservation {
+                            period,
                             item: *key,
                             measure: measure.clone(),
                             agency: agency.clone(),

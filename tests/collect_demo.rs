@@ -23,7 +23,10 @@ async fn collecting_twice_changes_nothing() {
         assert!(first.sources.iter().all(|s| !s.is_failed()), "{}: {:?}", db.name, first.sources);
         let counts = first.counts();
         assert_eq!(counts["files_fetched"], 6);
-        assert_eq!(counts["rejects"], 4, "{}: {counts}", db.name);
+        // 135% (over 100), item 205 (not in the plan) and an unknown commune code. The
+        // portal's figure of Cục Thống kê for item 104, which it has no part in, is kept
+        // and judged not applicable, not refused.
+        assert_eq!(counts["rejects"], 3, "{}: {counts}", db.name);
         assert!(counts["observations"].as_u64().unwrap() > 150);
         let dump = db.wh.dump_period(q2).await.unwrap();
 

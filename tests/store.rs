@@ -13,6 +13,7 @@ use chiso::warehouse::{IngestionEnd, NewIngestion, Warehouse, WarehouseError};
 
 fn obs(item: &str, value: Value, raw: &str, note: Option<&str>, location: &str) -> NewObservation {
     NewObservation {
+        period: Period::new(2024, 2).unwrap(),
         item: item.parse().unwrap(),
         measure: String::new(),
         agency: "so_yt".parse().unwrap(),

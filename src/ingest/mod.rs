@@ -283,7 +283,7 @@ fn emit(
     sink: &mut dyn FnMut(Normalized),
 ) {
     match normalizer.normalize(rec) {
-        Normalized::Skip => {}
+        Normalized::Skip(_) => {}
         Normalized::Observations(obs) => {
             summary.observations += obs.len();
             batch.extend(obs);
@@ -360,7 +360,7 @@ pub fn parse_to_vecs(
     let summary = parse_file(bytes, spec, catalog, dir, &assignments, &mut |n| match n {
         Normalized::Observations(o) => obs.extend(o),
         Normalized::Reject(r) => rejects.push(r),
-        Normalized::Skip => {}
+        Normalized::Skip(_) => {}
     });
     (summary, obs, rejects)
 }

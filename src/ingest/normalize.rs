@@ -1,12 +1,22 @@
 //! From a row (or an API record) to an observation, or to a reject that says in
-//! Vietnamese what is wrong and where.
+//! Vietnamese what is wrong and where, or to a held row when chiso is not sure.
 //!
-//! The item comes from the STT cell (`5.`, `05`, `5`) or, when that is empty, from the task
-//! text matched against the catalogue. A task text that is the plan's wording of another
-//! item wins over the STT (tables numbered their own way); one that clearly is not the STT's
-//! task is refused. The value is read for the indicator's measure; the
-//! agency comes from the row (long layout, API) or the file; a unit that no longer exists
-//! is pointed to its successor; an agency not assigned to the item is refused.
+//! Nothing is stored on a guess:
+//! * **The item comes from scored evidence** ([`Normalizer::item_evidence`]): a column that
+//!   names itself the plan's item number (strong), the task text compared with the plan's
+//!   wording (strong when it is the wording, or nearly: cosine of the word sets ≥ 0.8, well
+//!   above every other task), and the STT (weak alone: a table may number its rows 1, 2, 3).
+//!   Agreeing evidence, or one strong signal alone, gives the item; a contradiction holds
+//!   the row ([`HELD`]) with the evidence, for the operator.
+//! * **The unit comes from the file**: the cell's number format, the column's header path
+//!   (`Tỷ lệ (%)`, `Số lượng`) or the row's ĐVT. A count under `Số lượng` is never a
+//!   percent; a bare 0,823 in a percent indicator with no unit anywhere is held.
+//! * **The agency** comes from the row (long layouts, APIs: code, name, district) or the
+//!   file; a code and a name that disagree hold the row; a unit that no longer exists is
+//!   pointed to its successor. An agency with no part in a well-evidenced item is kept with
+//!   a note (judged not applicable); on a bare STT the row is held.
+//! * Rows of another quarter, `N/A`/`-`/`Không phát sinh` and headings are skipped and
+//!   counted ([`SkipReason`]), never refused one by one.
 
 use std::collections::{HashMap, HashSet};
 
@@ -60,6 +70,8 @@ pub struct Record {
 /// A value ready to store.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct NewObservation {
+    /// The quarter the figure is for: the collected one, or the row's own in a backfill.
+    pub period: Period,
     pub item: ItemKey,
     /// `""` for single-measure indicators.
     pub measure: String,
@@ -82,11 +94,44 @@ pub struct NewReject {
     pub message: String,
 }
 
+/// Why a record holds nothing to store and nothing to refuse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// No result written.
+    Blank,
+    /// A section heading (`I.`, `II`, `A`).
+    Heading,
+    /// `N/A`, `-`, `Không áp dụng`, `Không phát sinh`: nothing to report, no mistake.
+    NoFigure,
+    /// The row is for another quarter than the one collected ("khác kỳ").
+    OtherPeriod,
+    /// A signature block, `Nơi nhận`, a total row.
+    NonData,
+}
+
+impl SkipReason {
+    pub fn vi(self) -> &'static str {
+        match self {
+            SkipReason::Blank => "không ghi kết quả",
+            SkipReason::Heading => "dòng tiêu đề mục",
+            SkipReason::NoFigure => "không phát sinh / không áp dụng",
+            SkipReason::OtherPeriod => "khác kỳ",
+            SkipReason::NonData => "không phải dòng số liệu",
+        }
+    }
+}
+
+/// The reject code of a row held for the operator: chiso is not sure what it says (which
+/// item, which unit, which figure), so it stores nothing and says why, with the evidence.
+/// It is not the officer's mistake; the operator settles it with a mapping and a rerun.
+pub const HELD: &str = "uncertain";
+
 /// What became of a record.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Normalized {
-    /// A heading, a blank or unreported row.
-    Skip,
+    /// A heading, a blank or unreported row, another quarter's row.
+    Skip(SkipReason),
     Observations(Vec<NewObservation>),
     Reject(NewReject),
 }
@@ -104,7 +149,7 @@ pub struct Normalizer<'a> {
     by_task: HashMap<String, Option<ItemKey>>,
     /// Per indicator: the words of its task, folded (to check a row's text against its STT).
     task_words: Vec<HashSet<String>>,
-    /// Task texts as written → what they say about the row's item (files repeat them).
+    /// Task texts as written → what they say about items (files repeat them).
     task_checks: HashMap<String, TaskCheck>,
     /// Per indicator: a bitset over directory indexes of who may report it.
     eligible: Vec<Vec<u64>>,
@@ -119,24 +164,84 @@ pub struct Normalizer<'a> {
     value_cache: [HashMap<String, Result<Value, ValueError>>; 3],
 }
 
-/// What a row's task text says about its item.
+/// What a row's task text says about items.
+#[derive(Debug, Clone)]
 struct TaskCheck {
     /// The plan's own wording of this item.
     exact: Option<ItemKey>,
     words: HashSet<String>,
-    /// STT item → whether the text could be that item's.
-    fits: HashMap<ItemKey, bool>,
+    /// Long enough to judge.
+    judged: bool,
+    /// The most similar task and its similarity (cosine of the word sets).
+    best: Option<(ItemKey, f64)>,
+    /// `best`, when it stands clearly above every other task.
+    near: Option<(ItemKey, f64)>,
 }
 
-/// How a row's task text relates to the item its STT names.
-enum TaskFit {
-    /// The same item, or nothing to say against it.
-    Same,
-    /// The text is the plan's wording of another item: the table numbers its rows its own way.
-    Other(ItemKey),
-    /// The text shares too little with the STT's item to be about it.
-    Mismatch,
+impl TaskCheck {
+    /// Whether the text could be item `k`'s: enough of its words are in `k`'s task (an
+    /// abbreviation of the right task passes).
+    fn fits(&self, k: ItemKey, by_key: &HashMap<ItemKey, usize>, task_words: &[HashSet<String>]) -> bool {
+        let Some(own) = by_key.get(&k).and_then(|&i| task_words.get(i)) else { return false };
+        let n = self.words.len();
+        n < TASK_FIT_WORDS || self.words.iter().filter(|w| own.contains(*w)).count() as f64 >= TASK_FIT * n as f64
+    }
 }
+
+/// The item a row's evidence gives, and whether that evidence is strong (a plan item
+/// column, the plan's wording, or an STT its text agrees with) or an STT alone.
+#[derive(Debug, Clone, Copy)]
+struct ItemEvidence {
+    key: ItemKey,
+    strong: bool,
+}
+
+/// Why a row's item is not known.
+enum ItemProblem {
+    /// A section heading: nothing to store.
+    Heading,
+    /// The officer's mistake: what to write instead.
+    Refused { code: &'static str, message: String, item: Option<String> },
+    /// Doubtful or contradicting evidence: held for the operator.
+    Held { message: String, item: Option<String> },
+}
+
+/// What a value cell gave.
+struct ReadValues {
+    values: Vec<(String, Value)>,
+    /// Said about the value (a status where a figure was expected, a sentence read).
+    note: Option<String>,
+}
+
+/// Why a value cell gave nothing to store.
+enum ValueProblem {
+    /// `N/A`, `-`, `Không phát sinh`: skipped and counted.
+    NoFigure,
+    Held(String),
+    Refused(&'static str, String),
+}
+
+impl ValueProblem {
+    fn from_error(e: ValueError) -> Self {
+        ValueProblem::Refused(e.code(), e.vi())
+    }
+}
+
+/// A row's own period, from its period columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowPeriod {
+    /// The row names none: it is the file's.
+    Unstated,
+    Is(Period),
+    Unreadable(String),
+}
+
+/// Similarity (cosine of word sets) at which a text is nearly the plan's wording of a task.
+const NEAR_WORDING: f64 = 0.8;
+/// Similarity at which a text looks like a task of the plan without being sure.
+const LIKE_WORDING: f64 = 0.5;
+/// How far the best task must stand above the second to be the one.
+const NEAR_MARGIN: f64 = 0.15;
 
 /// Below this share of a row's words found in its STT item's task, the two disagree. Plan
 /// tasks resemble each other (8 % of pairs share 40 % of their words), so this only
@@ -286,32 +391,24 @@ impl<'a> Normalizer<'a> {
     /// Reads one record.
     pub fn normalize(&mut self, rec: Record) -> Normalized {
         if rec.value.is_empty() {
-            return Normalized::Skip;
+            return Normalized::Skip(SkipReason::Blank);
         }
-        if let Some(p) = rec.period.as_deref().filter(|p| !p.trim().is_empty()) {
-            let parsed = match self.period_cache.get(p) {
-                Some(hit) => *hit,
-                None => {
-                    let v = p.parse::<Period>().ok().or_else(|| super::layout::find_period(p));
-                    self.period_cache.insert(p.to_string(), v);
-                    v
-                }
-            };
-            let p = clean(p);
-            match parsed {
-                // A sheet that holds several quarters: this row is for another one.
-                Some(other) if other != self.period => return Normalized::Skip,
-                Some(_) => {}
-                None => {
-                    return Normalized::Reject(NewReject {
-                        location: rec.location.clone(),
-                        item_key: None,
-                        agency: self.file_agency.map(|i| self.dir.at_index(i).id.clone()),
-                        raw_text: p.clone(),
-                        code: "bad_period",
-                        message: format!("Không đọc được kỳ báo cáo “{p}” (ghi như Quý II/2024)"),
-                    });
-                }
+        match self.row_period(&rec) {
+            RowPeriod::Unstated => {}
+            RowPeriod::Is(p) if p == self.period => {}
+            // A sheet that holds several quarters: this row is for another one.
+            RowPeriod::Is(_) => return Normalized::Skip(SkipReason::OtherPeriod),
+            RowPeriod::Unreadable(text) => {
+                return Normalized::Reject(NewReject {
+                    location: rec.location.clone(),
+                    item_key: None,
+                    agency: self.file_agency.map(|i| self.dir.at_index(i).id.clone()),
+                    raw_text: text.clone(),
+                    code: "bad_period",
+                    message: format!(
+                        "Không đọc được kỳ báo cáo “{text}”: ghi năm và quý như 2024 và II, hoặc Quý II/2024"
+                    ),
+                });
             }
         }
         let raw_value = rec.value.text();
@@ -327,89 +424,39 @@ impl<'a> Normalizer<'a> {
                 message,
             })
         };
-        // The item.
-        let item_cell = rec.item.as_ref().filter(|c| !c.is_empty()).or(rec.plan_item.as_ref());
-        let key = match item_cell {
-            Some(cell) if !cell.is_empty() => {
-                let text = cell.text();
-                match text.parse::<ItemKey>() {
-                    Ok(k) => match rec.task.as_deref().map(|t| (t, self.check_task(k, t))) {
-                        None | Some((_, TaskFit::Same)) => k,
-                        Some((_, TaskFit::Other(other))) => other,
-                        Some((task, TaskFit::Mismatch)) => {
-                            let planned = self.by_key.get(&k).map(|&i| self.catalog.indicators[i].task.as_str());
-                            return reject(
-                                "item_task_mismatch",
-                                format!(
-                                    "STT {k} nhưng nội dung “{}” không phải nhiệm vụ số {k} của kế hoạch (“{}”): ghi đúng số chỉ tiêu của kế hoạch ở cột STT",
-                                    shorten(&clean(task), 60),
-                                    shorten(planned.unwrap_or(""), 60)
-                                ),
-                                Some(k.to_string()),
-                                None,
-                            );
-                        }
-                    },
-                    // `I.`, `II`, `A`: section headings carry no figure of their own.
-                    Err(_) if is_heading_label(&text) => return Normalized::Skip,
-                    Err(_) => match rec.task.as_deref().and_then(|t| self.match_task(t)) {
-                        Some(k) => k,
-                        None => {
-                            return reject(
-                                "bad_item_number",
-                                format!(
-                                    "Không đọc được số thứ tự “{}”: cần số chỉ tiêu của kế hoạch như 5 hoặc 118.1",
-                                    clean(&text)
-                                ),
-                                None,
-                                None,
-                            );
-                        }
-                    },
-                }
-            }
-            _ => match rec.task.as_deref().map(clean).filter(|t| !t.is_empty()) {
-                Some(task) => match self.match_task(&task) {
-                    Some(k) => k,
-                    None => {
-                        return reject(
-                            "unknown_task",
-                            format!(
-                                "Không xác định được chỉ tiêu: ô STT trống và nội dung “{}” không khớp nhiệm vụ nào của kế hoạch",
-                                shorten(&task, 80)
-                            ),
-                            None,
-                            None,
-                        );
-                    }
-                },
-                None => {
-                    return reject(
-                        "no_item",
-                        "Không xác định được chỉ tiêu: dòng không có STT và nội dung nhiệm vụ".into(),
-                        None,
-                        None,
-                    );
-                }
-            },
+        // The item, from the evidence the row gives.
+        let evidence = match self.item_evidence(&rec) {
+            Ok(e) => e,
+            Err(ItemProblem::Heading) => return Normalized::Skip(SkipReason::Heading),
+            Err(ItemProblem::Refused { code, message, item }) => return reject(code, message, item, None),
+            Err(ItemProblem::Held { message, item }) => return reject(HELD, message, item, None),
         };
+        let key = evidence.key;
         let Some(&index) = self.by_key.get(&key) else {
             return reject(
                 "unknown_item",
-                format!("Không tìm thấy chỉ tiêu số {key} trong kế hoạch"),
+                format!(
+                    "Không tìm thấy chỉ tiêu số {key} trong kế hoạch: ghi số chỉ tiêu của kế hoạch như 5 hoặc 118.1"
+                ),
                 Some(key.to_string()),
                 None,
             );
         };
         let indicator = &self.catalog.indicators[index];
         // The agency.
+        let mut notes: Vec<String> = Vec::new();
         let agency_index = match rec.unit.as_deref() {
-            Some(unit) if !unit.trim().is_empty() => match self.resolve_unit(unit, &rec.location) {
-                Ok(a) => a,
+            Some(unit) if !unit.trim().is_empty() => match self.resolve_row_unit(&rec, unit) {
+                Ok((a, note)) => {
+                    notes.extend(note);
+                    a
+                }
                 Err(mut r) => {
                     r.location = rec.location.clone();
                     r.item_key = Some(key.to_string());
-                    r.raw_text = clean(unit);
+                    if r.raw_text.is_empty() {
+                        r.raw_text = clean(unit);
+                    }
                     return Normalized::Reject(*r);
                 }
             },
@@ -427,27 +474,45 @@ impl<'a> Normalizer<'a> {
         };
         let agency = self.dir.at_index(agency_index).id.clone();
         if !bit(&self.eligible[index], agency_index) {
+            // An agency with no part in the item this year. With the item well evidenced,
+            // its figure is kept (and judged not applicable); on a bare STT the row number
+            // may not be the plan's, so the row is held.
             let leads: Vec<String> = indicator
                 .lead
                 .iter()
                 .map(|l| self.dir.get(l).map_or(l.to_string(), |a| a.label().to_string()))
                 .collect();
-            return reject(
-                "not_assigned",
-                format!(
-                    "{} không được giao chỉ tiêu số {key} (cơ quan chủ trì: {}); kiểm tra lại số thứ tự",
+            if evidence.strong {
+                notes.push(format!(
+                    "{} không được giao chỉ tiêu số {key} năm {} (cơ quan chủ trì: {}): không xét",
                     self.agency_name(&agency),
+                    self.period.year(),
                     leads.join(", ")
-                ),
-                Some(key.to_string()),
-                Some(agency),
-            );
+                ));
+            } else {
+                return reject(
+                    HELD,
+                    format!(
+                        "Chưa chắc chắn: dòng chỉ có STT {key}, mà {} không được giao chỉ tiêu số {key} (cơ quan chủ trì: {}); STT có thể là số thứ tự riêng của bảng. Cần cột số chỉ tiêu theo kế hoạch hoặc nội dung nhiệm vụ",
+                        self.agency_name(&agency),
+                        leads.join(", ")
+                    ),
+                    Some(key.to_string()),
+                    Some(agency),
+                );
+            }
         }
         // The value, per measure.
-        let observations = match self.read_values(indicator, &rec) {
+        let read = match self.read_values(indicator, &rec) {
             Ok(v) => v,
-            Err((code, message)) => return reject(code, message, Some(key.to_string()), Some(agency)),
+            Err(ValueProblem::NoFigure) => return Normalized::Skip(SkipReason::NoFigure),
+            Err(ValueProblem::Held(message)) => return reject(HELD, message, Some(key.to_string()), Some(agency)),
+            Err(ValueProblem::Refused(code, message)) => {
+                return reject(code, message, Some(key.to_string()), Some(agency));
+            }
         };
+        notes.extend(read.note);
+        let observations = read.values;
         let mut out = Vec::with_capacity(observations.len());
         for (measure, _) in &observations {
             let m = indicator.measures.iter().position(|x| x.key == *measure).unwrap_or(0) as u64;
@@ -455,7 +520,10 @@ impl<'a> Normalizer<'a> {
             if let Some(first) = self.seen.get(&dup) {
                 return reject(
                     "duplicate",
-                    format!("Chỉ tiêu số {key} của {} đã có ở {first}; dòng này bị bỏ qua", self.agency_name(&agency)),
+                    format!(
+                        "Chỉ tiêu số {key} của {} đã có ở {first}; dòng này bị bỏ qua: mỗi chỉ tiêu chỉ ghi một dòng",
+                        self.agency_name(&agency)
+                    ),
                     Some(key.to_string()),
                     Some(agency),
                 );
@@ -466,9 +534,17 @@ impl<'a> Normalizer<'a> {
             Cell::Text(t) => crate::text::clean_owned(t),
             other => other.text(),
         };
-        let note = rec.note.map(crate::text::clean_owned).filter(|n| !n.is_empty());
+        let mut note = rec.note.map(crate::text::clean_owned).filter(|n| !n.is_empty());
+        if !notes.is_empty() {
+            let extra = notes.join("; ");
+            note = Some(match note {
+                Some(n) => format!("{n} ({extra})"),
+                None => extra,
+            });
+        }
         for (measure, value) in observations {
             out.push(NewObservation {
+                period: self.period,
                 item: key,
                 measure,
                 agency: agency.clone(),
@@ -486,12 +562,12 @@ impl<'a> Normalizer<'a> {
     }
 
     /// Values for each measure the record carries.
-    fn read_values(&mut self, ind: &Indicator, rec: &Record) -> Result<Vec<(String, Value)>, (&'static str, String)> {
-        let mismatch = |e: ValueError| (e.code(), e.vi());
+    fn read_values(&mut self, ind: &Indicator, rec: &Record) -> Result<ReadValues, ValueProblem> {
         if !ind.is_composite() {
-            let kind = ind.main_measure();
-            return Ok(vec![(String::new(), self.read_one(&rec.value, kind).map_err(mismatch)?)]);
+            let kind = ind.main_measure().clone();
+            return self.read_single(&rec.value, &kind, rec);
         }
+        let refused = |e: ValueError| ValueProblem::from_error(e);
         // A composite indicator: one measure named by the record (template or ĐVT), or all
         // measures written in one cell (`350 cá nhân, cơ sở, doanh nghiệp 700 sản phẩm …`).
         let pick = rec.measure.as_deref().or(rec.uom.as_deref()).map(|m| {
@@ -500,41 +576,41 @@ impl<'a> Normalizer<'a> {
                 .iter()
                 .find(|x| x.key == m || matches!(&x.kind, MeasureKind::Count { unit: Some(u) } if fold(u) == folded))
         });
+        let units = || {
+            ind.measures
+                .iter()
+                .filter_map(|m| match &m.kind {
+                    MeasureKind::Count { unit: Some(u) } => Some(u.clone()),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
         match pick {
             Some(Some(measure)) => {
-                Ok(vec![(measure.key.clone(), self.read_one(&rec.value, &measure.kind).map_err(mismatch)?)])
+                let value = self.read_one(&rec.value, &measure.kind).map_err(refused)?;
+                Ok(ReadValues { values: vec![(measure.key.clone(), value)], note: None })
             }
-            Some(None) => Err((
+            Some(None) => Err(ValueProblem::Refused(
                 "unknown_measure",
                 format!(
                     "Đơn vị tính “{}” không thuộc chỉ tiêu này (cần một trong: {})",
                     clean(rec.measure.as_deref().or(rec.uom.as_deref()).unwrap_or_default()),
-                    ind.measures
-                        .iter()
-                        .filter_map(|m| match &m.kind {
-                            MeasureKind::Count { unit: Some(u) } => Some(u.clone()),
-                            _ => None,
-                        })
-                        .collect::<Vec<_>>()
-                        .join("; ")
+                    units()
                 ),
             )),
             None => {
                 let text = rec.value.text();
+                if crate::vocabulary::get().is_no_figure(&text) {
+                    return Err(ValueProblem::NoFigure);
+                }
                 let parsed = crate::catalog::plan::parse_target_plain(&text);
                 let TargetSpec::Composite { measures } = parsed.spec else {
-                    return Err((
+                    return Err(ValueProblem::Refused(
                         "composite_value",
                         format!(
                             "Chỉ tiêu này gồm nhiều số liệu ({}); ghi đủ từng số kèm đơn vị tính, nhưng ô ghi “{}”",
-                            ind.measures
-                                .iter()
-                                .filter_map(|m| match &m.kind {
-                                    MeasureKind::Count { unit: Some(u) } => Some(u.clone()),
-                                    _ => None,
-                                })
-                                .collect::<Vec<_>>()
-                                .join("; "),
+                            units(),
                             clean(&text)
                         ),
                     ));
@@ -542,20 +618,92 @@ impl<'a> Normalizer<'a> {
                 let mut out = Vec::new();
                 for m in measures {
                     let Some(target) = ind.measures.iter().find(|x| x.key == m.key) else {
-                        return Err((
+                        return Err(ValueProblem::Refused(
                             "unknown_measure",
                             format!(
-                                "Số liệu “{} {}” không thuộc chỉ tiêu này",
+                                "Số liệu “{} {}” không thuộc chỉ tiêu này (cần: {})",
                                 format_vi(m.threshold.value, 2),
-                                m.unit
+                                m.unit,
+                                units()
                             ),
                         ));
                     };
                     out.push((target.key.clone(), Value::Count(m.threshold.value)));
                 }
-                Ok(out)
+                Ok(ReadValues { values: out, note: None })
             }
         }
+    }
+
+    /// One value for a single-measure indicator, with the unit the file gives (the cell's
+    /// number format, the column's header path, the row's ĐVT): a number whose unit the file
+    /// leaves open is held, never guessed.
+    fn read_single(&mut self, cell: &Cell, kind: &MeasureKind, rec: &Record) -> Result<ReadValues, ValueProblem> {
+        use crate::vocabulary::UnitWord;
+        let column_unit =
+            rec.column_unit.or_else(|| rec.uom.as_deref().and_then(|u| crate::vocabulary::get().unit_of(u)));
+        if let Cell::Number { value, percent } = cell {
+            let percent = *percent || (self.fraction_percent && *kind == MeasureKind::Percent);
+            match kind {
+                MeasureKind::Percent if !percent && column_unit == Some(UnitWord::Count) => {
+                    return Err(ValueProblem::Refused(
+                        "unit_mismatch",
+                        format!(
+                            "Chỉ tiêu này tính bằng tỷ lệ (%), nhưng số {} nằm ở cột số lượng: ghi tỷ lệ, ví dụ 85%",
+                            format_vi(*value, 4)
+                        ),
+                    ));
+                }
+                // The file says nothing of the unit: 0,823 may be 0,823% or 82,3%.
+                MeasureKind::Percent if !percent && column_unit.is_none() && *value > 0.0 && *value <= 1.0 => {
+                    return Err(ValueProblem::Held(format!(
+                        "Chưa chắc chắn: số {} trong chỉ tiêu tỷ lệ, ô không định dạng %, nên có thể là {}% hoặc {}%; cần ghi rõ như 85% (hoặc định dạng ô là %)",
+                        format_vi(*value, 4),
+                        format_vi(*value, 4),
+                        format_vi(value * 100.0, 2)
+                    )));
+                }
+                MeasureKind::Count { .. } if percent || column_unit == Some(UnitWord::Percent) => {
+                    return Err(ValueProblem::Refused(
+                        "unit_mismatch",
+                        format!(
+                            "Chỉ tiêu này tính bằng số lượng ({}), nhưng ô ghi tỷ lệ {}: ghi số lượng, ví dụ {}",
+                            kind.vi(),
+                            if percent { format!("{}%", format_vi(value * 100.0, 2)) } else { format_vi(*value, 4) },
+                            kind.example()
+                        ),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        if let Cell::Text(t) = cell {
+            if crate::vocabulary::get().is_no_figure(t) {
+                return Err(ValueProblem::NoFigure);
+            }
+            // A bare fraction typed as text in a percent indicator is as open as a number.
+            if *kind == MeasureKind::Percent
+                && let Some(v) = bare_number(t)
+                && v > 0.0
+                && v <= 1.0
+                && column_unit.is_none()
+            {
+                return Err(ValueProblem::Held(format!(
+                    "Chưa chắc chắn: “{}” trong chỉ tiêu tỷ lệ không có dấu %, nên có thể là {}% hoặc {}%; cần ghi rõ như 85%",
+                    clean(t),
+                    format_vi(v, 4),
+                    format_vi(v * 100.0, 2)
+                )));
+            }
+        }
+        let value = self.read_one(cell, kind).map_err(ValueProblem::from_error)?;
+        let note = match (&value, kind) {
+            (Value::Status(p), MeasureKind::Percent | MeasureKind::Count { .. }) => {
+                Some(format!("báo cáo “{}”, không ghi số liệu", p.vi()))
+            }
+            _ => None,
+        };
+        Ok(ReadValues { values: vec![(String::new(), value)], note })
     }
 
     fn read_one(&mut self, cell: &Cell, kind: &MeasureKind) -> Result<Value, ValueError> {
@@ -588,42 +736,281 @@ impl<'a> Normalizer<'a> {
         parse_value(input, kind)
     }
 
-    /// Whether a row's task text agrees with the item its STT names.
-    fn check_task(&mut self, k: ItemKey, text: &str) -> TaskFit {
-        let Some(&index) = self.by_key.get(&k) else {
-            // An unknown item is refused as such further on.
-            return TaskFit::Same;
+    /// The item a row is about, from the evidence it gives: a column that names itself the
+    /// plan's item number (strong), the task text compared with the plan's wording (strong
+    /// when it is the plan's wording, or nearly), and the STT (weak alone: tables number
+    /// their rows their own way). Agreeing evidence, or one strong signal standing alone,
+    /// gives the item; contradicting or weak-and-doubtful evidence holds the row.
+    fn item_evidence(&mut self, rec: &Record) -> Result<ItemEvidence, ItemProblem> {
+        let text_of = |c: &Option<Cell>| c.as_ref().filter(|c| !c.is_empty()).map(|c| clean(&c.text()));
+        let plan_text = text_of(&rec.plan_item);
+        let stt_text = text_of(&rec.item);
+        let task = rec.task.as_deref().map(clean).filter(|t| !t.is_empty());
+        let check = task.as_deref().map(|t| self.task_check(t));
+        let exact = check.as_ref().and_then(|c| c.exact);
+        let near = check.as_ref().and_then(|c| c.near);
+        let short = |t: &str| shorten(t, 70);
+        let planned = |k: ItemKey, me: &Self| {
+            me.by_key.get(&k).map_or_else(String::new, |&i| shorten(&me.catalog.indicators[i].task, 70))
         };
-        let own = &self.task_words[index];
-        let fresh = |by_task: &HashMap<String, Option<ItemKey>>| TaskCheck {
-            exact: by_task.get(&task_key(text)).copied().flatten(),
-            words: words_of(text),
-            fits: HashMap::new(),
-        };
-        let mut uncached;
-        let check = if let Some(c) = self.task_checks.get_mut(text) {
-            c
-        } else if self.task_checks.len() < TASK_CACHE_LIMIT {
-            self.task_checks.entry(text.to_string()).or_insert(fresh(&self.by_task))
-        } else {
-            uncached = fresh(&self.by_task);
-            &mut uncached
-        };
-        match check.exact {
-            Some(j) if j == k => return TaskFit::Same,
-            Some(j) => return TaskFit::Other(j),
-            None => {}
+        // 1. A column that names the plan's item number.
+        if let Some(pt) = &plan_text {
+            let Ok(p) = pt.parse::<ItemKey>() else {
+                return Err(ItemProblem::Refused {
+                    code: "bad_item_number",
+                    message: format!(
+                        "Không đọc được số chỉ tiêu “{pt}”: cần số chỉ tiêu của kế hoạch như 5 hoặc 118.1"
+                    ),
+                    item: None,
+                });
+            };
+            if let Some(e) = exact.filter(|e| *e != p) {
+                return Err(ItemProblem::Held {
+                    message: format!(
+                        "Chưa chắc chắn: cột số chỉ tiêu ghi {p} nhưng nội dung là nhiệm vụ số {e} của kế hoạch (“{}”)",
+                        short(task.as_deref().unwrap_or_default())
+                    ),
+                    item: Some(p.to_string()),
+                });
+            }
+            if let (Some(c), Some(t)) = (&check, &task)
+                && c.judged
+                && !c.fits(p, &self.by_key, &self.task_words)
+                && let Some((b, _)) = near.filter(|(b, _)| *b != p)
+            {
+                return Err(ItemProblem::Held {
+                    message: format!(
+                        "Chưa chắc chắn: cột số chỉ tiêu ghi {p} (“{}”) nhưng nội dung “{}” giống nhiệm vụ số {b}",
+                        planned(p, self),
+                        short(t)
+                    ),
+                    item: Some(p.to_string()),
+                });
+            }
+            return Ok(ItemEvidence { key: p, strong: true });
         }
-        let words = &check.words;
-        let fits = *check.fits.entry(k).or_insert_with(|| {
-            let n = words.len();
-            n < TASK_FIT_WORDS || words.iter().filter(|w| own.contains(*w)).count() as f64 >= TASK_FIT * n as f64
-        });
-        if fits { TaskFit::Same } else { TaskFit::Mismatch }
+        // 2. The plan's own wording of a task.
+        if let Some(e) = exact {
+            return Ok(ItemEvidence { key: e, strong: true });
+        }
+        let stt = stt_text.as_deref().and_then(|t| t.parse::<ItemKey>().ok()).filter(|k| self.by_key.contains_key(k));
+        match (stt, &check, &task) {
+            // 3. STT and a task text: they must agree.
+            (Some(s), Some(c), Some(t)) if c.judged => {
+                let fits = c.fits(s, &self.by_key, &self.task_words);
+                match near {
+                    Some((b, _)) if b == s => Ok(ItemEvidence { key: s, strong: true }),
+                    // Nearly the plan's wording of another item: the table numbers its rows
+                    // its own way.
+                    Some((b, score)) if score >= NEAR_WORDING => Ok(ItemEvidence { key: b, strong: true }),
+                    _ if fits => Ok(ItemEvidence { key: s, strong: true }),
+                    best => Err(ItemProblem::Held {
+                        message: format!(
+                            "Chưa chắc chắn: STT {s} nhưng nội dung “{}” không phải nhiệm vụ số {s} của kế hoạch (“{}”){}; STT có thể là số thứ tự riêng của bảng. Ghi số chỉ tiêu theo kế hoạch hoặc giữ nguyên nội dung nhiệm vụ",
+                            short(t),
+                            planned(s, self),
+                            best.map_or_else(String::new, |(b, _)| format!(", giống nhiệm vụ số {b} hơn"))
+                        ),
+                        item: Some(s.to_string()),
+                    }),
+                }
+            }
+            // 4. An STT alone (no text, or too short a text to judge).
+            (Some(s), _, _) => Ok(ItemEvidence { key: s, strong: false }),
+            // 5. A text alone (no usable STT).
+            (None, Some(c), Some(t)) => {
+                if let Some((b, score)) = near
+                    && score >= NEAR_WORDING
+                {
+                    return Ok(ItemEvidence { key: b, strong: true });
+                }
+                let stt_label = stt_text.as_deref().unwrap_or_default();
+                if stt_text.is_some() && is_heading_label(stt_label) || stt_text.is_none() && rec.value.is_empty() {
+                    return Err(ItemProblem::Heading);
+                }
+                // A number the plan does not have, beside a text that is not the plan's: the
+                // officer's number is wrong.
+                if let Ok(k) = stt_label.parse::<ItemKey>() {
+                    return Err(ItemProblem::Refused {
+                        code: "unknown_item",
+                        message: format!(
+                            "Không tìm thấy chỉ tiêu số {k} trong kế hoạch (nội dung “{}”): ghi số chỉ tiêu của kế hoạch như 5 hoặc 118.1",
+                            short(t)
+                        ),
+                        item: Some(k.to_string()),
+                    });
+                }
+                match c.best {
+                    Some((b, score)) if score >= LIKE_WORDING => Err(ItemProblem::Held {
+                        message: format!(
+                            "Chưa chắc chắn: nội dung “{}” gần giống nhiệm vụ số {b} (“{}”) nhưng không trùng{}; ghi số chỉ tiêu theo kế hoạch",
+                            short(t),
+                            planned(b, self),
+                            if stt_label.is_empty() { String::new() } else { format!(", STT “{stt_label}” không phải số chỉ tiêu") }
+                        ),
+                        item: None,
+                    }),
+                    _ if stt_text.is_some() && !is_heading_label(stt_label) => Err(ItemProblem::Refused {
+                        code: "bad_item_number",
+                        message: format!(
+                            "Không đọc được số thứ tự “{stt_label}” và nội dung “{}” không khớp nhiệm vụ nào của kế hoạch: cần số chỉ tiêu của kế hoạch như 5 hoặc 118.1",
+                            short(t)
+                        ),
+                        item: None,
+                    }),
+                    _ => Err(ItemProblem::Refused {
+                        code: "unknown_task",
+                        message: format!(
+                            "Không xác định được chỉ tiêu: ô STT trống và nội dung “{}” không khớp nhiệm vụ nào của kế hoạch; ghi số chỉ tiêu như 5 hoặc 118.1",
+                            short(t)
+                        ),
+                        item: None,
+                    }),
+                }
+            }
+            (None, _, _) => match stt_text {
+                Some(label) if is_heading_label(&label) => Err(ItemProblem::Heading),
+                Some(label) => match label.parse::<ItemKey>() {
+                    Ok(k) => Err(ItemProblem::Refused {
+                        code: "unknown_item",
+                        message: format!(
+                            "Không tìm thấy chỉ tiêu số {k} trong kế hoạch: ghi số chỉ tiêu của kế hoạch như 5 hoặc 118.1"
+                        ),
+                        item: Some(k.to_string()),
+                    }),
+                    Err(_) => Err(ItemProblem::Refused {
+                        code: "bad_item_number",
+                        message: format!(
+                            "Không đọc được số thứ tự “{label}”: cần số chỉ tiêu của kế hoạch như 5 hoặc 118.1"
+                        ),
+                        item: None,
+                    }),
+                },
+                None => Err(ItemProblem::Refused {
+                    code: "no_item",
+                    message: "Không xác định được chỉ tiêu: dòng không có STT và nội dung nhiệm vụ; ghi số chỉ tiêu như 5 hoặc 118.1".into(),
+                    item: None,
+                }),
+            },
+        }
     }
 
-    fn match_task(&self, task: &str) -> Option<ItemKey> {
-        self.by_task.get(&task_key(task)).copied().flatten()
+    /// What a task text says about items, cached per text (files repeat them).
+    fn task_check(&mut self, text: &str) -> TaskCheck {
+        if let Some(c) = self.task_checks.get(text) {
+            return c.clone();
+        }
+        let words = words_of(text);
+        let exact = self.by_task.get(&task_key(text)).copied().flatten();
+        let judged = words.len() >= TASK_FIT_WORDS;
+        // Cosine similarity of the word sets against every task of the plan.
+        let mut scored: Vec<(ItemKey, f64)> = if judged {
+            self.catalog
+                .indicators
+                .iter()
+                .zip(&self.task_words)
+                .map(|(ind, own)| {
+                    let common = words.iter().filter(|w| own.contains(*w)).count() as f64;
+                    (ind.key, common / ((words.len() * own.len().max(1)) as f64).sqrt())
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        scored.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let best = scored.first().copied();
+        let second = scored.get(1).map_or(0.0, |s| s.1);
+        // A clear winner: well above the rest (plan tasks resemble each other).
+        let near = best.filter(|(_, s)| *s >= LIKE_WORDING && *s - second >= NEAR_MARGIN);
+        let check = TaskCheck { exact, words, judged, best, near };
+        if self.task_checks.len() < TASK_CACHE_LIMIT {
+            self.task_checks.insert(text.to_string(), check.clone());
+        }
+        check
+    }
+
+    /// The row's own period, from its period columns (`Kỳ báo cáo`, `Năm` + `Quý`,
+    /// `Tháng`), cached by the texts (files repeat them on every row).
+    pub fn row_period(&mut self, rec: &Record) -> RowPeriod {
+        row_period_of(rec, self.period.year(), &mut self.period_cache)
+    }
+
+    /// A row's unit: its code (or name) and, when the row gives them, its name and
+    /// district. A code and a name that name two different units hold the row; an unknown
+    /// code with a name (and district) that resolve to one unit is read by the name, with a
+    /// note.
+    fn resolve_row_unit(&mut self, rec: &Record, unit: &str) -> Result<(usize, Option<String>), Box<NewReject>> {
+        let by_code = self.resolve_unit(unit, &rec.location);
+        let name = rec.unit_name.as_deref().map(clean).filter(|n| !n.is_empty() && *n != clean(unit));
+        let district = rec.district.as_deref().map(clean).filter(|d| !d.is_empty());
+        match (by_code, name) {
+            (Ok(a), None) => Ok((a, None)),
+            (Ok(a), Some(name)) => match self.resolve_name(&name, district.as_deref()) {
+                Some(b) if b != a => Err(Box::new(NewReject {
+                    location: rec.location.clone(),
+                    item_key: None,
+                    agency: None,
+                    raw_text: format!("{} / {name}", clean(unit)),
+                    code: HELD,
+                    message: format!(
+                        "Chưa chắc chắn: mã đơn vị “{}” là {} nhưng tên ghi “{name}” là {}; kiểm tra lại mã hoặc tên đơn vị",
+                        clean(unit),
+                        self.dir.at_index(a).name,
+                        self.dir.at_index(b).name
+                    ),
+                })),
+                _ => Ok((a, None)),
+            },
+            (Err(e), Some(name)) if e.code == "unknown_unit" => match self.resolve_name(&name, district.as_deref()) {
+                Some(b) => Ok((
+                    b,
+                    Some(format!(
+                        "mã đơn vị “{}” không có trong danh mục, nhận theo tên “{name}”{}",
+                        clean(unit),
+                        district.as_deref().map_or_else(String::new, |d| format!(", {d}"))
+                    )),
+                )),
+                None => Err(e),
+            },
+            (Err(e), None) if e.code == "ambiguous_unit" && district.is_some() => {
+                match self.resolve_name(unit, district.as_deref()) {
+                    Some(b) => Ok((b, None)),
+                    None => Err(e),
+                }
+            }
+            (Err(e), _) => Err(e),
+        }
+    }
+
+    /// A unit name, settled by its district when several units share it; `None` unless
+    /// exactly one unit fits.
+    fn resolve_name(&self, name: &str, district: Option<&str>) -> Option<usize> {
+        use crate::catalog::directory::ResolveError;
+        let valid = |id: &AgencyId| self.dir.get(id).is_some_and(|a| a.valid_at(self.date));
+        match self.dir.resolve(name, Some(self.date)) {
+            Ok(id) => {
+                // The district, when given, must be the unit's own.
+                if let Some(d) = district
+                    && let Ok(did) = self.dir.resolve(d, Some(self.date))
+                    && self.dir.get(&id).and_then(|a| a.parent.as_ref()).is_some_and(|p| *p != did)
+                {
+                    return None;
+                }
+                valid(&id).then(|| self.dir.index_of(&id)).flatten()
+            }
+            Err(ResolveError::Ambiguous { candidates, .. }) => {
+                let did = self.dir.resolve(district?, Some(self.date)).ok()?;
+                let fitting: Vec<&AgencyId> = candidates
+                    .iter()
+                    .filter(|c| self.dir.get(c).and_then(|a| a.parent.as_ref()) == Some(&did))
+                    .collect();
+                match fitting.as_slice() {
+                    [one] => self.dir.index_of(one),
+                    _ => None,
+                }
+            }
+            Err(_) => None,
+        }
     }
 
     /// A unit named in a row, cached: resolved at the period's date; a dissolved one is
@@ -693,6 +1080,95 @@ impl<'a> Normalizer<'a> {
                 Err(reject("unit_not_in_period", format!("{} không tồn tại trong {}", agency.name, self.period.vi())))
             }
         }
+    }
+}
+
+/// A text that is nothing but a number (`0,85`, `0.85`), without `%` or a unit word.
+fn bare_number(text: &str) -> Option<f64> {
+    let t = clean(text);
+    if t.is_empty() || !t.chars().all(|c| c.is_ascii_digit() || c == ',' || c == '.') {
+        return None;
+    }
+    crate::domain::number::parse_number(&t).ok()
+}
+
+/// `II`, `2`, `Quý II`, `Q2`, `quý 2` → 2.
+fn quarter_number(text: &str) -> Option<u8> {
+    let f = ascii_fold(text);
+    let f = f.trim();
+    let rest = f.strip_prefix("quy").or_else(|| f.strip_prefix('q')).unwrap_or(f).trim();
+    let rest = rest.trim_end_matches('.');
+    match rest {
+        "1" | "01" | "i" => Some(1),
+        "2" | "02" | "ii" => Some(2),
+        "3" | "03" | "iii" => Some(3),
+        "4" | "04" | "iv" => Some(4),
+        _ => None,
+    }
+}
+
+/// `2024`, `Năm 2024`, `2024.0` → 2024.
+fn year_number(text: &str) -> Option<i32> {
+    let f = ascii_fold(text);
+    let digits: String = f.trim().trim_start_matches("nam").trim().trim_end_matches(".0").to_string();
+    let y: i32 = digits.parse().ok()?;
+    (2000..=2100).contains(&y).then_some(y)
+}
+
+/// `6`, `06`, `Tháng 6`, `06/2024`, `6-2024` → (month, year when written).
+fn month_number(text: &str) -> Option<(u32, Option<i32>)> {
+    let f = ascii_fold(text);
+    let f = f.trim().trim_start_matches("thang").trim();
+    let (m, y) = match f.split_once(['/', '-', ' ']) {
+        Some((m, y)) => (m.trim(), Some(year_number(y)?)),
+        None => (f, None),
+    };
+    let m: u32 = m.trim_end_matches(".0").parse().ok()?;
+    (1..=12).contains(&m).then_some((m, y))
+}
+
+/// A row's period from its period columns; `default_year` completes a quarter or a month
+/// written without its year (the file's year).
+pub fn row_period_of(rec: &Record, default_year: i32, cache: &mut HashMap<String, Option<Period>>) -> RowPeriod {
+    fn present(t: &Option<String>) -> Option<&str> {
+        t.as_deref().map(str::trim).filter(|t| !t.is_empty())
+    }
+    let (period, year, quarter, month) =
+        (present(&rec.period), present(&rec.year), present(&rec.quarter), present(&rec.month));
+    if period.is_none() && year.is_none() && quarter.is_none() && month.is_none() {
+        return RowPeriod::Unstated;
+    }
+    let key =
+        format!("{}|{}|{}|{}", period.unwrap_or(""), year.unwrap_or(""), quarter.unwrap_or(""), month.unwrap_or(""));
+    let parsed = match cache.get(&key) {
+        Some(hit) => *hit,
+        None => {
+            let from_year = |y: Option<i32>| y.or(year.and_then(year_number)).unwrap_or(default_year);
+            let v = if let Some(p) = period {
+                p.parse::<Period>().ok().or_else(|| super::layout::find_period(p)).or_else(|| {
+                    // `Kỳ báo cáo` holding only a quarter (`Quý II`) beside a `Năm` column.
+                    quarter_number(p).and_then(|q| Period::new(from_year(None), q))
+                })
+            } else if let Some(q) = quarter {
+                match (quarter_number(q), year.map(year_number)) {
+                    (Some(q), None | Some(Some(_))) => Period::new(from_year(None), q),
+                    _ => q.parse::<Period>().ok(),
+                }
+            } else if let Some(m) = month {
+                month_number(m).and_then(|(m, y)| Period::new(from_year(y), ((m - 1) / 3 + 1) as u8))
+            } else {
+                // A year alone says no quarter.
+                None
+            };
+            if cache.len() < 10_000 {
+                cache.insert(key.clone(), v);
+            }
+            v
+        }
+    };
+    match parsed {
+        Some(p) => RowPeriod::Is(p),
+        None => RowPeriod::Unreadable(clean(&key.split('|').filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" "))),
     }
 }
 

@@ -11,6 +11,10 @@ use crate::domain::{AgencyId, Period};
 use crate::report::template::{MARKER, META_SHEET};
 use crate::text::clean;
 
+/// The ĐVT column of the template (`report::template` writes it fourth: `%`, a count
+/// unit, `trạng thái`).
+const UOM_COL: usize = 3;
+
 /// The `_chiso` sheet's content.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Marker {
@@ -133,6 +137,8 @@ pub(super) fn parse(
                 task: None,
                 value: row.get(marker.value_col).clone(),
                 note: Some(clean(&row.get(marker.note_col).text())).filter(|n| !n.is_empty()),
+                // The template's ĐVT column: `%` says its inputs are percentage points.
+                uom: Some(clean(&row.get(UOM_COL).text())).filter(|u| !u.is_empty()),
                 measure,
                 ..Default::default()
             };

@@ -791,7 +791,7 @@ async fn preview_bytes(
         match n {
             Normalized::Observations(o) => observations.extend(o),
             Normalized::Reject(r) => rejects.push(r),
-            Normalized::Skip => {}
+            Normalized::Skip(_) => {}
         }
     }
     // What each agency has now, read once per agency.

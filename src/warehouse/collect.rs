@@ -481,7 +481,7 @@ impl Warehouse {
                         }
                     }
                     Normalized::Reject(r) => rejects.push(r),
-                    Normalized::Skip => {}
+                    Normalized::Skip(_) => {}
                 }
             }
             if !pending.is_empty() {
