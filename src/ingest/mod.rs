@@ -17,7 +17,7 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 
 use self::layout::{Header, Layout, Mapping, find_header, read_title};
-use self::normalize::{NewReject, Normalized, Normalizer, Record};
+use self::normalize::{NewReject, Normalized, Normalizer, PeriodScope, Record, Router};
 use self::sheet::{Cell, FileFormat, ReadError, Row, Workbook, cell_ref};
 use crate::catalog::Directory;
 use crate::catalog::assign::Assignments;
@@ -64,9 +64,26 @@ pub fn parse_file(
     assignments: &Assignments,
     sink: &mut dyn FnMut(Normalized),
 ) -> FileSummary {
+    parse_file_scoped(bytes, spec, None, catalog, dir, assignments, sink)
+}
+
+/// [`parse_file`], or with `backfill` a backfill: every quarter the rows name is read (each
+/// against its own year's assignments, cut-off dates from the calendar), rows naming none
+/// belong to the title's quarter, else to `spec.period`; observations and rejects carry
+/// their quarter. `assignments` are those of `spec.period`.
+pub fn parse_file_scoped(
+    bytes: Arc<[u8]>,
+    spec: &FileSpec,
+    backfill: Option<crate::domain::ReportingCalendar>,
+    catalog: &Catalog,
+    dir: &Directory,
+    assignments: &Assignments,
+    sink: &mut dyn FnMut(Normalized),
+) -> FileSummary {
     let date = assignments.date;
     let mut summary = FileSummary::default();
     let file_reject = |code: &'static str, message: String| NewReject {
+        period: None,
         location: spec.file_name.clone(),
         item_key: None,
         agency: spec.agency.clone(),
@@ -151,6 +168,7 @@ pub fn parse_file(
     let title = read_title(&head, header.row, dir, date);
     if let Some((p, text)) = &title.period
         && *p != spec.period
+        && backfill.is_none()
     {
         summary.file_reject = Some(file_reject(
             "wrong_period",
@@ -175,7 +193,12 @@ pub fn parse_file(
         (None, found) => found.as_ref().map(|(id, _)| id.clone()),
     };
     summary.agency = agency.clone();
-    let mut normalizer = Normalizer::with_assignments(catalog, dir, spec.period, date, agency, assignments);
+    let scope = match backfill {
+        Some(calendar) => PeriodScope::All { default: title.period.as_ref().map(|(p, _)| *p), calendar },
+        None => PeriodScope::One(spec.period),
+    };
+    let _ = date;
+    let mut normalizer = Router::new(catalog, dir, spec.period, scope, agency, assignments);
     let streamed_formats_carry_percent = format == FileFormat::Xlsx;
     let mut rows = match wb.rows(&sheet_name) {
         Ok(r) => r,
@@ -269,6 +292,23 @@ pub fn parse_file(
     summary
 }
 
+/// Something that reads records: a [`Normalizer`] (one quarter) or a [`Router`].
+trait Normalize {
+    fn normalize(&mut self, rec: Record) -> Normalized;
+}
+
+impl Normalize for Normalizer<'_> {
+    fn normalize(&mut self, rec: Record) -> Normalized {
+        Normalizer::normalize(self, rec)
+    }
+}
+
+impl Normalize for Router<'_> {
+    fn normalize(&mut self, rec: Record) -> Normalized {
+        Router::normalize(self, rec)
+    }
+}
+
 /// Rows cross from the reading thread in chunks of this size.
 const ROWS_PER_CHUNK: usize = 512;
 
@@ -276,7 +316,7 @@ const ROWS_PER_CHUNK: usize = 512;
 pub const BATCH: usize = 2_000;
 
 fn emit(
-    normalizer: &mut Normalizer<'_>,
+    normalizer: &mut dyn Normalize,
     rec: Record,
     batch: &mut Vec<normalize::NewObservation>,
     summary: &mut FileSummary,
@@ -346,6 +386,90 @@ fn record_of(mut row: Row, header: &Header, sheet: &str) -> Record {
     }
 }
 
+/// Rejects kept per file: past this, one summary reject says how many more there were (a
+/// junk sheet once stored 600,000 of them).
+pub const MAX_REJECTS_PER_FILE: usize = 2_000;
+
+/// Passes a file's results through, keeping at most [`MAX_REJECTS_PER_FILE`] rejects; call
+/// [`RejectCap::summary`] at the end for the one that counts the rest.
+#[derive(Debug)]
+pub struct RejectCap {
+    file_name: String,
+    kept: usize,
+    dropped: usize,
+}
+
+impl RejectCap {
+    pub fn new(file_name: &str) -> Self {
+        Self { file_name: file_name.to_string(), kept: 0, dropped: 0 }
+    }
+
+    /// The item to pass on, or `None` for a reject past the cap (counted).
+    pub fn pass(&mut self, n: Normalized) -> Option<Normalized> {
+        match n {
+            Normalized::Reject(r) if self.kept >= MAX_REJECTS_PER_FILE => {
+                self.dropped += 1;
+                if self.dropped == 1 {
+                    // The summary goes out in place of the first dropped reject; its count
+                    // is the cap's, completed by `FileSummary::rejects`.
+                    return Some(Normalized::Reject(NewReject {
+                        period: r.period,
+                        location: self.file_name.clone(),
+                        item_key: None,
+                        agency: r.agency,
+                        raw_text: String::new(),
+                        code: "too_many_rejects",
+                        message: format!(
+                            "Tệp có quá nhiều ô không dùng được: chỉ ghi lại {MAX_REJECTS_PER_FILE} ô đầu tiên; các ô sau không được liệt kê. Kiểm tra lại mẫu báo cáo (có thể nhầm trang tính hoặc cột)"
+                        ),
+                    }));
+                }
+                None
+            }
+            Normalized::Reject(r) => {
+                self.kept += 1;
+                Some(Normalized::Reject(r))
+            }
+            other => Some(other),
+        }
+    }
+
+    /// Rejects not listed.
+    pub fn dropped(&self) -> usize {
+        self.dropped.saturating_sub(1)
+    }
+}
+
+/// The reject of a file whose reader stopped before its end (a panic inside a reader).
+pub fn reader_died(file_name: &str, agency: Option<AgencyId>) -> NewReject {
+    NewReject {
+        period: None,
+        location: file_name.to_string(),
+        item_key: None,
+        agency,
+        raw_text: String::new(),
+        code: "reader_failed",
+        message: "Không đọc được tệp đến hết (trình đọc bảng tính gặp lỗi); không lưu số liệu nào của tệp. Mở tệp bằng Excel hoặc LibreOffice, lưu lại rồi gửi lại".into(),
+    }
+}
+
+/// Runs a parse, turning a panic anywhere inside it (a reader, the normalizer) into a
+/// refused file: the process goes on, nothing of the file is stored.
+pub fn guarded(spec: &FileSpec, parse: impl FnOnce() -> FileSummary) -> FileSummary {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(parse)) {
+        Ok(summary) => summary,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(file = %spec.file_name, panic = %what, "reader panicked; file refused");
+            FileSummary { file_reject: Some(reader_died(&spec.file_name, spec.agency.clone())), ..Default::default() }
+        }
+    }
+}
+
 /// Reads a whole file into lists (tests, small files, previews).
 pub fn parse_to_vecs(
     bytes: Arc<[u8]>,
@@ -357,17 +481,26 @@ pub fn parse_to_vecs(
     let mut obs = Vec::new();
     let mut rejects = Vec::new();
     let assignments = Assignments::new(catalog, dir, spec.period.year(), date);
-    let summary = parse_file(bytes, spec, catalog, dir, &assignments, &mut |n| match n {
-        Normalized::Observations(o) => obs.extend(o),
-        Normalized::Reject(r) => rejects.push(r),
-        Normalized::Skip(_) => {}
+    let mut cap = RejectCap::new(&spec.file_name);
+    let summary = guarded(spec, || {
+        parse_file(bytes, spec, catalog, dir, &assignments, &mut |n| match cap.pass(n) {
+            Some(Normalized::Observations(o)) => obs.extend(o),
+            Some(Normalized::Reject(r)) => rejects.push(r),
+            Some(Normalized::Skip(_)) | None => {}
+        })
     });
+    // A refused file keeps nothing but its reason (in the summary), as in the warehouse.
+    if summary.file_reject.is_some() {
+        obs.clear();
+        rejects.clear();
+    }
     (summary, obs, rejects)
 }
 
 /// A file-level read error as a reject (used by callers that open files themselves).
 pub fn read_error_reject(file_name: &str, agency: Option<AgencyId>, e: &ReadError) -> NewReject {
     NewReject {
+        period: None,
         location: file_name.to_string(),
         item_key: None,
         agency,
@@ -394,6 +527,7 @@ pub fn parse_json(
         ..Default::default()
     };
     let reject = |code: &'static str, message: String| NewReject {
+        period: None,
         location: spec.file_name.clone(),
         item_key: None,
         agency: spec.agency.clone(),

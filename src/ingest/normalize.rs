@@ -85,6 +85,9 @@ pub struct NewObservation {
 /// Something that could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NewReject {
+    /// The quarter of the row, when known (a backfill stores each reject with its quarter).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub period: Option<Period>,
     pub location: String,
     pub item_key: Option<String>,
     pub agency: Option<AgencyId>,
@@ -390,6 +393,16 @@ impl<'a> Normalizer<'a> {
 
     /// Reads one record.
     pub fn normalize(&mut self, rec: Record) -> Normalized {
+        match self.normalize_row(rec) {
+            Normalized::Reject(mut r) => {
+                r.period.get_or_insert(self.period);
+                Normalized::Reject(r)
+            }
+            other => other,
+        }
+    }
+
+    fn normalize_row(&mut self, rec: Record) -> Normalized {
         if rec.value.is_empty() {
             return Normalized::Skip(SkipReason::Blank);
         }
@@ -400,6 +413,7 @@ impl<'a> Normalizer<'a> {
             RowPeriod::Is(_) => return Normalized::Skip(SkipReason::OtherPeriod),
             RowPeriod::Unreadable(text) => {
                 return Normalized::Reject(NewReject {
+                    period: None,
                     location: rec.location.clone(),
                     item_key: None,
                     agency: self.file_agency.map(|i| self.dir.at_index(i).id.clone()),
@@ -416,6 +430,7 @@ impl<'a> Normalizer<'a> {
             if rec.unit.is_none() { self.file_agency.map(|i| self.dir.at_index(i).id.clone()) } else { None };
         let reject = |code: &'static str, message: String, item: Option<String>, agency: Option<AgencyId>| {
             Normalized::Reject(NewReject {
+                period: None,
                 location: rec.location.clone(),
                 item_key: item,
                 agency: agency.or_else(|| file_agency.clone()),
@@ -947,6 +962,7 @@ impl<'a> Normalizer<'a> {
             (Ok(a), None) => Ok((a, None)),
             (Ok(a), Some(name)) => match self.resolve_name(&name, district.as_deref()) {
                 Some(b) if b != a => Err(Box::new(NewReject {
+                    period: None,
                     location: rec.location.clone(),
                     item_key: None,
                     agency: None,
@@ -1023,6 +1039,7 @@ impl<'a> Normalizer<'a> {
         let result = self.resolve_unit_uncached(&unit_clean, location).and_then(|id| {
             self.dir.index_of(&id).ok_or_else(|| {
                 Box::new(NewReject {
+                    period: None,
                     location: location.to_string(),
                     item_key: None,
                     agency: None,
@@ -1039,6 +1056,7 @@ impl<'a> Normalizer<'a> {
     fn resolve_unit_uncached(&self, unit: &str, location: &str) -> Result<AgencyId, Box<NewReject>> {
         let reject = |code, message| {
             Box::new(NewReject {
+                period: None,
                 location: location.to_string(),
                 item_key: None,
                 agency: None,
@@ -1185,4 +1203,107 @@ fn is_heading_label(s: &str) -> bool {
 
 fn shorten(s: &str, n: usize) -> String {
     if s.chars().count() <= n { s.to_string() } else { format!("{}…", s.chars().take(n).collect::<String>()) }
+}
+
+/// Which periods a file's rows are read for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PeriodScope {
+    /// The collected quarter only; rows of other quarters are skipped as "khác kỳ".
+    One(Period),
+    /// A backfill: every quarter the rows name, each read against its own year's
+    /// assignments. `default` is the file's quarter (its title) for rows that name none.
+    All { default: Option<Period>, calendar: crate::domain::ReportingCalendar },
+}
+
+/// Routes each record to the [`Normalizer`] of its period: one for a collected quarter,
+/// one per quarter named by the rows in a backfill.
+pub struct Router<'a> {
+    catalog: &'a Catalog,
+    dir: &'a Directory,
+    scope: PeriodScope,
+    file_agency: Option<AgencyId>,
+    /// The collected quarter's normalizer (built from the caller's assignments).
+    first: Normalizer<'a>,
+    /// Backfill: the other quarters' normalizers.
+    others: HashMap<Period, Normalizer<'a>>,
+    period_cache: HashMap<String, Option<Period>>,
+    /// Numbers in percent indicators are fractions (an operator's mapping says so).
+    pub fraction_percent: bool,
+}
+
+impl<'a> Router<'a> {
+    /// `assignments` are those of `first`: the collected quarter, or in a backfill the
+    /// file's quarter (the first normalizer built).
+    pub fn new(
+        catalog: &'a Catalog,
+        dir: &'a Directory,
+        first: Period,
+        scope: PeriodScope,
+        file_agency: Option<AgencyId>,
+        assignments: &crate::catalog::assign::Assignments,
+    ) -> Self {
+        let normalizer =
+            Normalizer::with_assignments(catalog, dir, first, assignments.date, file_agency.clone(), assignments);
+        Self {
+            catalog,
+            dir,
+            scope,
+            file_agency,
+            first: normalizer,
+            others: HashMap::new(),
+            period_cache: HashMap::new(),
+            fraction_percent: false,
+        }
+    }
+
+    /// Reads one record for its period.
+    pub fn normalize(&mut self, rec: Record) -> Normalized {
+        let PeriodScope::All { default, calendar } = self.scope else {
+            self.first.fraction_percent = self.fraction_percent;
+            return self.first.normalize(rec);
+        };
+        if rec.value.is_empty() {
+            return Normalized::Skip(SkipReason::Blank);
+        }
+        let year = default.unwrap_or(self.first.period).year();
+        let period = match row_period_of(&rec, year, &mut self.period_cache) {
+            RowPeriod::Is(p) => p,
+            RowPeriod::Unstated => match default {
+                Some(p) => p,
+                None => {
+                    return Normalized::Reject(NewReject {
+                        period: None,
+                        location: rec.location.clone(),
+                        item_key: None,
+                        agency: self.file_agency.clone(),
+                        raw_text: String::new(),
+                        code: "no_period",
+                        message: "Không biết dòng này thuộc kỳ báo cáo nào: tệp không ghi kỳ ở tiêu đề và dòng không có cột Năm/Quý; nhận tệp với --period".into(),
+                    });
+                }
+            },
+            // The normalizer words the refusal.
+            RowPeriod::Unreadable(_) => self.first.period,
+        };
+        let fraction = self.fraction_percent;
+        let normalizer = if period == self.first.period {
+            &mut self.first
+        } else {
+            let (catalog, dir, agency) = (self.catalog, self.dir, self.file_agency.clone());
+            self.others.entry(period).or_insert_with(|| {
+                let date = calendar.cutoff(period);
+                let assignments = crate::catalog::assign::Assignments::new(catalog, dir, period.year(), date);
+                Normalizer::with_assignments(catalog, dir, period, date, agency, &assignments)
+            })
+        };
+        normalizer.fraction_percent = fraction;
+        normalizer.normalize(rec)
+    }
+
+    /// The quarters read so far.
+    pub fn periods(&self) -> Vec<Period> {
+        let mut p: Vec<Period> = std::iter::once(self.first.period).chain(self.others.keys().copied()).collect();
+        p.sort();
+        p
+    }
 }

@@ -68,6 +68,7 @@ pub(super) fn parse(
     sink: &mut dyn FnMut(Normalized),
 ) {
     let reject = |code: &'static str, message: String| NewReject {
+        period: None,
         location: spec.file_name.clone(),
         item_key: None,
         agency: spec.agency.clone(),

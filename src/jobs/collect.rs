@@ -417,6 +417,7 @@ async fn record_failure(
     });
     let fetch_id = ctx.wh.record_fetch(&fetch, None).await?;
     let reject = NewReject {
+        period: None,
         location: url.to_string(),
         item_key: None,
         agency: source.agency.clone(),
@@ -902,15 +903,18 @@ pub async fn ingest_file(
     let assignments = ctx.assignments(spec.period);
     let parse_spec = spec.clone();
     let parser = tokio::task::spawn_blocking(move || {
+        let mut cap = crate::ingest::RejectCap::new(&parse_spec.file_name);
         let mut sink = move |n: Normalized| {
-            let _ = tx.blocking_send(n);
+            if let Some(n) = cap.pass(n) {
+                let _ = tx.blocking_send(n);
+            }
         };
-        let summary = match json {
+        let summary = crate::ingest::guarded(&parse_spec, || match json {
             Some(mapping) => {
                 crate::ingest::parse_json(&bytes, &mapping, &parse_spec, &catalog, &dir, &assignments, &mut sink)
             }
             None => crate::ingest::parse_file(bytes, &parse_spec, &catalog, &dir, &assignments, &mut sink),
-        };
+        });
         drop(sink);
         let _ = summary_tx.send(summary);
     });
@@ -925,11 +929,18 @@ pub async fn ingest_file(
         layout: None,
         sheet: None,
     };
+    let (spec_name, spec_agency) = (spec.file_name.clone(), spec.agency.clone());
     let summary_slot: Arc<std::sync::Mutex<Option<FileSummary>>> = Arc::default();
     let slot = summary_slot.clone();
     let end = async move {
         let summary = summary_rx.await.ok();
-        let end = summary.as_ref().map_or_else(IngestionEnd::default, |s| IngestionEnd {
+        // A parser that ended without a summary did not read the file to its end: nothing
+        // of it is kept.
+        let died = || IngestionEnd {
+            file_reject: Some(crate::ingest::reader_died(&spec_name, spec_agency.clone())),
+            ..Default::default()
+        };
+        let end = summary.as_ref().map_or_else(died, |s| IngestionEnd {
             file_reject: s.file_reject.clone(),
             agency: s.agency.clone(),
             layout: s.kind.map(str::to_string).or_else(|| s.layout.map(|l| format!("{l:?}").to_lowercase())),
