@@ -1,11 +1,23 @@
 //! Reported values: what a department writes in its result cell.
 //!
 //! `85,5%`, `85.5%`, `0.855` in a percent-formatted cell, `85,5`, `1.000`, `1.000 lượt`,
-//! `Hoàn thành` / `Đã hoàn thành` / `Đạt` / `X` (done), `Đang thực hiện` (in progress),
-//! `Chưa thực hiện` (not done), `Thường xuyên` (ongoing). Text is compared after NFC,
-//! case folding and whitespace collapse, so NFD input from other systems reads the same.
-//! A percent outside 0–100, a negative count, or a value whose kind does not fit the
-//! indicator is refused with a reason an officer can act on ([`ValueError::vi`]).
+//! and the statuses of `config/vocabulary.toml` `[statuses]` (read through
+//! [`crate::vocabulary::get`]): `Hoàn thành` / `Đạt` / `X` (done), `Đang thực hiện` (in
+//! progress), `Chưa thực hiện` (not done), `Đã triển khai thường xuyên` (ongoing), alone or
+//! before an explanation. Text is compared after NFC, case folding and whitespace collapse,
+//! so NFD input from other systems reads the same.
+//!
+//! * A status in a percent or count indicator is stored as a status ([`Parsed::status_in_numeric`]),
+//!   unless the cell also holds one figure that fits (`Đã hoàn thành 100%`): the figure wins.
+//! * `N/A`, `-`, `Không phát sinh` (`[no_figure]`) are [`ValueError::NoFigure`]: nothing to
+//!   report, skipped and counted by the ingest, not refused.
+//! * A sentence with one figure that fits (`Đã cấp 1.250 tài khoản`) reads as that figure
+//!   ([`Parsed::from_sentence`]: keep the text as the note); dates, years and document
+//!   numbers are not figures. Figures that disagree (`đạt 80%, trong đó 12/20 xã`) are
+//!   [`ValueError::Conflicting`]: the row is held for the operator.
+//! * A percent outside 0–100, a negative count, a bound or an estimate (`≥10%`,
+//!   `khoảng 50%`), or a value whose kind does not fit the indicator is refused with a reason
+//!   an officer can act on ([`ValueError::vi`]).
 
 use std::fmt;
 
