@@ -291,6 +291,27 @@ impl Vocabulary {
         text.len() <= 120 && self.no_figure.contains(&status_key(text))
     }
 
+    /// The status a cell opens with: the whole cell (`Đã triển khai thường xuyên`), the cell
+    /// before an explanation (`Đã hoàn thành (tháng 6/2024)`, `Hoàn thành: đã ban hành …`,
+    /// `Đang triển khai, dự kiến …`), or an entry of two words or more opening a sentence
+    /// (`Đã triển khai tại 12/15 xã`); the longest entry wins (`Không đạt` over `Không`).
+    /// A one-word entry (`Đạt`, `X`, `Có`) must stand alone or before an explanation: `Có 12
+    /// xã` is a sentence, not a status.
+    pub fn status_lead(&self, text: &str) -> Option<Progress> {
+        lead(&status_key(text), |k| self.statuses.get(k).copied())
+    }
+
+    /// Whether a cell opens with a "nothing to report" entry, read as [`Self::status_lead`]
+    /// reads statuses: `Không áp dụng (đơn vị không có …)`, `N/A - chưa phát sinh`.
+    pub fn no_figure_lead(&self, text: &str) -> bool {
+        lead(&status_key(text), |k| self.no_figure.contains(k).then_some(())).is_some()
+    }
+
+    /// Every no-figure entry, folded (for tests and `inspect`).
+    pub fn no_figure_words(&self) -> impl Iterator<Item = &str> {
+        self.no_figure.iter().map(String::as_str)
+    }
+
     /// A row's first written cell that marks a signature block, `Nơi nhận` or a total.
     pub fn is_non_data_row(&self, first_text: &str) -> bool {
         let key = header_key(first_text);
@@ -341,6 +362,41 @@ impl Vocabulary {
 pub fn status_key(text: &str) -> String {
     let f = fold(text);
     f.trim_end_matches(['.', '!', ';']).trim_end().to_string()
+}
+
+/// The longest entry words can open a cell with (see [`Vocabulary::status_lead`]).
+const LEAD_MAX_WORDS: usize = 8;
+
+/// Looks up the entries a folded cell opens with: the whole cell, the part before an
+/// explanation, then phrases of two words or more, longest first.
+fn lead<T>(key: &str, look: impl Fn(&str) -> Option<T>) -> Option<T> {
+    if key.is_empty() {
+        return None;
+    }
+    if let Some(v) = look(key) {
+        return Some(v);
+    }
+    let end = key.find(['(', ',', ';', ':']).unwrap_or(key.len());
+    let end = key[..end].find(" - ").unwrap_or(end);
+    let head = key[..end].trim().trim_end_matches(['.', '!']).trim_end();
+    if !head.is_empty()
+        && head.len() < key.len()
+        && let Some(v) = look(head)
+    {
+        return Some(v);
+    }
+    let ends: Vec<usize> = key.match_indices(' ').map(|(i, _)| i).take(LEAD_MAX_WORDS).collect();
+    for (words, &end) in ends.iter().enumerate().rev() {
+        // `ends[0]` closes the first word: a phrase of `words + 1` words.
+        if words == 0 {
+            break;
+        }
+        let phrase = key[..end].trim_end_matches(['.', '!', ',', ';', ':']).trim_end();
+        if let Some(v) = look(phrase) {
+            return Some(v);
+        }
+    }
+    None
 }
 
 static INSTALLED: OnceLock<Vocabulary> = OnceLock::new();

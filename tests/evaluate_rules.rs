@@ -427,3 +427,65 @@ fn per_district_quotas_and_group_expansion_across_a_merger() {
     assert_eq!(judged(&q3), ["x1", "x2", "x3", "x4", "x5"]);
     assert_eq!(judged(&q4), ["x1", "x2", "x4", "x5"]);
 }
+
+#[test]
+fn a_status_in_a_numeric_indicator_is_judged() {
+    let w = world();
+    let done = Value::Status(Progress::Done);
+    let going = Value::Status(Progress::InProgress);
+    let not_done = Value::Status(Progress::NotDone);
+    let ongoing = Value::Status(Progress::Ongoing);
+    // (item, agency, reported, status, reason fragment); 2024-Q2, item 1 expects 60%.
+    let table: &[(&str, &str, Value, Status, &str)] = &[
+        ("1", "so_a", done, Status::Done, "Báo cáo “Hoàn thành”, không ghi số liệu"),
+        ("1", "so_a", going, Status::Lagging, "Báo cáo “Đang thực hiện”, không ghi số liệu để so với mức cần có 60%"),
+        ("1", "so_a", not_done, Status::Lagging, "Báo cáo “Chưa thực hiện”, không ghi số liệu"),
+        // 80% this year after 40% last year raises the level: ongoing is not enough.
+        ("1", "so_a", ongoing, Status::Lagging, "Báo cáo “Thường xuyên”, không ghi số liệu"),
+        ("2", "so_a", done, Status::Done, "không ghi số liệu"),
+        ("2", "so_a", not_done, Status::Lagging, "Báo cáo “Chưa thực hiện”, không ghi số liệu"),
+        // Judged at Q4 only.
+        ("9", "so_a", going, Status::NotDue, "chỉ tiêu đánh giá vào Quý IV/2024"),
+        ("9", "so_a", done, Status::Done, "không ghi số liệu"),
+        // 50% each year: a level kept, so `Thường xuyên` meets it.
+        ("11", "x1", ongoing, Status::OnTrack, "Báo cáo “Thường xuyên”, không ghi số liệu; chỉ tiêu duy trì 50%"),
+    ];
+    for (item, agency, value, status, reason) in table {
+        let case = Case { period: "2024-Q2", now: late(), reports: vec![(item, agency, *value)], last_year: vec![] };
+        let rows = run(&w, &case);
+        let r = row(&rows, item, agency);
+        assert_eq!(r.status, *status, "item {item} {agency} {value:?}: {r:?}");
+        assert_eq!(r.actual, Some(*value), "{r:?}");
+        assert_eq!(r.gap, None, "{r:?}");
+        assert!(r.reason.contains(reason), "item {item} {agency} {value:?}: {:?} lacks {reason:?}", r.reason);
+        assert!(chiso::text::is_nfc(&r.reason));
+    }
+}
+
+#[test]
+fn aggregates_leave_statuses_out_of_the_figure() {
+    let w = world();
+    // One member reports a figure, the other a status: the mean is of the figure alone.
+    let case = Case {
+        period: "2024-Q4",
+        now: late(),
+        reports: vec![("6", "so_a", Value::Status(Progress::Done)), ("6", "so_b", pct(90.0))],
+        last_year: vec![],
+    };
+    let rows = run(&w, &case);
+    assert_eq!(row(&rows, "6", "so_a").status, Status::Done);
+    let agg = rows.iter().find(|r| r.item.to_string() == "6" && r.kind == RowKind::Aggregate).unwrap();
+    assert_eq!((agg.status, agg.actual, agg.members), (Status::OnTrack, Some(pct(90.0)), Some((2, 2))));
+    assert!(agg.reason.contains("1 đơn vị báo cáo trạng thái, không tính"), "{}", agg.reason);
+    // Only statuses: no figure at all, the worst member stands for the indicator.
+    let case = Case {
+        period: "2024-Q4",
+        now: late(),
+        reports: vec![("6", "so_a", Value::Status(Progress::Done)), ("6", "so_b", Value::Status(Progress::InProgress))],
+        last_year: vec![],
+    };
+    let rows = run(&w, &case);
+    let agg = rows.iter().find(|r| r.item.to_string() == "6" && r.kind == RowKind::Aggregate).unwrap();
+    assert_eq!((agg.status, agg.actual, agg.members), (Status::Lagging, None, Some((2, 1))));
+    assert!(agg.reason.starts_with("2/2 đơn vị báo cáo trạng thái, không ghi số liệu"), "{}", agg.reason);
+}

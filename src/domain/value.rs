@@ -1,11 +1,23 @@
 //! Reported values: what a department writes in its result cell.
 //!
 //! `85,5%`, `85.5%`, `0.855` in a percent-formatted cell, `85,5`, `1.000`, `1.000 lượt`,
-//! `Hoàn thành` / `Đã hoàn thành` / `Đạt` / `X` (done), `Đang thực hiện` (in progress),
-//! `Chưa thực hiện` (not done), `Thường xuyên` (ongoing). Text is compared after NFC,
-//! case folding and whitespace collapse, so NFD input from other systems reads the same.
-//! A percent outside 0–100, a negative count, or a value whose kind does not fit the
-//! indicator is refused with a reason an officer can act on ([`ValueError::vi`]).
+//! and the statuses of `config/vocabulary.toml` `[statuses]` (read through
+//! [`crate::vocabulary::get`]): `Hoàn thành` / `Đạt` / `X` (done), `Đang thực hiện` (in
+//! progress), `Chưa thực hiện` (not done), `Đã triển khai thường xuyên` (ongoing), alone or
+//! before an explanation. Text is compared after NFC, case folding and whitespace collapse,
+//! so NFD input from other systems reads the same.
+//!
+//! * A status in a percent or count indicator is stored as a status ([`Parsed::status_in_numeric`]),
+//!   unless the cell also holds one figure that fits (`Đã hoàn thành 100%`): the figure wins.
+//! * `N/A`, `-`, `Không phát sinh` (`[no_figure]`) are [`ValueError::NoFigure`]: nothing to
+//!   report, skipped and counted by the ingest, not refused.
+//! * A sentence with one figure that fits (`Đã cấp 1.250 tài khoản`) reads as that figure
+//!   ([`Parsed::from_sentence`]: keep the text as the note); dates, years and document
+//!   numbers are not figures. Figures that disagree (`đạt 80%, trong đó 12/20 xã`) are
+//!   [`ValueError::Conflicting`]: the row is held for the operator.
+//! * A percent outside 0–100, a negative count, a bound or an estimate (`≥10%`,
+//!   `khoảng 50%`), or a value whose kind does not fit the indicator is refused with a reason
+//!   an officer can act on ([`ValueError::vi`]).
 
 use std::fmt;
 
@@ -13,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use super::number::{format_vi, parse_number};
 use crate::text::{clean, fold};
+use crate::vocabulary;
 
 /// The progress of a task, for indicators reported as a status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -53,35 +66,12 @@ impl Progress {
             .find(|p| p.as_str() == s)
     }
 
-    /// The spellings officers use, folded. Longest first is not needed: matching is exact.
+    /// A status as officers write it, from the process-wide vocabulary
+    /// ([`crate::vocabulary::get`], `config/vocabulary.toml` `[statuses]`): the whole cell,
+    /// or a status followed by its explanation (`Đã hoàn thành (tháng 6/2024)`).
     pub fn from_text(s: &str) -> Option<Self> {
-        // Every status starts with a letter; numbers are the common case, skip them fast.
-        if s.trim_start().starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+' || c == '>') || s.len() > 64
-        {
-            return None;
-        }
-        let f = fold(s);
-        let f = f.trim_end_matches(['.', '!']);
-        Some(match f {
-            "hoàn thành" | "đã hoàn thành" | "ht" | "đạt" | "x" | "có" | "rồi" | "đã thực hiện" | "đã triển khai"
-            | "hoàn thành 100%" | "xong" | "done" | "yes" => Progress::Done,
-            "đang thực hiện" | "đang triển khai" | "đang làm" | "đang xây dựng" | "in progress" => {
-                Progress::InProgress
-            }
-            "chưa thực hiện"
-            | "chưa triển khai"
-            | "chưa hoàn thành"
-            | "chưa đạt"
-            | "không đạt"
-            | "không"
-            | "chưa"
-            | "not done"
-            | "no" => Progress::NotDone,
-            "thường xuyên" | "thực hiện thường xuyên" | "đang thực hiện thường xuyên" | "duy trì" => {
-                Progress::Ongoing
-            }
-            _ => return None,
-        })
+        let v = vocabulary::get();
+        v.status(s).or_else(|| v.status_lead(s))
     }
 }
 
@@ -198,6 +188,14 @@ pub enum ValueError {
     /// Text where a figure was expected: `≥10%` (the target copied), `khoảng 50%`, `abc`.
     #[error("`{got}` is not a figure ({expected:?} expected)")]
     NotAFigure { got: String, expected: MeasureKind },
+    /// `N/A`, `-`, `Không phát sinh` (`[no_figure]`): nothing to report, and no mistake.
+    /// Skipped and counted, not refused.
+    #[error("no figure to report: `{0}`")]
+    NoFigure(String),
+    /// Several figures that disagree (`đạt 80%, trong đó 12/20 xã`): which one is meant is
+    /// uncertain, so the row is held for the operator.
+    #[error("conflicting figures {figures:?} in `{got}`")]
+    Conflicting { got: String, figures: Vec<String>, expected: MeasureKind },
 }
 
 impl ValueError {
@@ -210,6 +208,8 @@ impl ValueError {
             ValueError::KindMismatch { .. } => "kind_mismatch",
             ValueError::UnitMismatch { .. } => "unit_mismatch",
             ValueError::Unreadable(_) | ValueError::NotAFigure { .. } => "unreadable_value",
+            ValueError::NoFigure(_) => "no_figure",
+            ValueError::Conflicting { .. } => "conflicting_figures",
         }
     }
 
@@ -234,17 +234,293 @@ impl ValueError {
             ValueError::NotAFigure { got, expected } => {
                 format!("Không đọc được kết quả “{got}”: cần ghi {}, ví dụ {}", expected.vi(), expected.example())
             }
+            ValueError::NoFigure(got) => format!(
+                "Ô kết quả ghi “{got}”: không có số liệu để báo cáo trong kỳ; nếu nhiệm vụ có phát sinh, ghi kết quả thực tế"
+            ),
+            ValueError::Conflicting { got, figures, expected } => format!(
+                "Kết quả “{got}” có nhiều số liệu khác nhau ({}): ghi một số liệu duy nhất là kết quả của chỉ tiêu (ví dụ {}), phần giải thích ghi vào cột Ghi chú",
+                figures.join("; "),
+                expected.example()
+            ),
         }
     }
 }
 
-/// `≥10%`, `trên 80%`, `khoảng 50%`: a bound or an estimate, not a figure.
+/// `≥10%`, `trên 80%`, `khoảng 50%`, `đạt trên 80%`: a bound or an estimate, not a figure.
 fn is_comparison(text: &str) -> bool {
     let f = fold(text);
     f.starts_with(['≥', '>', '≤', '<', '=', '~', '≈'])
-        || ["trên ", "dưới ", "từ ", "khoảng ", "gần ", "hơn ", "tối thiểu ", "tối đa ", "ít nhất ", "ước "]
-            .iter()
-            .any(|w| f.starts_with(w))
+        || HEDGES.iter().any(|w| f.strip_prefix(w).is_some_and(|rest| rest.starts_with(' ')))
+        || figures(&f).iter().any(|x| x.hedged)
+}
+
+/// Words before a figure that make it a bound or an estimate.
+const HEDGES: &[&str] =
+    &["trên", "dưới", "từ", "khoảng", "gần", "hơn", "tối thiểu", "tối đa", "ít nhất", "ước", "ước đạt"];
+
+/// Words before a number that make it a date or a period: `tháng 6/2024`, `năm 2024`.
+const PERIOD_WORDS: &[&str] = &["tháng", "ngày", "năm", "quý", "đợt", "kỳ", "giai đoạn"];
+
+/// Words before a number that make it a document's or an item's number (`Quyết định 123`,
+/// `Kế hoạch số 742`, `chỉ tiêu số 29`), optionally followed by `số`.
+const DOCUMENT_WORDS: &[&str] = &[
+    "quyết định",
+    "kế hoạch",
+    "công văn",
+    "nghị định",
+    "nghị quyết",
+    "thông tư",
+    "chỉ thị",
+    "văn bản",
+    "báo cáo",
+    "tờ trình",
+    "thông báo",
+    "hướng dẫn",
+    "qđ",
+    "kh",
+    "cv",
+    "nq",
+    "nđ",
+    "chỉ tiêu",
+    "nhiệm vụ",
+    "mục",
+    "điều",
+    "phụ lục",
+    "stt",
+];
+
+/// Words before a figure that make it a change, not the result: `tăng 20%`.
+const RELATIVE_WORDS: &[&str] = &["tăng", "giảm", "thêm", "vượt"];
+
+/// Words after which figures are parts of the one before (`1.250 tài khoản, trong đó 300 …`).
+const BREAKDOWN_WORDS: &[&str] = &["trong đó", "bao gồm", "gồm"];
+
+/// A figure found in a cell's folded text.
+#[derive(Debug, Clone, PartialEq)]
+struct Figure {
+    kind: FigureKind,
+    /// What follows the figure, up to an explanation: its unit word for counts.
+    unit: String,
+    /// As written: `80%`, `12/15`, `1.250`.
+    raw: String,
+    /// After `trên`, `khoảng`, `≥`: a bound or an estimate.
+    hedged: bool,
+    /// After `tăng`, `giảm`: a change.
+    relative: bool,
+    /// After `trong đó`: a part of an earlier figure.
+    breakdown: bool,
+    /// Four digits between 1900 and 2100 without a unit sign: most likely a year.
+    year_like: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum FigureKind {
+    Percent(f64),
+    /// `12/15`: twelve of fifteen.
+    Share {
+        part: f64,
+        whole: f64,
+    },
+    Number(f64),
+}
+
+/// The words just before `at` in `s`, trimmed of spaces and `:`.
+fn before_words(s: &str, at: usize) -> &str {
+    s[..at].trim_end_matches([' ', ':', '('])
+}
+
+/// Whether `before` ends with one of `words` as whole words.
+fn ends_with_word(before: &str, words: &[&str]) -> bool {
+    words.iter().any(|w| {
+        before.strip_suffix(w).is_some_and(|head| head.is_empty() || head.ends_with([' ', '(', ',', ';', ':', '-']))
+    })
+}
+
+/// The end of the token starting at `at` (up to the next space).
+fn token_end(s: &str, at: usize) -> usize {
+    s[at..].find(' ').map_or(s.len(), |i| at + i)
+}
+
+/// Every figure in a folded text, leaving out dates (`tháng 6/2024`, `15/3/2024`), years,
+/// document numbers (`Quyết định 123/QĐ-UBND`, `Kế hoạch số 742`) and codes (`5G`, `QĐ123`).
+fn figures(f: &str) -> Vec<Figure> {
+    let mut out = Vec::new();
+    let mut breakdown = false;
+    let mut i = 0;
+    while i < f.len() {
+        let Some(c) = f[i..].chars().next() else { break };
+        if !c.is_ascii_digit() {
+            if BREAKDOWN_WORDS
+                .iter()
+                .any(|w| f[i..].starts_with(w) && (i == 0 || f[..i].ends_with([' ', ',', '(', ';'])))
+            {
+                breakdown = true;
+            }
+            i += c.len_utf8();
+            continue;
+        }
+        let Some(split) = split_number(&f[i..]) else {
+            i += 1;
+            continue;
+        };
+        let number = split.number;
+        let mut next = i + number.len();
+        let prev = f[..i].chars().next_back();
+        let prev2 = f[..i].chars().rev().nth(1);
+        // Glued to a word: `qđ123`, `covid-19`, `5g`, `4.0`-like codes.
+        let glued_before = prev.is_some_and(char::is_alphanumeric)
+            || (prev.is_some_and(|p| matches!(p, '-' | '/' | '.' | '_')) && prev2.is_some_and(char::is_alphanumeric));
+        let glued_after = f[next..].chars().next().is_some_and(char::is_alphabetic);
+        if glued_before || glued_after {
+            i = token_end(f, i);
+            continue;
+        }
+        let Ok(value) = parse_number(number) else {
+            i = next;
+            continue;
+        };
+        let before = before_words(f, i);
+        let hedged = before.ends_with(['≥', '>', '≤', '<', '~', '≈', '=']) || ends_with_word(before, HEDGES);
+        let relative = ends_with_word(before, RELATIVE_WORDS);
+        let document = {
+            let head = before.strip_suffix(" số").unwrap_or(before);
+            ends_with_word(head, DOCUMENT_WORDS)
+        };
+        let period = ends_with_word(before, PERIOD_WORDS);
+        let rest = &f[next..];
+        let kind;
+        let unit;
+        if let Some(after) = rest.strip_prefix('/') {
+            let Some(total) = split_number(after).filter(|_| after.starts_with(|c: char| c.is_ascii_digit())) else {
+                // `123/QĐ-UBND`: a document number.
+                i = token_end(f, i);
+                continue;
+            };
+            next += 1 + total.number.len();
+            let after_total = &f[next..];
+            let whole = parse_number(total.number).ok();
+            let month_year =
+                value <= 12.0 && total.number.len() == 4 && whole.is_some_and(|w| (1900.0..=2100.0).contains(&w));
+            if after_total.starts_with(['/', '-']) && after_total[1..].starts_with(|c: char| c.is_alphanumeric())
+                || period
+                || document
+                || month_year
+            {
+                // `15/3/2024`, `12/2024/NĐ-CP`, `tháng 6/2024`, `(6/2024)`.
+                i = token_end(f, next);
+                continue;
+            }
+            let Some(whole) = whole else {
+                i = next;
+                continue;
+            };
+            kind = FigureKind::Share { part: value, whole };
+            unit = leading_phrase(after_total).to_string();
+        } else if let Some(after) = rest.trim_start().strip_prefix('%') {
+            next = f.len() - after.len();
+            kind = FigureKind::Percent(value);
+            unit = String::new();
+        } else if let Some(after) = rest.trim_start().strip_prefix("phần trăm") {
+            next = f.len() - after.len();
+            kind = FigureKind::Percent(value);
+            unit = String::new();
+        } else {
+            if period || document {
+                i = next;
+                continue;
+            }
+            kind = FigureKind::Number(value);
+            unit = leading_phrase(rest).to_string();
+        }
+        let year_like = matches!(kind, FigureKind::Number(_))
+            && number.len() == 4
+            && number.bytes().all(|b| b.is_ascii_digit())
+            && (1900.0..=2100.0).contains(&value);
+        out.push(Figure { kind, unit, raw: f[i..next].trim().to_string(), hedged, relative, breakdown, year_like });
+        i = next;
+    }
+    out
+}
+
+/// How the figures of a cell read for an indicator.
+#[derive(Debug, Clone, PartialEq)]
+enum Reading {
+    /// One figure, or several that agree.
+    One(Value),
+    /// Figures that disagree, as written.
+    Conflict(Vec<String>),
+    /// Only bounds or estimates fit.
+    Hedged,
+    /// No figure fits the indicator.
+    Nothing,
+}
+
+/// `lượt truy cập` is in `lượt`.
+fn unit_fits(unit: &str, expected: &str) -> bool {
+    let e = fold(expected);
+    !e.is_empty() && (unit == e || unit.strip_prefix(e.as_str()).is_some_and(|r| r.starts_with(' ')))
+}
+
+/// Reads the figures of a cell for an indicator measured in `expected`.
+fn resolve(figs: &[Figure], expected: &MeasureKind) -> Reading {
+    let raws = |c: &[(f64, &Figure)]| c.iter().map(|(_, f)| f.raw.clone()).collect::<Vec<_>>();
+    match expected {
+        MeasureKind::Status => Reading::Nothing,
+        MeasureKind::Percent => {
+            let fitting: Vec<(f64, &Figure)> = figs
+                .iter()
+                .filter(|f| !f.relative)
+                .filter_map(|f| match f.kind {
+                    FigureKind::Percent(v) => Some((v, f)),
+                    FigureKind::Share { part, whole } if whole > 0.0 => Some((part / whole * 100.0, f)),
+                    _ => None,
+                })
+                .collect();
+            let (hedged, plain): (Vec<_>, Vec<_>) = fitting.into_iter().partition(|(_, f)| f.hedged);
+            // A stated percentage is the figure; a share written beside it must agree with it.
+            let Some(&(first, _)) =
+                plain.iter().find(|(_, f)| matches!(f.kind, FigureKind::Percent(_))).or(plain.first())
+            else {
+                return if hedged.is_empty() { Reading::Nothing } else { Reading::Hedged };
+            };
+            if plain.iter().all(|(v, _)| (v - first).abs() <= 0.5) {
+                Reading::One(Value::Percent(first))
+            } else {
+                Reading::Conflict(raws(&plain))
+            }
+        }
+        MeasureKind::Count { unit } => {
+            let counts: Vec<(f64, &Figure)> = figs
+                .iter()
+                .filter(|f| !f.relative)
+                .filter_map(|f| match f.kind {
+                    FigureKind::Number(v) => Some((v, f)),
+                    FigureKind::Share { part, .. } => Some((part, f)),
+                    FigureKind::Percent(_) => None,
+                })
+                .filter(|(_, f)| !f.year_like || unit.as_deref().is_some_and(|u| unit_fits(&f.unit, u)))
+                .collect();
+            let (hedged, plain): (Vec<_>, Vec<_>) = counts.into_iter().partition(|(_, f)| f.hedged);
+            if plain.is_empty() {
+                return if hedged.is_empty() { Reading::Nothing } else { Reading::Hedged };
+            }
+            // A part after `trong đó` does not compete with the whole before it.
+            let whole: Vec<(f64, &Figure)> = plain.iter().filter(|(_, f)| !f.breakdown).copied().collect();
+            let plain = if whole.is_empty() { plain } else { whole };
+            // The figure carrying the indicator's unit word is the one meant.
+            let with_unit: Vec<(f64, &Figure)> = match unit {
+                Some(u) => plain.iter().filter(|(_, f)| unit_fits(&f.unit, u)).copied().collect(),
+                None => Vec::new(),
+            };
+            let candidates = if with_unit.is_empty() { plain } else { with_unit };
+            let first = candidates[0].0;
+            if candidates.iter().all(|(v, _)| (v - first).abs() < 1e-9) {
+                Reading::One(Value::Count(first))
+            } else {
+                Reading::Conflict(raws(&candidates))
+            }
+        }
+    }
 }
 
 /// `đạt 12%`, `Đạt: 95,5%`: the verb officers write before the figure ("reached").
@@ -259,15 +535,48 @@ fn without_reached(text: &str) -> &str {
     if rest.starts_with(|c: char| c.is_ascii_digit()) { rest } else { text }
 }
 
+/// A reported cell read for an indicator, with how it was read.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Parsed {
+    pub value: Value,
+    /// The figure was read out of a sentence (`Đã cấp 1.250 tài khoản`): keep the cell's
+    /// text as the observation's note.
+    pub from_sentence: bool,
+    /// A status (`Hoàn thành`, `X`) in a percent or count indicator, stored as a status and
+    /// judged as such; keep the text as the note too.
+    pub status_in_numeric: bool,
+}
+
+impl Parsed {
+    fn plain(value: Value) -> Self {
+        Self { value, from_sentence: false, status_in_numeric: false }
+    }
+}
+
 /// Reads a reported cell for an indicator measured in `expected`.
 pub fn parse_value(cell: CellInput<'_>, expected: &MeasureKind) -> Result<Value, ValueError> {
-    let value = match cell {
+    parse_value_noted(cell, expected).map(|p| p.value)
+}
+
+/// Reads a reported cell for an indicator measured in `expected`, saying whether the value
+/// came out of a sentence or is a status in a numeric indicator (the caller keeps the text
+/// as the note then).
+///
+/// * `N/A`, `-`, `Không phát sinh` (`[no_figure]`) → [`ValueError::NoFigure`];
+/// * a status (`[statuses]`, alone or before an explanation) → [`Value::Status`], in any
+///   indicator, unless the text also holds one figure that fits a numeric indicator
+///   (`Đã hoàn thành 100%`, `Đạt 95%`): the figure wins;
+/// * a sentence with one fitting figure (`Đã cấp 1.250 tài khoản`) → that figure; figures
+///   that disagree (`đạt 80%, trong đó 12/20 xã`) → [`ValueError::Conflicting`]. Dates,
+///   years and document numbers are not figures.
+pub fn parse_value_noted(cell: CellInput<'_>, expected: &MeasureKind) -> Result<Parsed, ValueError> {
+    let parsed = match cell {
         CellInput::Empty => return Err(ValueError::Empty),
         CellInput::Bool(b) => match expected {
-            MeasureKind::Status => Value::Status(if b { Progress::Done } else { Progress::NotDone }),
+            MeasureKind::Status => Parsed::plain(Value::Status(if b { Progress::Done } else { Progress::NotDone })),
             _ => return Err(ValueError::KindMismatch { expected: expected.clone(), got: b.to_string() }),
         },
-        CellInput::Number { value, percent_format } => match expected {
+        CellInput::Number { value, percent_format } => Parsed::plain(match expected {
             MeasureKind::Percent => Value::Percent(if percent_format { value * 100.0 } else { value }),
             MeasureKind::Count { .. } if !percent_format => Value::Count(value),
             _ => {
@@ -275,10 +584,10 @@ pub fn parse_value(cell: CellInput<'_>, expected: &MeasureKind) -> Result<Value,
                     if percent_format { format!("{}%", format_vi(value * 100.0, 2)) } else { format_vi(value, 4) };
                 return Err(ValueError::KindMismatch { expected: expected.clone(), got: shown });
             }
-        },
+        }),
         CellInput::Text(text) => parse_text(text, expected)?,
     };
-    check_range(value)
+    Ok(Parsed { value: check_range(parsed.value)?, ..parsed })
 }
 
 fn check_range(value: Value) -> Result<Value, ValueError> {
@@ -299,38 +608,72 @@ fn round_noise(v: f64) -> f64 {
     (v * 1e9).round() / 1e9
 }
 
-fn parse_text(text: &str, expected: &MeasureKind) -> Result<Value, ValueError> {
+fn parse_text(text: &str, expected: &MeasureKind) -> Result<Parsed, ValueError> {
     let cleaned = clean(text);
     if cleaned.is_empty() {
         return Err(ValueError::Empty);
     }
-    // `Đã hoàn thành (tháng 6/2024)`: a status with its explanation. (Not for figures:
-    // `Đạt: 95,5%` is a percentage.)
-    let explained = || match expected {
-        MeasureKind::Status => Progress::from_text(leading_phrase(&cleaned)),
-        _ => None,
-    };
-    if let Some(progress) = Progress::from_text(&cleaned).or_else(explained) {
-        return match expected {
-            MeasureKind::Status => Ok(Value::Status(progress)),
-            _ => Err(ValueError::KindMismatch { expected: expected.clone(), got: cleaned }),
+    let words = vocabulary::get();
+    if words.no_figure_lead(&cleaned) {
+        return Err(ValueError::NoFigure(cleaned));
+    }
+    let status = || words.status(&cleaned).or_else(|| words.status_lead(&cleaned));
+    if *expected == MeasureKind::Status {
+        return match status() {
+            Some(p) => Ok(Parsed::plain(Value::Status(p))),
+            None => Err(ValueError::KindMismatch { expected: expected.clone(), got: cleaned }),
         };
     }
+    let as_status = |p: Progress| Parsed { value: Value::Status(p), from_sentence: false, status_in_numeric: true };
+    let not_a_figure = || ValueError::NotAFigure { got: cleaned.clone(), expected: expected.clone() };
+    let conflicting =
+        |figures: Vec<String>| ValueError::Conflicting { got: cleaned.clone(), figures, expected: expected.clone() };
+    if is_comparison(&cleaned) && words.status(&cleaned).is_none() {
+        return Err(not_a_figure());
+    }
+    let reading = resolve(&figures(&fold(&cleaned)), expected);
+    // A figure first (`100% (15/15 đơn vị)`, `1.000 lượt (tăng 20%)`, `-3`): read as
+    // written; for a percent, a share beside it must agree.
+    let mut first_error = None;
+    if without_reached(&cleaned).starts_with(|c: char| c.is_ascii_digit() || matches!(c, '-' | '\u{2212}' | '+')) {
+        match parse_figure(&cleaned, expected) {
+            Ok(value) => {
+                return match reading {
+                    Reading::Conflict(figures) if *expected == MeasureKind::Percent => Err(conflicting(figures)),
+                    _ => Ok(Parsed::plain(value)),
+                };
+            }
+            Err(e @ (ValueError::KindMismatch { .. } | ValueError::NotAFigure { .. })) => first_error = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    // A sentence, a status, or a status with its figure (`Đã hoàn thành 100%`).
+    match reading {
+        Reading::One(value) => Ok(Parsed { value, from_sentence: true, status_in_numeric: false }),
+        Reading::Conflict(figures) => Err(conflicting(figures)),
+        Reading::Hedged => Err(not_a_figure()),
+        Reading::Nothing => match status() {
+            Some(p) => Ok(as_status(p)),
+            None => Err(first_error.unwrap_or_else(not_a_figure)),
+        },
+    }
+}
+
+/// A cell that opens with its figure, read as written: `85,5%`, `12/15 xã`, `1.000 lượt
+/// (tăng 20%)`, `5 giao dịch` (a unit that does not fit is refused).
+fn parse_figure(cleaned: &str, expected: &MeasureKind) -> Result<Value, ValueError> {
     let not_a_figure = |got: &str| ValueError::NotAFigure { got: got.to_string(), expected: expected.clone() };
-    let Some(split) = split_number(without_reached(&cleaned)) else {
-        return Err(match expected {
-            MeasureKind::Status => ValueError::KindMismatch { expected: expected.clone(), got: cleaned },
-            _ => not_a_figure(&cleaned),
-        });
+    let Some(split) = split_number(without_reached(cleaned)) else {
+        return Err(not_a_figure(cleaned));
     };
-    let number = parse_number(split.number).map_err(|_| not_a_figure(&cleaned))?;
+    let number = parse_number(split.number).map_err(|_| not_a_figure(cleaned))?;
     let mut unit = leading_phrase(split.unit);
     // `12/15 xã`: twelve of fifteen.
     let mut of_total = None;
     if let Some(rest) = split.unit.strip_prefix('/')
         && let Some(total) = split_number(rest)
     {
-        let whole = parse_number(total.number).map_err(|_| not_a_figure(&cleaned))?;
+        let whole = parse_number(total.number).map_err(|_| not_a_figure(cleaned))?;
         of_total = Some(whole);
         unit = leading_phrase(total.unit);
     }
@@ -340,19 +683,19 @@ fn parse_text(text: &str, expected: &MeasureKind) -> Result<Value, ValueError> {
     match expected {
         MeasureKind::Percent if of_total.is_some() => match of_total {
             Some(whole) if whole > 0.0 && unit != "%" => Ok(Value::Percent(number / whole * 100.0)),
-            _ => Err(not_a_figure(&cleaned)),
+            _ => Err(not_a_figure(cleaned)),
         },
         MeasureKind::Percent if unit.is_empty() || unit == "%" => Ok(Value::Percent(number)),
         MeasureKind::Count { unit: expected_unit } if unit != "%" => {
             if let Some(expected_unit) = expected_unit
                 && !unit.is_empty()
-                && !same_unit(unit, expected_unit)
+                && !unit_fits(&fold(unit), expected_unit)
             {
                 return Err(ValueError::UnitMismatch { expected: expected_unit.clone(), got: split.unit.to_string() });
             }
             Ok(Value::Count(number))
         }
-        _ => Err(ValueError::KindMismatch { expected: expected.clone(), got: cleaned }),
+        _ => Err(ValueError::KindMismatch { expected: expected.clone(), got: cleaned.to_string() }),
     }
 }
 
@@ -363,11 +706,6 @@ fn leading_phrase(s: &str) -> &str {
     let end = s.find(['(', ',', ';', ':']).unwrap_or(s.len());
     let end = s[..end].find(" - ").unwrap_or(end);
     s[..end].trim().trim_end_matches(['.', '!']).trim_end()
-}
-
-/// The same unit words, compared folded (`LƯỢT` is `lượt`).
-fn same_unit(got: &str, expected: &str) -> bool {
-    fold(got) == fold(expected)
 }
 
 /// A number followed by a unit: `85,5 %` → (`85,5`, `%`), `1.000 lượt` → (`1.000`, `lượt`).
@@ -478,8 +816,8 @@ mod tests {
         assert_eq!(err.vi(), "Kết quả 135% vượt quá 100%");
         let err = parse_value(CellInput::Text("-3"), &count()).unwrap_err();
         assert_eq!(err.code(), "negative_count");
-        let err = parse_value(CellInput::Text("Hoàn thành"), &MeasureKind::Percent).unwrap_err();
-        assert_eq!(err.vi(), "Chỉ tiêu này báo cáo bằng tỷ lệ (%), nhưng ô ghi “Hoàn thành”");
+        let err = parse_value(CellInput::Text("chưa rõ"), &MeasureKind::Percent).unwrap_err();
+        assert_eq!(err.vi(), "Không đọc được kết quả “chưa rõ”: cần ghi tỷ lệ (%), ví dụ 85% hoặc 85,5%");
         let err = parse_value(CellInput::Text("50%"), &count()).unwrap_err();
         assert_eq!(err.code(), "kind_mismatch");
         let err = parse_value(CellInput::Text("5 giao dịch"), &count()).unwrap_err();

@@ -460,15 +460,11 @@ fn judge_number(
         };
     };
     let Some(observed) = observed else { return unreported(c) };
-    let Some(actual) = observed.value.number() else {
-        return GapRow {
-            status: Status::Lagging,
-            actual: Some(observed.value),
-            reason: "Báo cáo không có số liệu".into(),
-            ..blank(c)
-        };
-    };
     let baseline = baseline_of(c, last_year, "");
+    let Some(actual) = observed.value.number() else {
+        let expected = expected_at(c.ind.trajectory, c.quarter, threshold.value, baseline);
+        return judge_reported_status(c, kind, threshold, expected, observed.value);
+    };
     let quarters_left = 4 - c.quarter;
     let pace = (quarters_left > 0).then(|| ((threshold.value - actual) / f64::from(quarters_left)).max(0.0));
     let Some(expected) = expected_at(c.ind.trajectory, c.quarter, threshold.value, baseline) else {
@@ -520,6 +516,51 @@ fn judge_number(
         )
     };
     GapRow { status, expected: Some(expected), actual: Some(observed.value), gap: Some(gap), pace, reason, ..blank(c) }
+}
+
+/// A status reported for a percent or count indicator (`Hoàn thành`, `X`): done meets the
+/// target, and so does `Thường xuyên` for a target that keeps a level; in progress or not
+/// done is behind. The reason says no figure was given.
+fn judge_reported_status(
+    c: &Ctx<'_, '_>,
+    kind: &MeasureKind,
+    threshold: Threshold,
+    expected: Option<f64>,
+    value: Value,
+) -> GapRow {
+    let Some(progress) = value.status() else {
+        return GapRow {
+            status: Status::Lagging,
+            actual: Some(value),
+            reason: "Báo cáo không có số liệu".into(),
+            ..blank(c)
+        };
+    };
+    let reported = format!("Báo cáo “{}”, không ghi số liệu", progress.vi());
+    let (status, reason) = match (progress, expected) {
+        (Progress::Done, _) => (Status::Done, reported),
+        (Progress::Ongoing, _) if keeps_a_level(c, threshold) => {
+            (Status::OnTrack, format!("{reported}; chỉ tiêu duy trì {}", show(kind, threshold.value)))
+        }
+        (_, None) => (
+            Status::NotDue,
+            format!("{reported}; chỉ tiêu đánh giá vào Quý IV/{} ({})", c.year, show(kind, threshold.value)),
+        ),
+        (_, Some(e)) => (Status::Lagging, format!("{reported} để so với mức cần có {}", show(kind, e))),
+    };
+    GapRow { status, expected, actual: Some(value), reason, ..blank(c) }
+}
+
+/// A target that keeps a level rather than raises it: the plan says `duy trì` or
+/// `thường xuyên`, or last year's target was the same.
+fn keeps_a_level(c: &Ctx<'_, '_>, threshold: Threshold) -> bool {
+    let raw = c.ind.target(c.year).map(|t| crate::text::fold(&t.raw)).unwrap_or_default();
+    raw.contains("duy trì")
+        || raw.contains("thường xuyên")
+        || c.ind
+            .target(c.year - 1)
+            .and_then(|t| measure_threshold(&t.spec, ""))
+            .is_some_and(|t| (t.value - threshold.value).abs() < 1e-9)
 }
 
 /// The deadline of a status-measured target for the year.
@@ -671,6 +712,19 @@ fn aggregate_row(
         };
     }
     let values: Vec<f64> = reported.iter().filter_map(|r| r.actual.and_then(|v| v.number())).collect();
+    // Members that reported a status (`Hoàn thành`) have no figure to add up: they are judged
+    // on their own rows and left out of the province's figure.
+    let statuses = reported.len() - values.len();
+    if values.is_empty() && statuses > 0 {
+        let worst = members.iter().map(|r| r.status).min().unwrap_or(Status::NotDue);
+        return GapRow {
+            status: worst,
+            reason: format!(
+                "{statuses}/{judged} đơn vị báo cáo trạng thái, không ghi số liệu; {good}/{judged} đơn vị đạt"
+            ),
+            ..base
+        };
+    }
     if values.is_empty() {
         let row = unreported(c);
         return GapRow {
@@ -706,7 +760,15 @@ fn aggregate_row(
         actual: row.actual,
         gap: row.gap,
         pace: row.pace,
-        reason: format!("{how} {}/{judged} đơn vị đã báo cáo: {}", values.len(), row.reason),
+        reason: if statuses > 0 {
+            format!(
+                "{how} {}/{judged} đơn vị đã báo cáo số liệu ({statuses} đơn vị báo cáo trạng thái, không tính): {}",
+                values.len(),
+                row.reason
+            )
+        } else {
+            format!("{how} {}/{judged} đơn vị đã báo cáo: {}", values.len(), row.reason)
+        },
         ..base
     }
 }

@@ -28,7 +28,7 @@ use crate::catalog::Directory;
 use crate::catalog::plan::{Catalog, Indicator};
 use crate::domain::number::format_vi;
 use crate::domain::target::TargetSpec;
-use crate::domain::value::{CellInput, MeasureKind, ValueError, parse_value};
+use crate::domain::value::{CellInput, MeasureKind, Parsed, ValueError, parse_value_noted};
 use crate::domain::{AgencyId, ItemKey, Period, Value};
 use crate::text::{ascii_fold, clean, fold};
 
@@ -164,7 +164,7 @@ pub struct Normalizer<'a> {
     seen: HashMap<u64, String, FastHash>,
     /// Period texts and value texts already read: files repeat them on every row.
     period_cache: HashMap<String, Option<Period>>,
-    value_cache: [HashMap<String, Result<Value, ValueError>>; 3],
+    value_cache: [HashMap<String, Result<Parsed, ValueError>>; 3],
 }
 
 /// What a row's task text says about items.
@@ -226,7 +226,12 @@ enum ValueProblem {
 
 impl ValueProblem {
     fn from_error(e: ValueError) -> Self {
-        ValueProblem::Refused(e.code(), e.vi())
+        match e {
+            ValueError::NoFigure(_) => ValueProblem::NoFigure,
+            // Several figures that disagree: which one the officer meant is not known.
+            ValueError::Conflicting { .. } => ValueProblem::Held(format!("Chưa chắc chắn: {}", e.vi())),
+            e => ValueProblem::Refused(e.code(), e.vi()),
+        }
     }
 }
 
@@ -603,7 +608,7 @@ impl<'a> Normalizer<'a> {
         };
         match pick {
             Some(Some(measure)) => {
-                let value = self.read_one(&rec.value, &measure.kind).map_err(refused)?;
+                let value = self.read_one(&rec.value, &measure.kind).map_err(refused)?.value;
                 Ok(ReadValues { values: vec![(measure.key.clone(), value)], note: None })
             }
             Some(None) => Err(ValueProblem::Refused(
@@ -696,6 +701,16 @@ impl<'a> Normalizer<'a> {
             if crate::vocabulary::get().is_no_figure(t) {
                 return Err(ValueProblem::NoFigure);
             }
+            // `1,250` in a count: 1,25 by the Vietnamese comma, or 1250 written the English
+            // way; a count is whole, so the comma is likely a thousands mark, but not surely.
+            if matches!(kind, MeasureKind::Count { .. }) && english_thousands(t) {
+                return Err(ValueProblem::Held(format!(
+                    "Chưa chắc chắn: “{}” có thể là {} hoặc {}; số lượng ghi dấu chấm phân cách hàng nghìn, ví dụ 1.250",
+                    clean(t),
+                    clean(t).replace(',', "."),
+                    clean(t).replace(',', "")
+                )));
+            }
             // A bare fraction typed as text in a percent indicator is as open as a number.
             if *kind == MeasureKind::Percent
                 && let Some(v) = bare_number(t)
@@ -711,23 +726,25 @@ impl<'a> Normalizer<'a> {
                 )));
             }
         }
-        let value = self.read_one(cell, kind).map_err(ValueProblem::from_error)?;
-        let note = match (&value, kind) {
+        let parsed = self.read_one(cell, kind).map_err(ValueProblem::from_error)?;
+        let note = match (&parsed.value, kind) {
             (Value::Status(p), MeasureKind::Percent | MeasureKind::Count { .. }) => {
                 Some(format!("báo cáo “{}”, không ghi số liệu", p.vi()))
             }
+            // The sentence the figure was read from stays with it.
+            _ if parsed.from_sentence => Some(format!("đọc từ câu “{}”", shorten(&clean(&cell.text()), 120))),
             _ => None,
         };
-        Ok(ReadValues { values: vec![(String::new(), value)], note })
+        Ok(ReadValues { values: vec![(String::new(), parsed.value)], note })
     }
 
-    fn read_one(&mut self, cell: &Cell, kind: &MeasureKind) -> Result<Value, ValueError> {
+    fn read_one(&mut self, cell: &Cell, kind: &MeasureKind) -> Result<Parsed, ValueError> {
         if let Cell::Text(t) = cell {
             let cache = &mut self.value_cache[usize::from(kind_code(kind))];
             if let Some(hit) = cache.get(t.as_str()) {
                 return hit.clone();
             }
-            let result = parse_value(CellInput::Text(t), kind);
+            let result = parse_value_noted(CellInput::Text(t), kind);
             if cache.len() < VALUE_CACHE_LIMIT {
                 cache.insert(t.clone(), result.clone());
             }
@@ -748,7 +765,7 @@ impl<'a> Normalizer<'a> {
             }
             Cell::Error(e) => return Err(ValueError::Unreadable(format!("lỗi công thức {e}"))),
         };
-        parse_value(input, kind)
+        parse_value_noted(input, kind)
     }
 
     /// The item a row is about, from the evidence it gives: a column that names itself the
@@ -1108,6 +1125,18 @@ fn bare_number(text: &str) -> Option<f64> {
         return None;
     }
     crate::domain::number::parse_number(&t).ok()
+}
+
+/// `1,250`, `12,500,000`: digits in groups of three after commas, nothing else.
+fn english_thousands(text: &str) -> bool {
+    let t = clean(text);
+    let mut groups = t.split(',');
+    let first = groups.next().unwrap_or_default();
+    let rest: Vec<&str> = groups.collect();
+    !rest.is_empty()
+        && (1..=3).contains(&first.len())
+        && first.chars().all(|c| c.is_ascii_digit())
+        && rest.iter().all(|g| g.len() == 3 && g.chars().all(|c| c.is_ascii_digit()))
 }
 
 /// `II`, `2`, `Quý II`, `Q2`, `quý 2` → 2.
