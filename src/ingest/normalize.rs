@@ -53,8 +53,14 @@ pub struct Record {
     /// The unit the value column's header path names (`Số lượng` → count, `Tỷ lệ (%)` →
     /// percent), or the row's ĐVT cell.
     pub column_unit: Option<crate::vocabulary::UnitWord>,
-    /// The row is in a co-agency table (`Nhiệm vụ phối hợp`).
+    /// The row is in a co-agency table (`Nhiệm vụ phối hợp`): the items are led by others
+    /// and the reporting agency takes part.
     pub cooperation: bool,
+    /// The value column's siblings under the same result heading that name another unit
+    /// (`Kết quả thực hiện › Số lượng | Tỷ lệ (%)`): (their unit, their cell, its location).
+    /// `value` is the first result column; the normalizer takes the alternative whose unit
+    /// is the indicator's measure when `column_unit` is not.
+    pub alternatives: Vec<(crate::vocabulary::UnitWord, Cell, String)>,
 }
 
 /// A value ready to store.
