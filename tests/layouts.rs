@@ -6,11 +6,11 @@ mod common;
 use std::sync::Arc;
 
 use chiso::catalog::assign::leads;
+use chiso::demo::{DemoCell, SheetSpec, write_book};
 use chiso::domain::{AgencyId, ItemKey, MeasureKind, Period, Value};
 use chiso::ingest::layout::{ColumnMap, Mapping};
 use chiso::ingest::normalize::{NewObservation, NewReject};
 use chiso::ingest::{FileSpec, FileSummary, parse_to_vecs};
-use chiso::demo::{DemoCell, SheetSpec, write_book};
 
 fn q2() -> Period {
     Period::new(2024, 2).unwrap()
@@ -221,7 +221,10 @@ fn a_mapping_names_the_sheet_by_pattern_and_unknown_headings() {
     assert_eq!(summary.sheet.as_deref(), Some("BC II-2024"));
     assert_eq!(summary.tables[0].header_rows, vec![3]);
     assert_eq!(rejects, vec![]);
-    assert_eq!(obs.iter().map(|o| (o.item, o.location.as_str())).collect::<Vec<_>>(), vec![(items[0], "BC II-2024!E4")]);
+    assert_eq!(
+        obs.iter().map(|o| (o.item, o.location.as_str())).collect::<Vec<_>>(),
+        vec![(items[0], "BC II-2024!E4")]
+    );
 
     // The pattern matches no sheet: refused, naming the sheets.
     let (summary, _, _) = read(&[sheet("BC I-2024")], "so_yt.xlsx", Some("so_yt"), mapping);
@@ -289,10 +292,8 @@ fn two_tables_on_one_sheet_and_a_repeated_header() {
 }
 
 fn signed_report(items: &[ItemKey], footer: Vec<Vec<DemoCell>>) -> SheetSpec {
-    let mut rows: Vec<Vec<DemoCell>> = items
-        .iter()
-        .map(|&k| vec![t(&k.to_string()), t(&task_of(k)), t("Hoàn thành"), t("")])
-        .collect();
+    let mut rows: Vec<Vec<DemoCell>> =
+        items.iter().map(|&k| vec![t(&k.to_string()), t(&task_of(k)), t("Hoàn thành"), t("")]).collect();
     rows.push(vec![]);
     rows.extend(footer);
     SheetSpec {
@@ -324,7 +325,10 @@ fn the_agency_named_only_in_the_signature_block() {
     assert_eq!(summary.agency_found_in.as_deref(), Some("chữ ký ô C10"));
     assert_eq!(summary.period_found_in.as_deref(), Some("tiêu đề ô A1"));
     assert_eq!(summary.skipped.footer, 6);
-    assert_eq!(obs.iter().map(|o| (o.item, o.agency.clone())).collect::<Vec<_>>(), items.iter().map(|&k| (k, id("so_nv"))).collect::<Vec<_>>());
+    assert_eq!(
+        obs.iter().map(|o| (o.item, o.agency.clone())).collect::<Vec<_>>(),
+        items.iter().map(|&k| (k, id("so_nv"))).collect::<Vec<_>>()
+    );
 
     // `GIÁM ĐỐC SỞ NỘI VỤ` on one line.
     let footer = vec![text_row(&["Nơi nhận:", "", "GIÁM ĐỐC SỞ NỘI VỤ", ""])];
@@ -338,8 +342,7 @@ fn the_agency_named_only_in_the_file_name() {
     let items = led_by("so_nv", status, 2);
     let footer = vec![text_row(&["Nơi nhận:", "", "GIÁM ĐỐC", ""]), text_row(&["", "", "Nguyễn Văn An", ""])];
     for name in ["BaoCao_SoNoiVu_Q2-2024.xlsx", "Sở Nội vụ - báo cáo quý 2.xlsx"] {
-        let (summary, obs, rejects) =
-            read(&[signed_report(&items, footer.clone())], name, None, Mapping::default());
+        let (summary, obs, rejects) = read(&[signed_report(&items, footer.clone())], name, None, Mapping::default());
         assert_eq!(summary.file_reject, None, "{name}");
         assert_eq!(rejects, vec![], "{name}");
         assert_eq!(summary.agency, Some(id("so_nv")), "{name}");

@@ -395,7 +395,8 @@ pub fn find_header(rows: &[Row], mapping: &Mapping) -> Result<Header, LayoutErro
     ];
     let named: Vec<&String> = choices.iter().filter_map(|c| c.as_ref()).filter(|c| !is_letters(c)).collect();
     let mut near_miss: Option<String> = None;
-    for (pos, row) in rows.iter().enumerate().take(if mapping.header_row.is_some() { rows.len() } else { HEADER_SEARCH_ROWS })
+    for (pos, row) in
+        rows.iter().enumerate().take(if mapping.header_row.is_some() { rows.len() } else { HEADER_SEARCH_ROWS })
     {
         if mapping.header_row.is_some_and(|n| row.index + 1 != n) {
             continue;
@@ -438,9 +439,11 @@ pub fn find_header(rows: &[Row], mapping: &Mapping) -> Result<Header, LayoutErro
             return Err(LayoutError::NoValueColumn(h.column_list()));
         };
         h.select_value(value);
-        h.layout = mapping.layout.unwrap_or(
-            if h.columns.unit_code.is_some() || h.columns.unit_name.is_some() { Layout::Long } else { Layout::Wide },
-        );
+        h.layout = mapping.layout.unwrap_or(if h.columns.unit_code.is_some() || h.columns.unit_name.is_some() {
+            Layout::Long
+        } else {
+            Layout::Wide
+        });
         return Ok(h);
     }
     Err(near_miss.map_or(LayoutError::NoHeader, LayoutError::NoValueColumn))
@@ -683,11 +686,22 @@ pub fn non_data(row: &Row) -> Option<NonData> {
     None
 }
 
-/// `Vĩnh Long, ngày 10 tháng 7 năm 2024`.
+/// `Vĩnh Long, ngày 10 tháng 7 năm 2024`, `Ngày 10 tháng 7 năm 2024`: a short line that
+/// ends with the date.
 pub fn is_place_date_line(text: &str) -> bool {
     let f = ascii_fold(text);
-    let Some(at) = f.find("ngay ") else { return false };
-    f.len() < 80 && f[at..].contains(" thang ") && f[at..].contains(" nam ") && f[at + 5..].starts_with(|c: char| c.is_ascii_digit() || c == '.')
+    let f = f.trim().trim_end_matches(['.', ';']);
+    let Some(at) = f.find(", ngay ").map(|i| i + 2).or_else(|| f.starts_with("ngay ").then_some(0)) else {
+        return false;
+    };
+    let date = &f[at + 5..];
+    let Some(year_at) = date.rfind(" nam ") else { return false };
+    let year = date[year_at + 5..].trim();
+    f.len() < 80
+        && date.starts_with(|c: char| c.is_ascii_digit() || c == '.')
+        && date.contains(" thang ")
+        && year.len() == 4
+        && year.chars().all(|c| c.is_ascii_digit())
 }
 
 /// A section row: a heading label (`I.`, `II`, `A`, `B.`) in the number column.
@@ -696,7 +710,8 @@ pub fn is_section_label(text: &str) -> bool {
     let t = t.trim().trim_end_matches(['.', ')']).trim();
     !t.is_empty()
         && t.len() <= 5
-        && (t.chars().all(|c| matches!(c, 'i' | 'v' | 'x')) || (t.len() == 1 && t.chars().all(|c| c.is_ascii_alphabetic())))
+        && (t.chars().all(|c| matches!(c, 'i' | 'v' | 'x'))
+            || (t.len() == 1 && t.chars().all(|c| c.is_ascii_alphabetic())))
 }
 
 /// The agency a signature block line names: `GIÁM ĐỐC SỞ NỘI VỤ`, `TM. ỦY BAN NHÂN DÂN XÃ
@@ -1053,5 +1068,139 @@ mod tests {
         }
         assert_eq!(find_period("Báo cáo 6 tháng đầu năm 2024"), None);
         assert_eq!(find_period("Sở Y tế"), None);
+    }
+
+    #[test]
+    fn a_three_row_header_gives_each_column_its_path_unit_and_alternatives() {
+        let rows = vec![
+            row(0, &["STT", "Nhiệm vụ", "Kết quả thực hiện", "", "", "", "Ghi chú"]),
+            row(1, &["", "", "Quý I/2024", "", "Quý II/2024", "", ""]),
+            row(2, &["", "", "Số lượng", "Tỷ lệ (%)", "Số lượng", "Tỷ lệ (%)", ""]),
+            row(3, &["(1)", "(2)", "(3)", "(4)", "(5)", "(6)", "(7)"]),
+            row(4, &["5", "Duy trì", "12", "", "", "", ""]),
+        ];
+        let mut h = find_header(&rows, &Mapping::default()).unwrap();
+        assert_eq!((h.row, h.last_row, h.columns.note), (0, 3, Some(6)));
+        h.choose_quarter(Period::new(2024, 2).unwrap()).unwrap();
+        assert_eq!(h.columns.value, Some(4));
+        assert_eq!(h.value_unit, Some(UnitWord::Count));
+        assert_eq!(h.alternatives, vec![(UnitWord::Percent, 5)]);
+        let f = &h.info[5];
+        assert_eq!(f.path, ["Kết quả thực hiện", "Quý II/2024", "Tỷ lệ (%)"]);
+        assert_eq!((f.letter.as_str(), f.role, f.unit), ("F", Some("value"), Some("percent")));
+        // The quarters are listed once each when one is missing.
+        assert_eq!(
+            h.choose_quarter(Period::new(2024, 4).unwrap()),
+            Err(vec!["Quý I/2024".into(), "Quý II/2024".into()])
+        );
+    }
+
+    #[test]
+    fn value_headings_from_the_vocabulary() {
+        for heading in ["Tình hình thực hiện", "Kết quả đạt được", "Số liệu", "KET QUA THUC HIEN QUY II"]
+        {
+            let h = find_header(&[row(0, &["STT", "Nội dung", heading])], &Mapping::default()).unwrap();
+            assert_eq!(h.columns.value, Some(2), "{heading}");
+        }
+    }
+
+    #[test]
+    fn a_plan_item_column_beside_a_row_counter() {
+        for (headers, item, plan_item) in [
+            (vec!["STT", "Chỉ tiêu số", "Nội dung", "Kết quả"], Some(0), Some(1)),
+            (vec!["TT", "Mã chỉ tiêu", "Nội dung", "Kết quả"], Some(0), Some(1)),
+            (vec!["Số TT theo KH", "Nội dung", "Kết quả", ""], None, Some(0)),
+            (vec!["STT theo kế hoạch", "Nội dung", "Kết quả", ""], None, Some(0)),
+            (vec!["STT", "Nội dung", "Kết quả", ""], Some(0), None),
+        ] {
+            let h = find_header(&[row(0, &headers)], &Mapping::default()).unwrap();
+            assert_eq!((h.columns.item, h.columns.plan_item), (item, plan_item), "{headers:?}");
+        }
+    }
+
+    #[test]
+    fn period_columns() {
+        let rows = vec![row(0, &["Năm", "Quý", "Tháng", "Kỳ báo cáo", "Huyện", "STT", "Nội dung", "Kết quả"])];
+        let c = find_header(&rows, &Mapping::default()).unwrap().columns;
+        assert_eq!((c.year, c.quarter, c.month, c.period, c.district), (Some(0), Some(1), Some(2), Some(3), Some(4)));
+        for (y, q, m, want) in [
+            (Some("2024"), Some("2"), None, Some("Quý 2/2024")),
+            (Some("2024"), Some("II"), None, Some("Quý 2/2024")),
+            (Some("2024"), Some("Quý II"), None, Some("Quý 2/2024")),
+            (None, Some("Quý III/2024"), None, Some("Quý 3/2024")),
+            (None, Some("2024-Q2"), None, Some("Quý 2/2024")),
+            (Some("2024"), None, Some("6"), Some("Quý 2/2024")),
+            (None, None, Some("06/2024"), Some("Quý 2/2024")),
+            (None, None, Some("10/11/2024"), Some("Quý 4/2024")),
+            (Some("2024"), Some("Cả năm"), None, None),
+            (Some("2024"), None, Some("13"), None),
+        ] {
+            assert_eq!(period_text(y, q, m).as_deref(), want, "{y:?} {q:?} {m:?}");
+        }
+    }
+
+    #[test]
+    fn sheet_names_and_patterns() {
+        for (name, q) in [("Quý I", 1), ("QUY 2", 2), ("Quy 2", 2), ("Q2-2024", 2), ("Quý IV/2024", 4), ("q3", 3)] {
+            assert_eq!(quarter_heading(name).map(|(q, _)| q), Some(q), "{name}");
+        }
+        for name in ["Báo cáo", "Quyết định", "Sheet1", "Q"] {
+            assert_eq!(quarter_heading(name), None, "{name}");
+        }
+        let m = Mapping { sheet: Some("Quý {quarter_roman} năm {year} ({quarter})".into()), ..Default::default() };
+        assert_eq!(m.sheet_for(Period::new(2024, 3).unwrap()).as_deref(), Some("Quý III năm 2024 (3)"));
+        assert!(same_sheet_name("QUY III  NAM 2024", "Quý III năm 2024"));
+        assert!(!same_sheet_name("Quý II", "Quý III"));
+    }
+
+    #[test]
+    fn rows_that_are_not_data() {
+        for (cells, want) in [
+            (vec!["Nơi nhận:", "", "GIÁM ĐỐC"], Some(NonData::Footer)),
+            (vec!["", "KT. GIÁM ĐỐC"], Some(NonData::Footer)),
+            (vec!["- Lưu: VT."], Some(NonData::Footer)),
+            (vec!["", "", "Vĩnh Long, ngày 10 tháng 7 năm 2024"], Some(NonData::Footer)),
+            (vec!["TM. ỦY BAN NHÂN DÂN XÃ AN BÌNH"], Some(NonData::Footer)),
+            (vec!["Tổng cộng", "", "12"], Some(NonData::Total)),
+            (vec!["5", "Tổ chức hội nghị ngày 10 tháng 7 năm 2024 tại tỉnh", "Hoàn thành"], None),
+            (vec!["12", "Duy trì", "85%"], None),
+        ] {
+            assert_eq!(non_data(&row(9, &cells)), want, "{cells:?}");
+        }
+        for label in ["I.", "II", "iv.", "A", "B."] {
+            assert!(is_section_label(label), "{label}");
+        }
+        for label in ["1", "1.1", "Nội dung", "12."] {
+            assert!(!is_section_label(label), "{label}");
+        }
+    }
+
+    #[test]
+    fn a_mapping_finds_a_header_of_unknown_words() {
+        let rows = vec![row(0, &["Số liệu tổng hợp"]), row(2, &["Số hiệu", "Diễn giải", "Con số"])];
+        let mapping = Mapping {
+            columns: ColumnMap { value: Some("Con số".into()), item: Some("A".into()), ..Default::default() },
+            ..Default::default()
+        };
+        let h = find_header(&rows, &mapping).unwrap();
+        assert_eq!((h.row, h.columns.item, h.columns.value), (2, Some(0), Some(2)));
+    }
+
+    #[test]
+    fn a_header_without_a_result_column_lists_its_columns() {
+        let rows = vec![row(0, &["STT", "Nội dung", "Chỉ tiêu năm 2024", "Ghi chú"])];
+        let e = find_header(&rows, &Mapping::default()).unwrap_err();
+        assert_eq!(
+            e.vi("BC"),
+            "Trang “BC” không có cột Kết quả thực hiện; các cột tìm thấy: STT, Nội dung, Chỉ tiêu năm 2024, Ghi chú"
+        );
+    }
+
+    #[test]
+    fn a_repeated_header_is_recognised() {
+        let rows = vec![row(0, &["STT", "Nhiệm vụ", "Kết quả thực hiện", "Ghi chú"])];
+        let h = find_header(&rows, &Mapping::default()).unwrap();
+        assert!(h.is_repeated_header(&row(30, &["STT", "NHIỆM VỤ", "Kết quả thực hiện", ""])));
+        assert!(!h.is_repeated_header(&row(30, &["5", "Nhiệm vụ", "Hoàn thành", ""])));
     }
 }

@@ -169,7 +169,8 @@ pub fn parse_file(
             None => {
                 let quarter_sheets: Vec<(&String, (u8, Option<i32>))> =
                     visible.iter().filter_map(|n| layout::quarter_heading(n).map(|q| (n, q))).collect();
-                let fits = |(q, y): (u8, Option<i32>)| q == spec.period.quarter() && y.is_none_or(|y| y == spec.period.year());
+                let fits =
+                    |(q, y): (u8, Option<i32>)| q == spec.period.quarter() && y.is_none_or(|y| y == spec.period.year());
                 if quarter_sheets.is_empty() {
                     (visible.clone(), None, false)
                 } else if let Some((name, _)) = quarter_sheets.iter().find(|(_, q)| fits(*q)) {
@@ -398,14 +399,7 @@ fn period_source(title: &layout::Title, header: &Header, sheet: &str, spec: &Fil
     if let Some(cell) = &title.period_cell {
         return Some(format!("tiêu đề ô {cell}"));
     }
-    if let Some(label) = spec
-        .mapping
-        .sheet
-        .is_none()
-        .then(|| layout::quarter_heading(sheet))
-        .flatten()
-        .map(|_| sheet)
-    {
+    if let Some(label) = spec.mapping.sheet.is_none().then(|| layout::quarter_heading(sheet)).flatten().map(|_| sheet) {
         return Some(format!("tên trang “{label}”"));
     }
     if let Some(q) = header.quarters.iter().find(|q| Some(q.column) == header.columns.value) {
@@ -708,7 +702,8 @@ fn record_of(mut row: Row, header: &Header, sheet: &str, cooperation: bool, year
     };
     let value_col = c.value.unwrap_or(0);
     let value = take(c.value);
-    let alternatives = header.alternatives.iter().map(|&(unit, col)| (unit, take(Some(col)), location_of(col))).collect();
+    let alternatives =
+        header.alternatives.iter().map(|&(unit, col)| (unit, take(Some(col)), location_of(col))).collect();
     let (unit, unit_name) = match (text_of(take(c.unit_code)), text_of(take(c.unit_name))) {
         (Some(code), name) => (Some(code), name),
         (None, name) => (name, None),
@@ -723,7 +718,8 @@ fn record_of(mut row: Row, header: &Header, sheet: &str, cooperation: bool, year
         }
         let y = row_year.clone().unwrap_or_else(|| year.to_string());
         // A text that makes no quarter goes on as written: the normalizer refuses it.
-        layout::period_text(Some(&y), quarter.as_deref(), month.as_deref()).or_else(|| quarter.clone().or(month.clone()))
+        layout::period_text(Some(&y), quarter.as_deref(), month.as_deref())
+            .or_else(|| quarter.clone().or(month.clone()))
     });
     let column_unit = header.value_unit.or_else(|| uom.as_deref().and_then(|u| crate::vocabulary::get().unit_of(u)));
     Record {
