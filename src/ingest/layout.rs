@@ -673,7 +673,10 @@ pub fn non_data(row: &Row) -> Option<NonData> {
         _ => None,
     })?;
     let key = crate::vocabulary::header_key(first);
-    if crate::vocabulary::get().is_non_data_row(first) {
+    if first.chars().count() <= 60
+        && !collides_without_diacritics(first)
+        && crate::vocabulary::get().is_non_data_row(first)
+    {
         return Some(if key.starts_with("tong") || key == "cong" || key.starts_with("cong ") {
             NonData::Total
         } else {
@@ -684,6 +687,32 @@ pub fn non_data(row: &Row) -> Option<NonData> {
         return Some(NonData::Footer);
     }
     None
+}
+
+/// Non-data words are compared without diacritics, and a few of them are then the first
+/// word of many tasks: `Cộng` / `Công khai`, `(Ký` / `Kỹ năng số`, `Lưu:` / `Lưu trữ`,
+/// `Tổng cộng` / `Tổng hợp`. A text whose first word is one of those is a non-data line
+/// only with its own diacritics.
+fn collides_without_diacritics(text: &str) -> bool {
+    let first = |s: &str| -> String {
+        s.split_whitespace().next().unwrap_or("").trim_matches(|c: char| !c.is_alphanumeric()).to_string()
+    };
+    let word = first(&crate::text::fold(text));
+    let bare = ascii_fold(&word);
+    match bare.as_str() {
+        "cong" => word != "cộng",
+        "ky" => word != "ký",
+        "luu" => {
+            let f = crate::text::fold(text);
+            let f = f.trim_start_matches(|c: char| !c.is_alphanumeric());
+            !(f.starts_with("lưu:") || f.starts_with("lưu vt") || f.starts_with("lưu văn thư"))
+        }
+        "tong" => {
+            let f = crate::text::fold(text);
+            !(f.starts_with("tổng cộng") || f.starts_with("tổng số"))
+        }
+        _ => false,
+    }
 }
 
 /// `Vĩnh Long, ngày 10 tháng 7 năm 2024`, `Ngày 10 tháng 7 năm 2024`: a short line that
@@ -1159,11 +1188,19 @@ mod tests {
             (vec!["Nơi nhận:", "", "GIÁM ĐỐC"], Some(NonData::Footer)),
             (vec!["", "KT. GIÁM ĐỐC"], Some(NonData::Footer)),
             (vec!["- Lưu: VT."], Some(NonData::Footer)),
+            (vec!["Lưu VT, P.KH."], Some(NonData::Footer)),
             (vec!["", "", "Vĩnh Long, ngày 10 tháng 7 năm 2024"], Some(NonData::Footer)),
             (vec!["TM. ỦY BAN NHÂN DÂN XÃ AN BÌNH"], Some(NonData::Footer)),
             (vec!["Tổng cộng", "", "12"], Some(NonData::Total)),
             (vec!["5", "Tổ chức hội nghị ngày 10 tháng 7 năm 2024 tại tỉnh", "Hoàn thành"], None),
             (vec!["12", "Duy trì", "85%"], None),
+            // Tasks whose first word is a non-data word without its diacritics.
+            (vec!["", "Công khai thủ tục hành chính", "Hoàn thành"], None),
+            (vec!["", "Kỹ năng số cho người dân", "Hoàn thành"], None),
+            (vec!["", "Lưu trữ hồ sơ điện tử", "Hoàn thành"], None),
+            (vec!["", "Tổng hợp báo cáo", "Hoàn thành"], None),
+            (vec!["Cộng", "", "12"], Some(NonData::Total)),
+            (vec!["", "(Ký, ghi rõ họ tên)"], Some(NonData::Footer)),
         ] {
             assert_eq!(non_data(&row(9, &cells)), want, "{cells:?}");
         }
