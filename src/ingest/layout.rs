@@ -1240,4 +1240,31 @@ mod tests {
         assert!(h.is_repeated_header(&row(30, &["STT", "NHIỆM VỤ", "Kết quả thực hiện", ""])));
         assert!(!h.is_repeated_header(&row(30, &["5", "Nhiệm vụ", "Hoàn thành", ""])));
     }
+
+    #[test]
+    fn a_record_carries_what_its_columns_say() {
+        let rows = vec![
+            row(0, &["STT", "Chỉ tiêu số", "Nội dung", "Năm", "Quý", "Kết quả thực hiện", "", "ĐVT"]),
+            row(1, &["", "", "", "", "", "Số lượng", "Tỷ lệ (%)", ""]),
+        ];
+        let h = find_header(&rows, &Mapping::default()).unwrap();
+        let data = row(2, &["1", "118.1", "Duy trì", "2024", "II", "12", "85%", "lượt"]);
+        let rec = crate::ingest::record_of(data, &h, "BC", true, 2024);
+        assert_eq!(rec.item, Some(Cell::Text("1".into())));
+        assert_eq!(rec.plan_item, Some(Cell::Text("118.1".into())));
+        assert_eq!((rec.year.as_deref(), rec.quarter.as_deref()), (Some("2024"), Some("II")));
+        assert_eq!(rec.period.as_deref(), Some("Quý 2/2024"));
+        assert_eq!((rec.value.clone(), rec.location.as_str()), (Cell::Text("12".into()), "BC!F3"));
+        assert_eq!(rec.column_unit, Some(UnitWord::Count));
+        assert_eq!(rec.alternatives, vec![(UnitWord::Percent, Cell::Text("85%".into()), "BC!G3".to_string())]);
+        assert_eq!(rec.uom.as_deref(), Some("lượt"));
+        assert!(rec.cooperation);
+        // Without a unit in the headings, the row's ĐVT gives it; a quarter without a year
+        // takes the collected one.
+        let rows = vec![row(0, &["STT", "Nội dung", "Quý", "Kết quả", "ĐVT"])];
+        let h = find_header(&rows, &Mapping::default()).unwrap();
+        let rec = crate::ingest::record_of(row(1, &["5", "Duy trì", "3", "85", "%"]), &h, "BC", false, 2024);
+        assert_eq!((rec.column_unit, rec.period.as_deref()), (Some(UnitWord::Percent), Some("Quý 3/2024")));
+        assert!(rec.alternatives.is_empty() && !rec.cooperation);
+    }
 }
