@@ -63,8 +63,14 @@ pub struct Record {
     /// The unit the value column's header path names (`Số lượng` → count, `Tỷ lệ (%)` →
     /// percent), or the row's ĐVT cell.
     pub column_unit: Option<crate::vocabulary::UnitWord>,
-    /// The row is in a co-agency table (`Nhiệm vụ phối hợp`).
+    /// The row is in a co-agency table (`Nhiệm vụ phối hợp`): the items are led by others
+    /// and the reporting agency takes part.
     pub cooperation: bool,
+    /// The value column's siblings under the same result heading that name another unit
+    /// (`Kết quả thực hiện › Số lượng | Tỷ lệ (%)`): (their unit, their cell, its location).
+    /// `value` is the first result column; the normalizer takes the alternative whose unit
+    /// is the indicator's measure when `column_unit` is not.
+    pub alternatives: Vec<(crate::vocabulary::UnitWord, Cell, String)>,
 }
 
 /// A value ready to store.
@@ -407,8 +413,8 @@ impl<'a> Normalizer<'a> {
         }
     }
 
-    fn normalize_row(&mut self, rec: Record) -> Normalized {
-        if rec.value.is_empty() {
+    fn normalize_row(&mut self, mut rec: Record) -> Normalized {
+        if rec.value.is_empty() && rec.alternatives.iter().all(|a| a.1.is_empty()) {
             return Normalized::Skip(SkipReason::Blank);
         }
         match self.row_period(&rec) {
@@ -430,6 +436,16 @@ impl<'a> Normalizer<'a> {
                 });
             }
         }
+        // The item, from the evidence the row gives.
+        let evidence = self.item_evidence(&rec);
+        if let Ok(e) = &evidence
+            && let Some(&index) = self.by_key.get(&e.key)
+        {
+            self.pick_alternative(index, &mut rec);
+        }
+        if rec.value.is_empty() {
+            return Normalized::Skip(SkipReason::Blank);
+        }
         let raw_value = rec.value.text();
         let file_agency =
             if rec.unit.is_none() { self.file_agency.map(|i| self.dir.at_index(i).id.clone()) } else { None };
@@ -444,8 +460,7 @@ impl<'a> Normalizer<'a> {
                 message,
             })
         };
-        // The item, from the evidence the row gives.
-        let evidence = match self.item_evidence(&rec) {
+        let evidence = match evidence {
             Ok(e) => e,
             Err(ItemProblem::Heading) => return Normalized::Skip(SkipReason::Heading),
             Err(ItemProblem::Refused { code, message, item }) => return reject(code, message, item, None),
@@ -766,6 +781,29 @@ impl<'a> Normalizer<'a> {
             Cell::Error(e) => return Err(ValueError::Unreadable(format!("lỗi công thức {e}"))),
         };
         parse_value_noted(input, kind)
+    }
+
+    /// Under one result heading a count and a percent sub-column (`Số lượng | Tỷ lệ (%)`):
+    /// the indicator's measure says which one is its figure.
+    fn pick_alternative(&self, index: usize, rec: &mut Record) {
+        use crate::vocabulary::UnitWord;
+        let indicator = &self.catalog.indicators[index];
+        if indicator.is_composite() {
+            return;
+        }
+        let want = match indicator.main_measure() {
+            MeasureKind::Percent => UnitWord::Percent,
+            MeasureKind::Count { .. } => UnitWord::Count,
+            MeasureKind::Status => return,
+        };
+        if (rec.column_unit != Some(want) || rec.value.is_empty())
+            && let Some(at) = rec.alternatives.iter().position(|a| a.0 == want && !a.1.is_empty())
+        {
+            let (unit, cell, location) = rec.alternatives.swap_remove(at);
+            rec.value = cell;
+            rec.location = location;
+            rec.column_unit = Some(unit);
+        }
     }
 
     /// The item a row is about, from the evidence it gives: a column that names itself the
