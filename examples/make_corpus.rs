@@ -9,6 +9,9 @@
 //!
 //! Values are fixed (no randomness): the files change only when this program does.
 
+// Rows advance by hand: a sheet's row counter also moves past blank rows and sub-tables.
+#![allow(clippy::explicit_counter_loop)]
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -18,7 +21,7 @@ use chiso::catalog::assign::{Assignments, leads};
 use chiso::catalog::plan::{Catalog, OverridesFile, PlanFile};
 use chiso::domain::{AgencyId, ItemKey, MeasureKind, Period, ReportingCalendar};
 use chiso::ingest::sheet::column_letters;
-use rust_xlsxwriter::{Format, FormatAlign, FormatBorder, Formula, Workbook};
+use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, FormatAlign, FormatBorder, Formula, Workbook};
 
 const OUT: &str = "tests/data/corpus";
 
@@ -208,9 +211,7 @@ impl Plan {
             .iter()
             .enumerate()
             .filter(|(_, i)| !i.is_composite() && i.flags.is_empty() && self.kind_of(i.key) == kind)
-            .filter(|(n, i)| {
-                self.asg.co(*n).contains(&id) && !leads(i, 2024, &self.dir, self.date).contains(&id)
-            })
+            .filter(|(n, i)| self.asg.co(*n).contains(&id) && !leads(i, 2024, &self.dir, self.date).contains(&id))
             .map(|(_, i)| i.key)
             .collect()
     }
@@ -291,6 +292,7 @@ fn signature(b: &mut Book, si: usize, r0: u32, value_col: u16, signer: &str, who
 }
 
 /// One wide row with the standard columns; returns the result cell.
+#[allow(clippy::too_many_arguments)]
 fn std_row(sh: &mut Sh, r: u32, stt: &str, p: &Plan, k: ItemKey, uom: &str, v: C, note: &str) -> String {
     sh.row(r, vec![t(stt), t(&p.task(k)), t(uom), t(&p.target(k)), v, t(note)]);
     sh.cell(r, 4)
@@ -309,7 +311,12 @@ fn uom(p: &Plan, k: ItemKey) -> &'static str {
 
 fn w01_plan_numbers(p: &Plan) -> Book {
     let ag = "so_yt";
-    let mut b = Book::new("w01_stt_plan_number.xlsx", "Sở Y tế: STT = số thứ tự của kế hoạch (`5.`), phần trăm dạng 0.0%, chữ ký", Some(ag), Some(Q2));
+    let mut b = Book::new(
+        "w01_stt_plan_number.xlsx",
+        "Sở Y tế: STT = số thứ tự của kế hoạch (`5.`), phần trăm dạng 0.0%, chữ ký",
+        Some(ag),
+        Some(Q2),
+    );
     b.convert = vec!["xls", "ods"];
     let mut sh = Sh::new("BC quý 2");
     sh.font = Some(("Times New Roman", 12.0));
@@ -332,7 +339,12 @@ fn w01_plan_numbers(p: &Plan) -> Book {
         r += 1;
     }
     for (i, k) in sts.iter().take(4).enumerate() {
-        let (txt, code) = [("Hoàn thành", "done"), ("Đang thực hiện", "in_progress"), ("Thường xuyên", "ongoing"), ("Chưa thực hiện", "not_done")][i];
+        let (txt, code) = [
+            ("Hoàn thành", "done"),
+            ("Đang thực hiện", "in_progress"),
+            ("Thường xuyên", "ongoing"),
+            ("Chưa thực hiện", "not_done"),
+        ][i];
         let c = std_row(&mut b.sheets[0], r, &format!("{k:0>2}"), p, *k, "", t(txt), "");
         b.st(c, *k, ag, Q2, E::S(code));
         r += 1;
@@ -343,7 +355,12 @@ fn w01_plan_numbers(p: &Plan) -> Book {
 }
 
 fn w02_running_counter(p: &Plan, file: &str, ag: &str, convert: Vec<&'static str>) -> Book {
-    let mut b = Book::new(file, "Cột STT đánh số dòng 1, 2, 3 bên cạnh nội dung nhiệm vụ của kế hoạch: mục lấy theo nội dung, không theo STT", Some(ag), Some(Q2));
+    let mut b = Book::new(
+        file,
+        "Cột STT đánh số dòng 1, 2, 3 bên cạnh nội dung nhiệm vụ của kế hoạch: mục lấy theo nội dung, không theo STT",
+        Some(ag),
+        Some(Q2),
+    );
     b.convert = convert;
     let mut sh = Sh::new("Sheet1");
     let title = std_title(&p.name(ag), "Quý II/2024");
@@ -371,7 +388,8 @@ fn w02_running_counter(p: &Plan, file: &str, ag: &str, convert: Vec<&'static str
 }
 
 fn w03_outline_numbers(p: &Plan, file: &str, ag: &str, plan_col: &str, convert: Vec<&'static str>) -> Book {
-    let mut b = Book::new(file, "Đánh số đề mục riêng (1.1, 2.3, I.2) kèm cột số thứ tự theo kế hoạch", Some(ag), Some(Q2));
+    let mut b =
+        Book::new(file, "Đánh số đề mục riêng (1.1, 2.3, I.2) kèm cột số thứ tự theo kế hoạch", Some(ag), Some(Q2));
     b.convert = convert;
     let mut sh = Sh::new("Phụ lục");
     let title = std_title(&p.name(ag), "Quý II năm 2024");
@@ -395,7 +413,10 @@ fn w03_outline_numbers(p: &Plan, file: &str, ag: &str, plan_col: &str, convert: 
             let num = if roman { format!("{sec}.{}", i + 1) } else { format!("{n}.{}", i + 1) };
             let (v, e) = match p.kind_of(*k) {
                 K::Pct => (C::N(pct(i + 5)), E::P(pct(i + 5))),
-                _ => (t(["Đã hoàn thành", "Đang triển khai", "Thường xuyên"][i % 3]), E::S(["done", "in_progress", "ongoing"][i % 3])),
+                _ => (
+                    t(["Đã hoàn thành", "Đang triển khai", "Thường xuyên"][i % 3]),
+                    E::S(["done", "in_progress", "ongoing"][i % 3]),
+                ),
             };
             sh.row(r, vec![t(&num), C::N(k.number as f64), t(&p.task(*k)), t(uom(p, *k)), t(&p.target(*k)), v]);
             let c = sh.cell(r, 5);
@@ -408,7 +429,12 @@ fn w03_outline_numbers(p: &Plan, file: &str, ag: &str, plan_col: &str, convert: 
 
 fn w04_texts_only(p: &Plan) -> Book {
     let ag = "so_nv";
-    let mut b = Book::new("w04_task_text_only.xlsx", "Không có cột số thứ tự: chỉ nội dung nhiệm vụ; cột kết quả `Tình hình thực hiện`", Some(ag), Some(Q2));
+    let mut b = Book::new(
+        "w04_task_text_only.xlsx",
+        "Không có cột số thứ tự: chỉ nội dung nhiệm vụ; cột kết quả `Tình hình thực hiện`",
+        Some(ag),
+        Some(Q2),
+    );
     b.convert = vec!["ods"];
     let mut sh = Sh::new("Báo cáo");
     let hr = sh.title(&["SỞ NỘI VỤ", "", "TÌNH HÌNH THỰC HIỆN CHUYỂN ĐỔI SỐ QUÝ II NĂM 2024"], 3) + 1;
@@ -433,7 +459,12 @@ fn w04_texts_only(p: &Plan) -> Book {
 
 fn w05_percent_fractions(p: &Plan) -> Book {
     let ag = "so_ct";
-    let mut b = Book::new("w05_percent_fractions.xlsx", "Ô định dạng 0% và 0.0% chứa phân số (0,823): là 82,3%, kể cả khi chuyển sang xls, ods", Some(ag), Some(Q2));
+    let mut b = Book::new(
+        "w05_percent_fractions.xlsx",
+        "Ô định dạng 0% và 0.0% chứa phân số (0,823): là 82,3%, kể cả khi chuyển sang xls, ods",
+        Some(ag),
+        Some(Q2),
+    );
     b.convert = vec!["xls", "ods"];
     let mut sh = Sh::new("Quy II");
     let title = std_title(&p.name(ag), "Quý II/2024");
@@ -455,7 +486,12 @@ fn w05_percent_fractions(p: &Plan) -> Book {
 
 fn w06_text_percents(p: &Plan) -> Book {
     let ag = "so_vhttdl";
-    let mut b = Book::new("w06_text_percents.xlsx", "Phần trăm viết bằng chữ: 85,5%, 85.5 %, 85 phần trăm, 100% (15/15 đơn vị), 12/15", Some(ag), Some(Q2));
+    let mut b = Book::new(
+        "w06_text_percents.xlsx",
+        "Phần trăm viết bằng chữ: 85,5%, 85.5 %, 85 phần trăm, 100% (15/15 đơn vị), 12/15",
+        Some(ag),
+        Some(Q2),
+    );
     b.convert = vec!["ods"];
     let mut sh = Sh::new("Báo cáo");
     let title = std_title(&p.name(ag), "Quý II năm 2024");
@@ -484,7 +520,12 @@ fn w06_text_percents(p: &Plan) -> Book {
 
 fn w07_counts(p: &Plan) -> Book {
     let ag = "so_ct";
-    let mut b = Book::new("w07_counts.xlsx", "Số lượng: 1.250 (dấu chấm phân cách hàng nghìn), 1.000 lượt, số 150; 1,250 trong chỉ tiêu đếm là mơ hồ", Some(ag), Some(Q2));
+    let mut b = Book::new(
+        "w07_counts.xlsx",
+        "Số lượng: 1.250 (dấu chấm phân cách hàng nghìn), 1.000 lượt, số 150; 1,250 trong chỉ tiêu đếm là mơ hồ",
+        Some(ag),
+        Some(Q2),
+    );
     b.convert = vec!["xls", "ods"];
     let mut sh = Sh::new("Số liệu");
     let title = std_title(&p.name(ag), "Quý II/2024");
@@ -494,11 +535,9 @@ fn w07_counts(p: &Plan) -> Book {
     b.sheets.push(sh);
     let mut r = hr + 1;
     let (k112, k114, k157) = (p.key("112"), p.key("114"), p.key("157"));
-    for (k, v, e) in [
-        (k112, t("1.250"), 1250.0),
-        (k114, C::F(1250.0, "#,##0"), 1250.0),
-        (k157, t("1.000 lượt"), 1000.0),
-    ] {
+    for (k, v, e) in
+        [(k112, t("1.250"), 1250.0), (k114, C::F(1250.0, "#,##0"), 1250.0), (k157, t("1.000 lượt"), 1000.0)]
+    {
         let c = std_row(&mut b.sheets[0], r, &k.to_string(), p, k, "", v, "");
         b.st(c, k, ag, Q2, E::N(e));
         r += 1;
@@ -512,7 +551,12 @@ fn w07_counts(p: &Plan) -> Book {
 
 fn w07b_count_ambiguous(p: &Plan) -> Book {
     let ag = "so_khdt";
-    let mut b = Book::new("w07b_count_comma.xlsx", "Sở KH&ĐT: `1,250` trong chỉ tiêu đếm (1250 kiểu Anh hay 1,25?): giữ lại cho người vận hành; phần trăm 0%", Some(ag), Some(Q2));
+    let mut b = Book::new(
+        "w07b_count_comma.xlsx",
+        "Sở KH&ĐT: `1,250` trong chỉ tiêu đếm (1250 kiểu Anh hay 1,25?): giữ lại cho người vận hành; phần trăm 0%",
+        Some(ag),
+        Some(Q2),
+    );
     let mut sh = Sh::new("BC");
     let title = std_title(&p.name(ag), "Quý II năm 2024");
     let refs: Vec<&str> = title.iter().map(String::as_str).collect();
@@ -533,7 +577,12 @@ fn w07b_count_ambiguous(p: &Plan) -> Book {
 
 fn w08_three_row_header(p: &Plan, file: &str, convert: Vec<&'static str>) -> Book {
     let ag = "so_ct";
-    let mut b = Book::new(file, "Tiêu đề 3 dòng gộp ô: Kết quả thực hiện › Quý II/2024 › Số lượng | Tỷ lệ (%); số đếm dưới `Số lượng` không bao giờ là phần trăm", Some(ag), Some(Q2));
+    let mut b = Book::new(
+        file,
+        "Tiêu đề 3 dòng gộp ô: Kết quả thực hiện › Quý II/2024 › Số lượng | Tỷ lệ (%); số đếm dưới `Số lượng` không bao giờ là phần trăm",
+        Some(ag),
+        Some(Q2),
+    );
     b.convert = convert;
     let mut sh = Sh::new("Biểu 01");
     let title = std_title(&p.name(ag), "Quý II năm 2024");
@@ -581,7 +630,12 @@ fn w08_three_row_header(p: &Plan, file: &str, convert: Vec<&'static str>) -> Boo
 
 fn w09_two_row_header(p: &Plan) -> Book {
     let ag = "so_gddt";
-    let mut b = Book::new("w09_header_two_rows.xlsx", "Tiêu đề 2 dòng: `Kết quả đạt được` › `Số liệu | Đơn vị tính`, cột lũy kế, cột ẩn", Some(ag), Some(Q2));
+    let mut b = Book::new(
+        "w09_header_two_rows.xlsx",
+        "Tiêu đề 2 dòng: `Kết quả đạt được` › `Số liệu | Đơn vị tính`, cột lũy kế, cột ẩn",
+        Some(ag),
+        Some(Q2),
+    );
     b.convert = vec!["xls"];
     let mut sh = Sh::new("Tổng hợp");
     let h = sh.title(&["SỞ GIÁO DỤC VÀ ĐÀO TẠO TỈNH VĨNH LONG", "BÁO CÁO CHUYỂN ĐỔI SỐ QUÝ II NĂM 2024"], 7) + 2;
@@ -613,7 +667,12 @@ fn w09_two_row_header(p: &Plan) -> Book {
 }
 
 fn w10_statuses(p: &Plan, file: &str, ag: &str, convert: Vec<&'static str>) -> Book {
-    let mut b = Book::new(file, "Trạng thái viết theo nhiều cách; trạng thái trong chỉ tiêu tỷ lệ lưu là trạng thái; N/A, -, Không phát sinh, Không áp dụng: bỏ qua", Some(ag), Some(Q2));
+    let mut b = Book::new(
+        file,
+        "Trạng thái viết theo nhiều cách; trạng thái trong chỉ tiêu tỷ lệ lưu là trạng thái; N/A, -, Không phát sinh, Không áp dụng: bỏ qua",
+        Some(ag),
+        Some(Q2),
+    );
     b.convert = convert;
     let mut sh = Sh::new("Báo cáo");
     let title = std_title(&p.name(ag), "Quý II năm 2024");
@@ -655,7 +714,12 @@ fn w10_statuses(p: &Plan, file: &str, ag: &str, convert: Vec<&'static str>) -> B
 
 fn w11_sentences(p: &Plan) -> Book {
     let ag = "so_khcn";
-    let mut b = Book::new("w11_sentences.xlsx", "Kết quả viết thành câu: `Đã triển khai tại 12/15 xã, đạt 80%` (80%); câu có hai số liệu mâu thuẫn: giữ lại", Some(ag), Some(Q2));
+    let mut b = Book::new(
+        "w11_sentences.xlsx",
+        "Kết quả viết thành câu: `Đã triển khai tại 12/15 xã, đạt 80%` (80%); câu có hai số liệu mâu thuẫn: giữ lại",
+        Some(ag),
+        Some(Q2),
+    );
     let mut sh = Sh::new("Sheet1");
     let title = std_title(&p.name(ag), "Quý II năm 2024");
     let refs: Vec<&str> = title.iter().map(String::as_str).collect();
@@ -689,7 +753,12 @@ fn w11_sentences(p: &Plan) -> Book {
 
 fn w12_bad_input(p: &Plan, file: &str, convert: Vec<&'static str>) -> Book {
     let ag = "so_tnmt";
-    let mut b = Book::new(file, "Số liệu officer phải sửa: 135%, số âm, ≥10%, khoảng 50%, chỉ tiêu 205 không có, #DIV/0!", Some(ag), Some(Q2));
+    let mut b = Book::new(
+        file,
+        "Số liệu officer phải sửa: 135%, số âm, ≥10%, khoảng 50%, chỉ tiêu 205 không có, #DIV/0!",
+        Some(ag),
+        Some(Q2),
+    );
     b.convert = convert;
     let mut sh = Sh::new("BC Q2");
     let title = std_title(&p.name(ag), "Quý II năm 2024");
@@ -708,7 +777,7 @@ fn w12_bad_input(p: &Plan, file: &str, convert: Vec<&'static str>) -> Book {
     let c = std_row(&mut b.sheets[0], r, &pcts[2].to_string(), p, pcts[2], "%", t("khoảng 50%"), "");
     b.refuse(c, None, "khoảng 50%", "ước chừng, không phải số liệu");
     r += 1;
-    let c = std_row(&mut b.sheets[0], r, &pcts[3].to_string(), p, pcts[3], "%", C::Err("=A1/0", "#DIV/0!"), "");
+    let c = std_row(&mut b.sheets[0], r, &pcts[3].to_string(), p, pcts[3], "%", C::Err("=1/0", "#DIV/0!"), "");
     b.refuse(c, None, "DIV/0", "ô lỗi công thức");
     r += 1;
     let sh = &mut b.sheets[0];
@@ -723,7 +792,12 @@ fn w12_bad_input(p: &Plan, file: &str, convert: Vec<&'static str>) -> Book {
 
 fn w12b_negative_count(p: &Plan) -> Book {
     let ag = "so_tttt";
-    let mut b = Book::new("w12b_negative_count.xlsx", "Sở TT&TT: số lượng âm (-2) bị từ chối; các ô khác lưu", Some(ag), Some(Q2));
+    let mut b = Book::new(
+        "w12b_negative_count.xlsx",
+        "Sở TT&TT: số lượng âm (-2) bị từ chối; các ô khác lưu",
+        Some(ag),
+        Some(Q2),
+    );
     let mut sh = Sh::new("Báo cáo");
     let title = std_title(&p.name(ag), "Quý II năm 2024");
     let refs: Vec<&str> = title.iter().map(String::as_str).collect();
@@ -742,10 +816,20 @@ fn w12b_negative_count(p: &Plan) -> Book {
 
 fn w13_signature_agency(p: &Plan) -> Book {
     let ag = "so_nv";
-    let mut b = Book::new("w13_agency_in_signature.xlsx", "Đơn vị chỉ có ở khối chữ ký (`GIÁM ĐỐC SỞ NỘI VỤ`); không truyền --agency", None, Some(Q2));
+    let mut b = Book::new(
+        "w13_agency_in_signature.xlsx",
+        "Đơn vị chỉ có ở khối chữ ký (`GIÁM ĐỐC SỞ NỘI VỤ`); không truyền --agency",
+        None,
+        Some(Q2),
+    );
     let mut sh = Sh::new("Sheet1");
     let hr = sh.title(
-        &["CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc", "", "KẾT QUẢ THỰC HIỆN CHUYỂN ĐỔI SỐ QUÝ II NĂM 2024"],
+        &[
+            "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+            "Độc lập - Tự do - Hạnh phúc",
+            "",
+            "KẾT QUẢ THỰC HIỆN CHUYỂN ĐỔI SỐ QUÝ II NĂM 2024",
+        ],
         6,
     ) + 1;
     sh.header(hr, &STD);
@@ -762,7 +846,12 @@ fn w13_signature_agency(p: &Plan) -> Book {
 
 fn w14_agency_in_filename(p: &Plan) -> Book {
     let ag = "so_tp";
-    let mut b = Book::new("BaoCao_CDS_Q2-2024_SoTuPhap.xlsx", "Đơn vị chỉ có trong tên tệp; không truyền --agency", None, Some(Q2));
+    let mut b = Book::new(
+        "BaoCao_CDS_Q2-2024_SoTuPhap.xlsx",
+        "Đơn vị chỉ có trong tên tệp; không truyền --agency",
+        None,
+        Some(Q2),
+    );
     let mut sh = Sh::new("Sheet1");
     let hr = sh.title(&["BÁO CÁO KẾT QUẢ CHUYỂN ĐỔI SỐ QUÝ II/2024"], 6) + 1;
     sh.header(hr, &STD);
@@ -778,17 +867,27 @@ fn w14_agency_in_filename(p: &Plan) -> Book {
 
 fn w15_district_not_named(p: &Plan) -> Book {
     let ag = "h_vung_liem";
-    let mut b = Book::new("w15_district_not_named.xlsx", "Huyện Vũng Liêm báo cáo chỉ tiêu 41, 43, 45 dù chỉ tiêu năm nêu tên các huyện khác: lưu (đánh giá: không áp dụng), không từ chối", Some(ag), Some(Q2));
+    let mut b = Book::new(
+        "w15_district_not_named.xlsx",
+        "Huyện Vũng Liêm báo cáo trạng thái chỉ tiêu 41, 43, 45 dù chỉ tiêu năm nêu tên các huyện khác: lưu (đánh giá: không áp dụng), không từ chối",
+        Some(ag),
+        Some(Q2),
+    );
     b.convert = vec!["ods"];
     let mut sh = Sh::new("Huyện Vũng Liêm");
     let hr = sh.title(&["UBND HUYỆN VŨNG LIÊM", "", "BÁO CÁO CHUYỂN ĐỔI SỐ QUÝ II NĂM 2024"], 6) + 1;
     sh.header(hr, &STD);
     b.sheets.push(sh);
     let mut r = hr + 1;
-    for (k, v) in [("41", 20.0), ("43", 15.0), ("45", 40.0)] {
+    // Items whose 2024 target names its units: each district reports whether it has done it.
+    for (k, v, code) in [
+        ("41", "Đang triển khai", "in_progress"),
+        ("43", "Chưa thực hiện", "not_done"),
+        ("45", "Đã hoàn thành", "done"),
+    ] {
         let k = p.key(k);
-        let c = std_row(&mut b.sheets[0], r, &k.to_string(), p, k, "%", t(&format!("{}%", vi_num(v))), "");
-        b.st(c, k, ag, Q2, E::P(v));
+        let c = std_row(&mut b.sheets[0], r, &k.to_string(), p, k, "", t(v), "");
+        b.st(c, k, ag, Q2, E::S(code));
         r += 1;
     }
     for (i, k) in p.led(ag, K::Pct).iter().filter(|k| ![41, 43, 45].contains(&k.number)).take(4).enumerate() {
@@ -802,7 +901,12 @@ fn w15_district_not_named(p: &Plan) -> Book {
 
 fn w16_two_tables(p: &Plan) -> Book {
     let ag = "so_yt";
-    let mut b = Book::new("w16_two_tables.xlsx", "Hai bảng trên một sheet: nhiệm vụ chủ trì, rồi `NHIỆM VỤ PHỐI HỢP` với tiêu đề riêng (số liệu phối hợp lưu cho đơn vị báo cáo)", Some(ag), Some(Q2));
+    let mut b = Book::new(
+        "w16_two_tables.xlsx",
+        "Hai bảng trên một sheet: nhiệm vụ chủ trì, rồi `NHIỆM VỤ PHỐI HỢP` với tiêu đề riêng (số liệu phối hợp lưu cho đơn vị báo cáo)",
+        Some(ag),
+        Some(Q2),
+    );
     b.convert = vec!["xls"];
     let mut sh = Sh::new("Báo cáo");
     let title = std_title(&p.name(ag), "Quý II năm 2024");
@@ -824,14 +928,24 @@ fn w16_two_tables(p: &Plan) -> Book {
     b.skip(c, "tiêu đề bảng phối hợp");
     r += 1;
     let sh = &mut b.sheets[0];
-    sh.header(r, &["STT", "Nội dung nhiệm vụ", "Cơ quan chủ trì", "Chỉ tiêu năm 2024", "Kết quả phối hợp thực hiện", "Ghi chú"]);
+    sh.header(
+        r,
+        &["STT", "Nội dung nhiệm vụ", "Cơ quan chủ trì", "Chỉ tiêu năm 2024", "Kết quả phối hợp thực hiện", "Ghi chú"],
+    );
     let c = sh.cell(r, 4);
     b.skip(c, "dòng tiêu đề của bảng thứ hai");
     r += 1;
     for (i, k) in p.co_of(ag, K::Pct).iter().take(3).enumerate() {
         let sh = &mut b.sheets[0];
-        let lead = p.catalog.indicator(*k).map(|i| i.lead.iter().map(|a| p.name(a.as_str())).collect::<Vec<_>>().join(", ")).unwrap_or_default();
-        sh.row(r, vec![t(&k.to_string()), t(&p.task(*k)), t(&lead), t(&p.target(*k)), t(&format!("{}%", vi_num(pct(i + 1))))]);
+        let lead = p
+            .catalog
+            .indicator(*k)
+            .map(|i| i.lead.iter().map(|a| p.name(a.as_str())).collect::<Vec<_>>().join(", "))
+            .unwrap_or_default();
+        sh.row(
+            r,
+            vec![t(&k.to_string()), t(&p.task(*k)), t(&lead), t(&p.target(*k)), t(&format!("{}%", vi_num(pct(i + 1))))],
+        );
         let c = sh.cell(r, 4);
         b.st(c, *k, ag, Q2, E::P(pct(i + 1)));
         r += 1;
@@ -841,7 +955,12 @@ fn w16_two_tables(p: &Plan) -> Book {
 
 fn w17_quarter_columns(p: &Plan) -> Book {
     let ag = "so_xd";
-    let mut b = Book::new("w17_quarter_columns.xlsx", "Sổ theo dõi cả năm: một cột kết quả mỗi quý (Quý I | Quý II | Quý III); chỉ cột quý đang thu", Some(ag), Some(Q2));
+    let mut b = Book::new(
+        "w17_quarter_columns.xlsx",
+        "Sổ theo dõi cả năm: một cột kết quả mỗi quý (Quý I | Quý II | Quý III); chỉ cột quý đang thu",
+        Some(ag),
+        Some(Q2),
+    );
     let mut sh = Sh::new("Theo dõi 2024");
     let hr = sh.title(&["SỞ XÂY DỰNG", "THEO DÕI THỰC HIỆN KẾ HOẠCH 742/KH-UBND NĂM 2024"], 7) + 1;
     sh.merge(hr, 0, hr + 1, 0, "STT", Sty::Head);
@@ -868,7 +987,8 @@ fn w17_quarter_columns(p: &Plan) -> Book {
 
 fn w18_sheet_per_quarter(p: &Plan, file: &str, convert: Vec<&'static str>) -> Book {
     let ag = "so_ldtbxh";
-    let mut b = Book::new(file, "Một sheet mỗi quý (Quý I … Quý IV): chỉ đọc sheet của quý đang thu", Some(ag), Some(Q2));
+    let mut b =
+        Book::new(file, "Một sheet mỗi quý (Quý I … Quý IV): chỉ đọc sheet của quý đang thu", Some(ag), Some(Q2));
     b.convert = convert;
     let items = p.led(ag, K::Pct);
     for (qi, q) in ["Quý I", "Quý II", "Quý III", "Quý IV"].iter().enumerate() {
@@ -900,7 +1020,12 @@ fn w18_sheet_per_quarter(p: &Plan, file: &str, convert: Vec<&'static str>) -> Bo
 
 fn w19_fonts_blank_rows(p: &Plan) -> Book {
     let ag = "so_tc";
-    let mut b = Book::new("w19_blank_rows_notes.xlsx", "Dòng trống giữa bảng, ghi chú dài, phông VNI-Times, tiêu đề cách bảng nhiều dòng", Some(ag), Some(Q2));
+    let mut b = Book::new(
+        "w19_blank_rows_notes.xlsx",
+        "Dòng trống giữa bảng, ghi chú dài, phông VNI-Times, tiêu đề cách bảng nhiều dòng",
+        Some(ag),
+        Some(Q2),
+    );
     b.convert = vec!["xls", "ods"];
     let mut sh = Sh::new("Sheet1");
     sh.font = Some(("Arial", 10.0));
@@ -914,7 +1039,8 @@ fn w19_fonts_blank_rows(p: &Plan) -> Book {
         if i == 3 {
             r += 2;
         }
-        let note = if i % 2 == 0 { "Số liệu lấy từ Cổng dịch vụ công quốc gia ngày 14/6/2024" } else { "" };
+        let note =
+            if i % 2 == 0 { "Số liệu lấy từ Cổng dịch vụ công quốc gia ngày 14/6/2024" } else { "" };
         let c = std_row(&mut b.sheets[0], r, &format!("{k}."), p, *k, "%", C::F(pct(i + 7) / 100.0, "0%"), note);
         b.st(c, *k, ag, Q2, E::P(pct(i + 7)));
         r += 1;
@@ -928,7 +1054,12 @@ fn w19_fonts_blank_rows(p: &Plan) -> Book {
 
 fn w20_other_quarter_title(p: &Plan) -> Book {
     let ag = "so_gtvt";
-    let mut b = Book::new("w20_result_header_so_lieu.xlsx", "Cột kết quả tên `Số liệu`; ĐVT ghi `%`; phần trăm kiểu 85,5 (không có dấu %)", Some(ag), Some(Q2));
+    let mut b = Book::new(
+        "w20_result_header_so_lieu.xlsx",
+        "Cột kết quả tên `Số liệu`; ĐVT ghi `%`; phần trăm kiểu 85,5 (không có dấu %)",
+        Some(ag),
+        Some(Q2),
+    );
     let mut sh = Sh::new("Số liệu");
     let title = std_title(&p.name(ag), "Quý II năm 2024");
     let refs: Vec<&str> = title.iter().map(String::as_str).collect();
@@ -972,7 +1103,19 @@ fn l01_year_quarter(p: &Plan, file: &str, period: Option<&str>, convert: Vec<&'s
             for (ii, k) in items.iter().enumerate() {
                 let v = (40 + (ci * 7 + ii * 11 + q as usize * 5) % 60) as f64;
                 let sh = &mut b.sheets[0];
-                sh.row(r, vec![t(code), t(name), t("Huyện Vũng Liêm"), t(&k.to_string()), t(&p.task(*k)), C::N(2024.0), C::N(q as f64), C::N(v)]);
+                sh.row(
+                    r,
+                    vec![
+                        t(code),
+                        t(name),
+                        t("Huyện Vũng Liêm"),
+                        t(&k.to_string()),
+                        t(&p.task(*k)),
+                        C::N(2024.0),
+                        C::N(q as f64),
+                        C::N(v),
+                    ],
+                );
                 let c = sh.cell(r, 7);
                 let per = format!("2024-Q{q}");
                 if period.is_none() || period == Some(per.as_str()) {
@@ -988,7 +1131,12 @@ fn l01_year_quarter(p: &Plan, file: &str, period: Option<&str>, convert: Vec<&'s
 }
 
 fn l02_period_column(p: &Plan) -> Book {
-    let mut b = Book::new("l02_ky_bao_cao.xlsx", "Một dòng mỗi xã × chỉ tiêu, cột `Kỳ báo cáo` (Quý I/2024 … Quý III/2024); thu quý II", None, Some(Q2));
+    let mut b = Book::new(
+        "l02_ky_bao_cao.xlsx",
+        "Một dòng mỗi xã × chỉ tiêu, cột `Kỳ báo cáo` (Quý I/2024 … Quý III/2024); thu quý II",
+        None,
+        Some(Q2),
+    );
     b.convert = vec!["ods"];
     let mut sh = Sh::new("Tổng hợp cấp xã");
     let hr = sh.title(&["TỔNG HỢP SỐ LIỆU CHUYỂN ĐỔI SỐ CẤP XÃ"], 6) + 1;
@@ -1002,7 +1150,10 @@ fn l02_period_column(p: &Plan) -> Book {
             for (ii, k) in items.iter().take(2).enumerate() {
                 let v = (50 + (ci * 3 + ii * 13 + qi * 7) % 50) as f64;
                 let sh = &mut b.sheets[0];
-                sh.row(r, vec![t(q), t(code), t(name), t(&k.to_string()), t(&p.task(*k)), t(&format!("{}%", vi_num(v)))]);
+                sh.row(
+                    r,
+                    vec![t(q), t(code), t(name), t(&k.to_string()), t(&p.task(*k)), t(&format!("{}%", vi_num(v)))],
+                );
                 let c = sh.cell(r, 5);
                 if qi == 1 {
                     b.st(c, *k, id, Q2, E::P(v));
@@ -1017,7 +1168,12 @@ fn l02_period_column(p: &Plan) -> Book {
 }
 
 fn l03_month_column(p: &Plan) -> Book {
-    let mut b = Book::new("l03_thang.xlsx", "Một dòng mỗi xã × chỉ tiêu, cột Năm + Tháng (tháng 3 = quý I, tháng 6 = quý II); thu quý II", None, Some(Q2));
+    let mut b = Book::new(
+        "l03_thang.xlsx",
+        "Một dòng mỗi xã × chỉ tiêu, cột Năm + Tháng (tháng 3 = quý I, tháng 6 = quý II); thu quý II",
+        None,
+        Some(Q2),
+    );
     let mut sh = Sh::new("Sheet1");
     let hr = 0;
     sh.header(hr, &["Năm", "Tháng", "Mã đơn vị", "Tên đơn vị", "Chỉ tiêu số", "Kết quả"]);
@@ -1030,7 +1186,10 @@ fn l03_month_column(p: &Plan) -> Book {
             for (ii, k) in items.iter().take(2).enumerate() {
                 let v = (30 + (ci * 9 + ii * 5 + m as usize) % 70) as f64;
                 let sh = &mut b.sheets[0];
-                sh.row(r, vec![C::N(2024.0), C::N(m as f64), t(code), t(name), t(&k.to_string()), C::F(v / 100.0, "0%")]);
+                sh.row(
+                    r,
+                    vec![C::N(2024.0), C::N(m as f64), t(code), t(name), t(&k.to_string()), C::F(v / 100.0, "0%")],
+                );
                 let c = sh.cell(r, 5);
                 if m == 6 {
                     b.st(c, *k, id, Q2, E::P(v));
@@ -1045,7 +1204,12 @@ fn l03_month_column(p: &Plan) -> Book {
 }
 
 fn l04_unit_resolution(p: &Plan, file: &str, convert: Vec<&'static str>) -> Book {
-    let mut b = Book::new(file, "Đơn vị theo mã + tên + huyện: mã lạ nhưng tên + huyện chỉ ra một xã: lưu; mã và tên không khớp: giữ lại", None, Some(Q2));
+    let mut b = Book::new(
+        file,
+        "Đơn vị theo mã + tên + huyện: mã lạ nhưng tên + huyện chỉ ra một xã: lưu; mã và tên không khớp: giữ lại",
+        None,
+        Some(Q2),
+    );
     b.convert = convert;
     let mut sh = Sh::new("Cấp xã");
     let hr = sh.title(&["SỐ LIỆU CHUYỂN ĐỔI SỐ CẤP XÃ — QUÝ II/2024"], 6) + 1;
@@ -1082,21 +1246,33 @@ fn l04_unit_resolution(p: &Plan, file: &str, convert: Vec<&'static str>) -> Book
 }
 
 fn l05_district_long(p: &Plan) -> Book {
-    let mut b = Book::new("l05_districts_long.xlsx", "Một dòng mỗi huyện × chỉ tiêu (41, 45): huyện không có tên trong chỉ tiêu năm vẫn được lưu", None, Some(Q2));
+    let mut b = Book::new(
+        "l05_districts_long.xlsx",
+        "Một dòng mỗi huyện × chỉ tiêu (41, 45, chỉ tiêu năm nêu tên huyện): trạng thái của huyện không có tên vẫn được lưu",
+        None,
+        Some(Q2),
+    );
     let mut sh = Sh::new("Cấp huyện");
     let hr = sh.title(&["TỔNG HỢP KẾT QUẢ CẤP HUYỆN QUÝ II/2024"], 5) + 1;
     sh.header(hr, &["Đơn vị", "STT", "Chỉ tiêu", "Kết quả", "Ghi chú"]);
     b.sheets.push(sh);
     let mut r = hr + 1;
-    let ds = [("tp_vinh_long", "UBND thành phố Vĩnh Long"), ("h_vung_liem", "UBND huyện Vũng Liêm"), ("h_tra_on", "UBND huyện Trà Ôn"), ("h_tam_binh", "UBND huyện Tam Bình")];
+    let ds = [
+        ("tp_vinh_long", "UBND thành phố Vĩnh Long"),
+        ("h_vung_liem", "UBND huyện Vũng Liêm"),
+        ("h_tra_on", "UBND huyện Trà Ôn"),
+        ("h_tam_binh", "UBND huyện Tam Bình"),
+    ];
     for (di, (id, name)) in ds.iter().enumerate() {
         for (ii, k) in ["41", "45"].iter().enumerate() {
             let k = p.key(k);
-            let v = (30 + di * 10 + ii * 5) as f64;
+            let (v, code) =
+                [("Hoàn thành", "done"), ("Đang thực hiện", "in_progress"), ("Chưa triển khai", "not_done")]
+                    [(di + ii) % 3];
             let sh = &mut b.sheets[0];
-            sh.row(r, vec![t(name), t(&k.to_string()), t(&p.task(k)), t(&format!("{}%", vi_num(v)))]);
+            sh.row(r, vec![t(name), t(&k.to_string()), t(&p.task(k)), t(v)]);
             let c = sh.cell(r, 3);
-            b.st(c, k, id, Q2, E::P(v));
+            b.st(c, k, id, Q2, E::S(code));
             r += 1;
         }
     }
@@ -1154,9 +1330,9 @@ fn write_xlsx(b: &Book) -> Vec<u8> {
                 C::T(x) => ws.write_with_format(*r, *c, x.as_str(), &f).map(|_| ()),
                 C::N(x) => ws.write_with_format(*r, *c, *x, &f).map(|_| ()),
                 C::F(x, nf) => ws.write_with_format(*r, *c, *x, &f.clone().set_num_format(*nf)).map(|_| ()),
-                C::Err(formula, cached) => ws
-                    .write_formula_with_format(*r, *c, Formula::new(*formula).set_result(*cached), &f)
-                    .map(|_| ()),
+                C::Err(formula, cached) => {
+                    ws.write_formula_with_format(*r, *c, Formula::new(*formula).set_result(*cached), &f).map(|_| ())
+                }
             }
             .expect("write");
         }
@@ -1172,6 +1348,9 @@ fn write_xlsx(b: &Book) -> Vec<u8> {
     if let Some(i) = first_visible {
         wb.worksheet_from_index(i).expect("a sheet").set_active(true);
     }
+    // A fixed creation time, so the same program writes the same bytes.
+    let created = ExcelDateTime::from_ymd(2024, 6, 20).expect("a date");
+    wb.set_properties(&DocProperties::new().set_author("chiso corpus").set_creation_datetime(&created));
     wb.save_to_buffer().expect("xlsx")
 }
 
@@ -1295,5 +1474,8 @@ fn main() {
             }
         }
     }
-    println!("{count} workbooks and expectations in {OUT}{}", if convert { "" } else { " (run with --convert for the .xls/.ods copies)" });
+    println!(
+        "{count} workbooks and expectations in {OUT}{}",
+        if convert { "" } else { " (run with --convert for the .xls/.ods copies)" }
+    );
 }

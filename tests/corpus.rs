@@ -61,7 +61,11 @@ struct Got {
 impl std::fmt::Display for Got {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let m = if self.measure.is_empty() { String::new() } else { format!("/{}", self.measure) };
-        write!(f, "item {}{m} {} {} {} {} (raw “{}”)", self.item, self.agency, self.period, self.kind, self.value, self.raw)
+        write!(
+            f,
+            "item {}{m} {} {} {} {} (raw “{}”)",
+            self.item, self.agency, self.period, self.kind, self.value, self.raw
+        )
     }
 }
 

@@ -42,7 +42,9 @@ struct World {
 
 fn tuples(obs: &[chiso::ingest::normalize::NewObservation]) -> BTreeSet<Tuple> {
     obs.iter()
-        .map(|o| (o.item.to_string(), o.measure.clone(), o.agency.to_string(), format!("{:?}", o.value), o.location.clone()))
+        .map(|o| {
+            (o.item.to_string(), o.measure.clone(), o.agency.to_string(), format!("{:?}", o.value), o.location.clone())
+        })
         .collect()
 }
 
