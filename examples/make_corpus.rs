@@ -1075,6 +1075,38 @@ fn w20_other_quarter_title(p: &Plan) -> Book {
     b
 }
 
+fn w21_status_in_count(p: &Plan) -> Book {
+    let ag = "so_nnptnt";
+    let mut b = Book::new(
+        "w21_status_in_count.xlsx",
+        "Trạng thái trong chỉ tiêu đếm (105: `Đạt`) và tỷ lệ (`Hoàn thành`): lưu là trạng thái; một sheet cũ bị ẩn đứng trước",
+        Some(ag),
+        Some(Q2),
+    );
+    b.convert = vec!["xls"];
+    let mut old = Sh::new("Quý I (cũ)");
+    old.hidden = true;
+    old.header(0, &STD);
+    old.row(1, vec![t("105"), t(&p.task(p.key("105"))), t(""), t(""), C::N(3.0)]);
+    b.sheets.push(old);
+    let mut sh = Sh::new("Quý II");
+    let title = std_title(&p.name(ag), "Quý II năm 2024");
+    let refs: Vec<&str> = title.iter().map(String::as_str).collect();
+    let hr = sh.title(&refs, 6) + 1;
+    sh.header(hr, &STD);
+    b.sheets.push(sh);
+    let k = p.key("105");
+    let r = hr + 1;
+    let c = std_row(&mut b.sheets[1], r, "105", p, k, "sản phẩm", t("Đạt"), "Đã có 8 sản phẩm được cấp mã truy xuất");
+    b.st(c, k, ag, Q2, E::S("done"));
+    let pcts = p.led(ag, K::Pct);
+    let c = std_row(&mut b.sheets[1], r + 1, &pcts[0].to_string(), p, pcts[0], "%", t("Hoàn thành"), "");
+    b.st(c, pcts[0], ag, Q2, E::S("done"));
+    let c = std_row(&mut b.sheets[1], r + 2, &pcts[1].to_string(), p, pcts[1], "%", C::F(0.85, "0%"), "");
+    b.st(c, pcts[1], ag, Q2, E::P(85.0));
+    b
+}
+
 // ---------------------------------------------------------------------------------------
 // Long layouts
 
@@ -1443,6 +1475,7 @@ fn main() {
         w18_sheet_per_quarter(&p, "w18_sheet_per_quarter.xlsx", vec!["ods"]),
         w19_fonts_blank_rows(&p),
         w20_other_quarter_title(&p),
+        w21_status_in_count(&p),
         l01_year_quarter(&p, "l01_nam_quy.xlsx", Some(Q2), vec!["xls", "ods"]),
         l01_year_quarter(&p, "l01b_nam_quy_backfill.xlsx", None, vec![]),
         l02_period_column(&p),
