@@ -36,8 +36,10 @@ pub struct IngestArgs {
     /// Workbooks received by mail or carried in (xlsx, xls, xlsb, ods).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
+    /// Kỳ báo cáo cần lấy (các dòng kỳ khác được bỏ qua và đếm là "khác kỳ"); bỏ trống để
+    /// nạp mọi kỳ có trong tệp (nạp bù số liệu cũ).
     #[arg(long)]
-    pub period: Period,
+    pub period: Option<Period>,
     /// The reporting agency; read from the file's title block when absent.
     #[arg(long)]
     pub agency: Option<AgencyId>,
@@ -184,7 +186,7 @@ pub async fn ingest(ctx: &Ctx, args: IngestArgs) -> anyhow::Result<ExitCode> {
         .wh
         .start_run(&chiso::warehouse::NewRun {
             job: "ingest".into(),
-            period: Some(args.period),
+            period: args.period,
             source: Some("manual".into()),
             round: None,
             params: serde_json::json!({ "files": args.files, "agency": args.agency, "period": args.period }),
@@ -205,7 +207,7 @@ pub async fn ingest(ctx: &Ctx, args: IngestArgs) -> anyhow::Result<ExitCode> {
     };
     let mut table = comfy_table::Table::new();
     table.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
-    table.set_header(["Tệp", "Đơn vị", "Kết quả", "Số liệu mới", "Thay thế", "Không đổi", "Từ chối"]);
+    table.set_header(["Tệp", "Kỳ", "Đơn vị", "Kết quả", "Số liệu mới", "Thay thế", "Không đổi", "Từ chối"]);
     let mut failed = false;
     let mut total = serde_json::Map::new();
     for file in &args.files {
@@ -215,7 +217,7 @@ pub async fn ingest(ctx: &Ctx, args: IngestArgs) -> anyhow::Result<ExitCode> {
         let record = chiso::warehouse::FetchRecord {
             run_id: Some(run_id),
             source_id: "manual".into(),
-            period: Some(args.period),
+            period: args.period,
             url: std::fs::canonicalize(file).unwrap_or_else(|_| file.clone()).display().to_string(),
             file_name: Some(name.clone()),
             attempts: 1,
@@ -228,47 +230,71 @@ pub async fn ingest(ctx: &Ctx, args: IngestArgs) -> anyhow::Result<ExitCode> {
             .wh
             .record_fetch(&record, Some((&bytes, chiso::ingest::sheet::FileFormat::detect(&bytes).as_str())))
             .await?;
-        let report = chiso::jobs::collect::ingest_bytes(
-            &app,
-            run_id,
-            &source,
-            args.period,
-            &name,
-            Some(fetch_id),
-            Arc::from(bytes),
-            sha,
-            &ids,
-        )
-        .await;
-        let agency = report
-            .summary
-            .as_ref()
-            .and_then(|s| s.agency.clone())
-            .map(|a| app.dir.get(&a).map_or(a.to_string(), |x| x.label().to_string()))
-            .unwrap_or_default();
-        let outcome = match (&report.summary.as_ref().and_then(|s| s.file_reject.clone()), &report.error) {
-            (Some(r), _) => format!("từ chối: {}", r.message),
-            (None, Some(e)) => format!("lỗi: {e}"),
-            (None, None) => "đã nhận".into(),
+        let reports = match args.period {
+            Some(period) => vec![(
+                period,
+                chiso::jobs::collect::ingest_bytes(
+                    &app,
+                    run_id,
+                    &source,
+                    period,
+                    &name,
+                    Some(fetch_id),
+                    Arc::from(bytes),
+                    sha,
+                    &ids,
+                )
+                .await,
+            )],
+            None => {
+                chiso::jobs::collect::ingest_backfill(
+                    &app,
+                    run_id,
+                    &source,
+                    &name,
+                    Some(fetch_id),
+                    Arc::from(bytes),
+                    sha,
+                    &ids,
+                )
+                .await
+            }
         };
-        failed |= report.outcome == "failed" || report.outcome == "rejected";
-        for (k, v) in [("observations", report.counts.observations), ("rejects", report.counts.rejects)] {
-            let cur = total.get(k).and_then(|x| x.as_u64()).unwrap_or(0);
-            total.insert(k.into(), (cur + v).into());
+        for (period, report) in reports {
+            let agency = report
+                .summary
+                .as_ref()
+                .and_then(|s| s.agency.clone())
+                .map(|a| app.dir.get(&a).map_or(a.to_string(), |x| x.label().to_string()))
+                .unwrap_or_default();
+            let outcome = match (&report.summary.as_ref().and_then(|s| s.file_reject.clone()), &report.error) {
+                (Some(r), _) => format!("từ chối: {}", r.message),
+                (None, Some(e)) => format!("lỗi: {e}"),
+                (None, None) => "đã nhận".into(),
+            };
+            failed |= report.outcome == "failed" || report.outcome == "rejected";
+            for (k, v) in [("observations", report.counts.observations), ("rejects", report.counts.rejects)] {
+                let cur = total.get(k).and_then(|x| x.as_u64()).unwrap_or(0);
+                total.insert(k.into(), (cur + v).into());
+            }
+            table.add_row([
+                name.clone(),
+                period.vi(),
+                agency,
+                outcome,
+                report.counts.observations.to_string(),
+                report.counts.superseded.to_string(),
+                report.counts.unchanged.to_string(),
+                report.counts.rejects.to_string(),
+            ]);
         }
-        table.add_row([
-            name,
-            agency,
-            outcome,
-            report.counts.observations.to_string(),
-            report.counts.superseded.to_string(),
-            report.counts.unchanged.to_string(),
-            report.counts.rejects.to_string(),
-        ]);
     }
     let status = if failed { chiso::warehouse::RunStatus::Partial } else { chiso::warehouse::RunStatus::Succeeded };
     app.wh.finish_run(run_id, status, &serde_json::Value::Object(total), None).await?;
-    println!("Nhận tệp cho {} — lần chạy #{run_id}", args.period.vi());
+    match args.period {
+        Some(p) => println!("Nhận tệp cho {} — lần chạy #{run_id}", p.vi()),
+        None => println!("Nhận tệp, mọi kỳ có trong tệp (nạp bù) — lần chạy #{run_id}"),
+    }
     println!("{table}");
     app.wh.close().await;
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
