@@ -50,6 +50,14 @@ const ROW: QName<'static> = QName("table:table-row");
 const CELL: QName<'static> = QName("table:table-cell");
 const COVERED: QName<'static> = QName("table:covered-table-cell");
 const PARAGRAPH: QName<'static> = QName("text:p");
+const VALUE_ATTRIBUTES: [&str; 6] = [
+    "office:value",
+    "office:string-value",
+    "office:date-value",
+    "office:time-value",
+    "office:boolean-value",
+    "table:formula",
+];
 
 /// The percent and error cells of every sheet, by sheet name.
 pub fn cell_marks(bytes: &[u8]) -> Result<HashMap<String, CellMarks>, OdsCellsError> {
@@ -98,9 +106,7 @@ impl<R: Read> Scan<R> {
                 _ => continue,
             };
             let marks = self.table()?;
-            if let Some(name) = name
-                && (!marks.percent.is_empty() || !marks.errors.is_empty())
-            {
+            if let Some(name) = name {
                 sheets.insert(name, marks);
             }
         }
@@ -132,18 +138,26 @@ impl<R: Read> Scan<R> {
         let mut col = 0u64;
         loop {
             self.buf.clear();
-            let (name, n, percent, error) = match self.reader.read_event_into(&mut self.buf).map_err(xml)? {
+            let (name, n, percent, error, valued) = match self.reader.read_event_into(&mut self.buf).map_err(xml)? {
                 Event::Start(e) if e.name() == CELL || e.name() == COVERED => {
                     let n = repeats(&e, "table:number-columns-repeated")?.min(MAX_COLUMNS.saturating_sub(col));
-                    let percent = attr(&e, "office:value-type")?.as_deref() == Some("percentage");
+                    let value_type = attr(&e, "office:value-type")?;
+                    let percent = value_type.as_deref() == Some("percentage");
                     let error = attr(&e, "calcext:value-type")?.as_deref() == Some("error");
+                    // What calamine counts as a cell with a value.
+                    let valued = value_type.as_deref() == Some("string")
+                        || VALUE_ATTRIBUTES.iter().any(|a| e.try_get_attribute(a).ok().flatten().is_some());
                     let name = if e.name() == CELL { CELL } else { COVERED };
-                    (name, n, percent, error)
+                    (name, n, percent, error, valued)
                 }
                 Event::End(e) if e.name() == ROW => return Ok(()),
                 Event::Eof => return Err(OdsCellsError::Xml("unexpected end inside table:table-row".into())),
                 _ => continue,
             };
+            if valued && n > 0 && rows > 0 {
+                // Both are below calamine's caps, so they fit in u32.
+                marks.include((row as u32, (row + rows - 1) as u32), (col as u32, (col + n - 1) as u32));
+            }
             let error_text = if error { Some(self.cell_text(name)?) } else { self.skip(name).map(|()| None)? };
             if percent || error_text.is_some() {
                 let count = usize::try_from(rows.saturating_mul(n)).unwrap_or(usize::MAX);
@@ -244,6 +258,7 @@ mod tests {
         assert_eq!(m.percent, vec![(2, 2), (3, 2), (3, 3)]);
         assert_eq!(m.errors, vec![((3, 0), "#DIV/0!".to_string())]);
         assert!(!marks.contains_key("nested"));
+        assert_eq!(m.extent, Some((2, 0, 3, 3)));
     }
 
     #[test]

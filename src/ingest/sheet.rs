@@ -44,6 +44,9 @@ pub const RATIO_FLOOR_BYTES: u64 = 16 * 1024 * 1024;
 pub const MAX_RATIO: u64 = 1_000;
 /// Longest text of one cell, in characters: Excel's own limit.
 pub const MAX_CELL_CHARS: usize = 32_767;
+/// Most cells (the box from the first to the last value) of a sheet read whole (xls, ods):
+/// the whole grid of an xls sheet, 65,536 rows by 256 columns.
+pub const MAX_SHEET_CELLS: u64 = 65_536 * 256;
 
 /// Bounds on what reading one workbook may take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +61,8 @@ pub struct ReadLimits {
     pub max_ratio: u64,
     /// Longest text of one cell, in characters.
     pub max_cell_chars: usize,
+    /// Most cells of a sheet read whole (xls, ods), counted over the box of its values.
+    pub max_sheet_cells: u64,
 }
 
 impl Default for ReadLimits {
@@ -68,6 +73,7 @@ impl Default for ReadLimits {
             ratio_floor_bytes: RATIO_FLOOR_BYTES,
             max_ratio: MAX_RATIO,
             max_cell_chars: MAX_CELL_CHARS,
+            max_sheet_cells: MAX_SHEET_CELLS,
         }
     }
 }
@@ -80,9 +86,25 @@ pub struct CellMarks {
     pub percent: Vec<(u32, u32)>,
     /// Error cells and the text they show (`#DIV/0!`, `Err:502`).
     pub errors: Vec<((u32, u32), String)>,
+    /// The smallest box holding every cell with a value, `(first_row, first_col, last_row,
+    /// last_col)`: calamine materialises all of it.
+    pub extent: Option<(u32, u32, u32, u32)>,
 }
 
 impl CellMarks {
+    /// Widens the extent to cover rows `rows` and columns `cols`.
+    pub fn include(&mut self, rows: (u32, u32), cols: (u32, u32)) {
+        let (r0, c0, r1, c1) = self.extent.unwrap_or((rows.0, cols.0, rows.1, cols.1));
+        self.extent = Some((r0.min(rows.0), c0.min(cols.0), r1.max(rows.1), c1.max(cols.1)));
+    }
+
+    /// How many cells the extent holds.
+    pub fn area(&self) -> u64 {
+        self.extent.map_or(0, |(r0, c0, r1, c1)| {
+            (u64::from(r1.saturating_sub(r0)) + 1) * (u64::from(c1.saturating_sub(c0)) + 1)
+        })
+    }
+
     /// Sorts and deduplicates, as the row walk needs.
     pub fn finish(&mut self) {
         self.percent.sort_unstable();
@@ -287,6 +309,8 @@ pub enum ReadError {
     SuspiciousCompression { part: String, size: u64, compressed: u64, max_ratio: u64 },
     #[error("cell {cell} of sheet `{sheet}` holds {chars} characters, over the limit of {limit}")]
     CellTooLong { sheet: String, cell: String, chars: usize, limit: usize },
+    #[error("sheet `{sheet}` spans {cells} cells, over the limit of {limit}")]
+    SheetTooLarge { sheet: String, cells: u64, limit: u64 },
 }
 
 impl ReadError {
@@ -302,6 +326,7 @@ impl ReadError {
             ReadError::WorkbookTooLarge { .. } => "workbook_too_large",
             ReadError::SuspiciousCompression { .. } => "suspicious_compression",
             ReadError::CellTooLong { .. } => "cell_too_long",
+            ReadError::SheetTooLarge { .. } => "sheet_too_large",
         }
     }
 
@@ -336,6 +361,11 @@ impl ReadError {
             ReadError::CellTooLong { sheet, cell, chars, limit } => format!(
                 "Ô {cell} của trang “{sheet}” dài {} ký tự, quá giới hạn {} ký tự của Excel, nên {NOTHING_STORED}. Hãy sửa ô đó rồi lưu và gửi lại",
                 format_vi(*chars as f64, 0),
+                format_vi(*limit as f64, 0)
+            ),
+            ReadError::SheetTooLarge { sheet, cells, limit } => format!(
+                "Trang “{sheet}” trải trên {} ô, quá giới hạn {} ô: tệp quá lớn hoặc bị hỏng, nên {NOTHING_STORED}. {TRIM}",
+                format_vi(*cells as f64, 0),
                 format_vi(*limit as f64, 0)
             ),
         }
@@ -453,6 +483,14 @@ impl Workbook {
                 })
             })?,
         };
+        // calamine builds each of these sheets whole, and an xls file all of them at once.
+        if let Some((sheet, m)) = marks.iter().find(|(_, m)| m.area() > limits.max_sheet_cells) {
+            return Err(ReadError::SheetTooLarge {
+                sheet: sheet.clone(),
+                cells: m.area(),
+                limit: limits.max_sheet_cells,
+            });
+        }
         let marks = marks.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();
         let cursor = Cursor::new(bytes);
         let corrupt = |e: &dyn std::fmt::Display| ReadError::Corrupt(e.to_string());

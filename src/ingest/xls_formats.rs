@@ -44,11 +44,16 @@ const NUMBER: u16 = 0x0203;
 const RK: u16 = 0x027E;
 const MULRK: u16 = 0x00BD;
 const FORMULA: u16 = 0x0006;
+const LABEL: u16 = 0x0204;
+const RSTRING: u16 = 0x00D6;
+const BOOLERR: u16 = 0x0205;
+const LABELSST: u16 = 0x00FD;
 
 /// Built-in format ids that show a percentage: 9 is `0%`, 10 is `0.00%`.
 const BUILTIN_PERCENT: [u16; 2] = [9, 10];
 
-/// The percent-formatted cells of every sheet, by sheet name. `max_stream_bytes` bounds the
+/// The percent-formatted cells of every sheet, and the extent of its values (the cells
+/// calamine will allocate), by sheet name. `max_stream_bytes` bounds the
 /// workbook stream read into memory.
 pub fn percent_cells(bytes: &[u8], max_stream_bytes: u64) -> Result<HashMap<String, CellMarks>, XlsFormatError> {
     let stream = read_workbook_stream(bytes, max_stream_bytes)?;
@@ -220,20 +225,10 @@ fn parse_stream(data: &[u8]) -> Result<HashMap<String, CellMarks>, XlsFormatErro
     let percent_xf: Vec<bool> =
         xf_formats.iter().map(|id| formats.get(id).copied().unwrap_or_else(|| BUILTIN_PERCENT.contains(id))).collect();
 
-    let mut out = HashMap::new();
-    if !percent_xf.contains(&true) {
-        return Ok(out);
-    }
-    for (name, offset) in sheets {
-        let marks = sheet_percent_cells(data, offset, &percent_xf);
-        if !marks.percent.is_empty() {
-            out.insert(name, marks);
-        }
-    }
-    Ok(out)
+    Ok(sheets.into_iter().map(|(name, offset)| (name, sheet_cells(data, offset, &percent_xf))).collect())
 }
 
-fn sheet_percent_cells(data: &[u8], offset: usize, percent_xf: &[bool]) -> CellMarks {
+fn sheet_cells(data: &[u8], offset: usize, percent_xf: &[bool]) -> CellMarks {
     let mut marks = CellMarks::default();
     let is_percent = |xf: Option<u16>| xf.is_some_and(|x| percent_xf.get(usize::from(x)).copied().unwrap_or(false));
     let mut depth = 0usize;
@@ -248,16 +243,22 @@ fn sheet_percent_cells(data: &[u8], offset: usize, percent_xf: &[bool]) -> CellM
             }
             // Embedded chart substreams have cells of their own.
             _ if depth != 1 => {}
-            NUMBER | RK | FORMULA => {
-                if let (Some(row), Some(col)) = (u16_at(r.body, 0), u16_at(r.body, 2))
-                    && is_percent(u16_at(r.body, 4))
-                {
-                    marks.percent.push((u32::from(row), u32::from(col)));
+            NUMBER | RK | FORMULA | LABEL | RSTRING | BOOLERR | LABELSST => {
+                if let (Some(row), Some(col)) = (u16_at(r.body, 0), u16_at(r.body, 2)) {
+                    let (row, col) = (u32::from(row), u32::from(col));
+                    marks.include((row, row), (col, col));
+                    if matches!(r.kind, NUMBER | RK | FORMULA) && is_percent(u16_at(r.body, 4)) {
+                        marks.percent.push((row, col));
+                    }
                 }
             }
             MULRK => {
                 let (Some(row), Some(first)) = (u16_at(r.body, 0), u16_at(r.body, 2)) else { continue };
                 let n = r.body.len().saturating_sub(6) / 6;
+                if n > 0 {
+                    let row = u32::from(row);
+                    marks.include((row, row), (u32::from(first), u32::from(first) + n as u32 - 1));
+                }
                 for i in 0..n {
                     if is_percent(u16_at(r.body, 4 + i * 6)) {
                         marks.percent.push((u32::from(row), u32::from(first) + i as u32));
