@@ -239,6 +239,18 @@ fn a_cell_longer_than_excel_allows_is_refused_naming_it() {
 }
 
 #[test]
+fn a_sheet_spanning_too_many_cells_is_refused_before_calamine_builds_it() {
+    // The fixture's values span A1:E16 (80 cells); xls and ods sheets are built whole.
+    for path in &FORMATS[1..] {
+        let limits = ReadLimits { max_sheet_cells: 50, ..ReadLimits::default() };
+        let e = Workbook::open_with_limits(bytes(path), limits).unwrap_err();
+        assert_eq!(e, ReadError::SheetTooLarge { sheet: "BC quý 2".into(), cells: 80, limit: 50 }, "{path}");
+        assert_eq!(e.code(), "sheet_too_large");
+        assert!(e.vi().starts_with("Trang “BC quý 2” trải trên 80 ô, quá giới hạn 50 ô"), "{}", e.vi());
+    }
+}
+
+#[test]
 fn a_reader_failure_refuses_the_file_in_vietnamese() {
     let e = ReadError::ReaderFailed("index out of bounds".into());
     assert_eq!(e.code(), "reader_failed");

@@ -90,8 +90,43 @@ fn attr(e: &BytesStart<'_>, name: &'static str) -> Result<Option<String>, OdsCel
 
 fn repeats(e: &BytesStart<'_>, name: &'static str) -> Result<u64, OdsCellsError> {
     match attr(e, name)? {
-        Some(v) => v.trim().parse().map_err(|_| OdsCellsError::Attribute { attribute: name, value: v }),
+        Some(v) => parse_repeats(name, &v),
         None => Ok(1),
+    }
+}
+
+fn parse_repeats(attribute: &'static str, v: &str) -> Result<u64, OdsCellsError> {
+    v.trim().parse().map_err(|_| OdsCellsError::Attribute { attribute, value: v.to_string() })
+}
+
+/// What a cell's attributes say, read in one pass without allocating (this runs for every
+/// cell of the document).
+struct CellAttributes {
+    repeats: u64,
+    percent: bool,
+    error: bool,
+    /// What calamine counts as a cell with a value.
+    valued: bool,
+}
+
+impl CellAttributes {
+    fn of(e: &BytesStart<'_>) -> Result<Self, OdsCellsError> {
+        let mut out = CellAttributes { repeats: 1, percent: false, error: false, valued: false };
+        for a in e.attributes().with_checks(false) {
+            let a = a.map_err(xml)?;
+            let value: &str = &a.value;
+            match a.key.as_ref() {
+                "table:number-columns-repeated" => out.repeats = parse_repeats("table:number-columns-repeated", value)?,
+                "office:value-type" => {
+                    out.percent = value == "percentage";
+                    out.valued |= value == "string";
+                }
+                "calcext:value-type" => out.error = value == "error",
+                key if VALUE_ATTRIBUTES.contains(&key) => out.valued = true,
+                _ => {}
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -140,15 +175,10 @@ impl<R: Read> Scan<R> {
             self.buf.clear();
             let (name, n, percent, error, valued) = match self.reader.read_event_into(&mut self.buf).map_err(xml)? {
                 Event::Start(e) if e.name() == CELL || e.name() == COVERED => {
-                    let n = repeats(&e, "table:number-columns-repeated")?.min(MAX_COLUMNS.saturating_sub(col));
-                    let value_type = attr(&e, "office:value-type")?;
-                    let percent = value_type.as_deref() == Some("percentage");
-                    let error = attr(&e, "calcext:value-type")?.as_deref() == Some("error");
-                    // What calamine counts as a cell with a value.
-                    let valued = value_type.as_deref() == Some("string")
-                        || VALUE_ATTRIBUTES.iter().any(|a| e.try_get_attribute(a).ok().flatten().is_some());
+                    let cell = CellAttributes::of(&e)?;
+                    let n = cell.repeats.min(MAX_COLUMNS.saturating_sub(col));
                     let name = if e.name() == CELL { CELL } else { COVERED };
-                    (name, n, percent, error, valued)
+                    (name, n, cell.percent, cell.error, cell.valued)
                 }
                 Event::End(e) if e.name() == ROW => return Ok(()),
                 Event::Eof => return Err(OdsCellsError::Xml("unexpected end inside table:table-row".into())),
