@@ -10,7 +10,7 @@
 //! A value's unit comes from the file itself. calamine gives number formats for xlsx only;
 //! for xls the BIFF records are walked once more ([`xls_formats`]) and for ods the cells'
 //! value types are read from `content.xml` ([`ods_cells`]), and [`Workbook::rows`] sets
-//! [`Cell::Number::percent`] from them (and turns ods error cells into [`Cell::Error`]).
+//! the `percent` flag of [`Cell::Number`] from them (and turns ods error cells into [`Cell::Error`]).
 //!
 //! Reading is bounded and never panics out: a zip's central directory is checked against
 //! [`ReadLimits`] before calamine inflates anything (the zip crate refuses to inflate a
