@@ -15,7 +15,9 @@
 //! Reading is bounded and never panics out: a zip's central directory is checked against
 //! [`ReadLimits`] before calamine inflates anything (the zip crate refuses to inflate a
 //! part past its declared size, so the declared sizes are what is read), an xls Workbook
-//! stream likewise, a cell's text is capped at Excel's own 32,767 characters, and every
+//! stream likewise, an xls or ods sheet (which calamine builds whole, as a dense grid) may
+//! not span more than an xls sheet's 65,536 × 256 cells from its first value to its last,
+//! a cell's text is capped at Excel's own 32,767 characters, and every
 //! call into calamine or our own parsers runs under `catch_unwind`, a panic becoming
 //! [`ReadError::ReaderFailed`].
 
