@@ -704,6 +704,11 @@ fn w10_statuses(p: &Plan, file: &str, ag: &str, convert: Vec<&'static str>) -> B
         let k = if i == 4 || i == 5 { pcts[i - 4] } else { k };
         let c = std_row(&mut b.sheets[0], r, &k.to_string(), p, k, uom(p, k), t(w), "");
         match code {
+            // An agency with few items gets one twice: the second row is a duplicate the
+            // officer must remove, whatever it says.
+            Some(_) if b.stored.iter().any(|x| x.item == k.to_string()) => {
+                b.refuse(c, Some("duplicate"), "đã có", "cùng chỉ tiêu ghi hai dòng")
+            }
             Some(s) => b.st(c, k, ag, Q2, E::S(s)),
             None => b.skip(c, "không có số liệu (không phải lỗi)"),
         }

@@ -352,7 +352,11 @@ impl Vocabulary {
     /// Whether a heading opens a co-agency table (`Nhiệm vụ phối hợp`).
     pub fn is_cooperation_heading(&self, text: &str) -> bool {
         let key = header_key(text);
-        let bare = key.trim_start_matches(|c: char| !c.is_ascii_alphabetic() || c == ' ');
+        // Without a section label in front: `II. Nhiệm vụ phối hợp`, `B) …`, `Phần 2 - …`.
+        let bare = match key.split_once(['.', ')', '-', ':']) {
+            Some((label, rest)) if label.trim().len() <= 7 => rest.trim(),
+            _ => key.as_str(),
+        };
         !key.is_empty() && self.cooperation.iter().any(|p| key.starts_with(p.as_str()) || bare.starts_with(p.as_str()))
     }
 }
@@ -429,6 +433,19 @@ mod tests {
         assert!(v.add_str("[headers.valu]\nexact = [\"x\"]", "op.toml").is_err());
         let err = v.add_str("[statuses]\nnot_done = [\"Hoàn thành\"]", "op.toml").unwrap_err();
         assert!(err.to_string().contains("Hoàn thành"), "{err}");
+    }
+
+    #[test]
+    fn co_agency_headings_with_their_section_labels() {
+        let v = Vocabulary::embedded();
+        for t in
+            ["Nhiệm vụ phối hợp", "II. NHIỆM VỤ PHỐI HỢP", "B) Các nhiệm vụ phối hợp", "Phần 2 - Nhiệm vụ phối hợp"]
+        {
+            assert!(v.is_cooperation_heading(t), "{t}");
+        }
+        for t in ["I. NHIỆM VỤ CHỦ TRÌ", "Phối hợp với Sở Y tế triển khai nền tảng", ""] {
+            assert!(!v.is_cooperation_heading(t), "{t}");
+        }
     }
 
     #[test]

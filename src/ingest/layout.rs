@@ -73,9 +73,10 @@ pub struct Mapping {
     pub layout: Option<Layout>,
     #[serde(default)]
     pub columns: ColumnMap,
-    /// For xls, xlsb and ods (whose number formats are not read): whether numbers in a
-    /// percent indicator's column are fractions (0.855 = 85,5%). Default: decided per
-    /// column, fractions when every such number lies in 0–1.
+    /// For a source whose files carry no number formats (an xlsb export, a system dump): the
+    /// operator's word that numbers in percent indicators are fractions (0.855 = 85,5%).
+    /// Default: no; the unit comes from the file, and a bare 0–1 number in a percent
+    /// indicator with no unit anywhere is held.
     pub fraction_percent: Option<bool>,
 }
 

@@ -9,8 +9,8 @@
 //! (`Nhiệm vụ phối hợp`) is read with its own header; every other row becomes a
 //! [`Record`] for the [`normalize::Normalizer`]. Results go to a sink as they are
 //! produced, so a caller can store while the file is still being read, except when the
-//! agency is only known at the end (the signature block, the file name) or xls/ods
-//! percent fractions are guessed: then the records wait for the whole sheet. A problem
+//! agency is only known at the end (the signature block, the file name): then the records
+//! wait for the whole sheet. A problem
 //! with the whole file (not a workbook, no table, another quarter, another agency) is one
 //! file reject; nothing from such a file is stored.
 
@@ -29,8 +29,7 @@ use self::sheet::{Cell, FileFormat, ReadError, Row, Workbook, cell_ref};
 use crate::catalog::Directory;
 use crate::catalog::assign::Assignments;
 use crate::catalog::plan::Catalog;
-use crate::domain::value::MeasureKind;
-use crate::domain::{AgencyId, ItemKey, Period};
+use crate::domain::{AgencyId, Period};
 
 /// What the caller knows about a file.
 #[derive(Debug, Clone)]
@@ -356,14 +355,14 @@ pub fn parse_file_scoped(
     // table) or its file name: records wait until the whole sheet is read.
     let needs_agency = agency.is_none() && header.layout == Layout::Wide;
     let xlsx = format == FileFormat::Xlsx;
-    // xls, xlsb, ods: formats are not read, so decide per file whether numbers in percent
-    // indicators are fractions (`None`): they are when every such number lies in 0–1.
-    let fraction = (xlsx || spec.mapping.fraction_percent.is_some())
-        .then(|| spec.mapping.fraction_percent.unwrap_or(false) && !xlsx);
-    let buffer = fraction.is_none() || needs_agency;
+    // The unit of a number comes from the file (xlsx and xls number formats, ods cell types,
+    // header paths), never from a guess over a column. Only the source's mapping may say that
+    // numbers in percent indicators are fractions (a system export without formats).
+    let fraction = spec.mapping.fraction_percent.unwrap_or(false);
+    let buffer = needs_agency;
     let mut normalizer = (!buffer).then(|| {
         let mut n = Router::new(catalog, dir, spec.period, scope, agency.clone(), assignments);
-        n.fraction_percent = fraction.unwrap_or(false);
+        n.fraction_percent = fraction;
         n
     });
     let rows = match wb.rows(&sheet_name) {
@@ -407,14 +406,7 @@ pub fn parse_file_scoped(
             summary.agency = agency.clone();
         }
         let mut n = Router::new(catalog, dir, spec.period, scope, agency, assignments);
-        n.fraction_percent = fraction.unwrap_or_else(|| {
-            let percent_numbers: Vec<f64> = records
-                .iter()
-                .filter(|r| is_percent_item(r, catalog))
-                .filter_map(|r| if let Cell::Number { value, .. } = r.value { Some(value) } else { None })
-                .collect();
-            !percent_numbers.is_empty() && percent_numbers.iter().all(|v| (0.0..=1.0).contains(v))
-        });
+        n.fraction_percent = fraction;
         for rec in records {
             emit(&mut n, rec, &mut batch, &mut summary, sink);
         }
@@ -716,12 +708,6 @@ fn flush(batch: &mut Vec<normalize::NewObservation>, sink: &mut dyn FnMut(Normal
     if !batch.is_empty() {
         sink(Normalized::Observations(std::mem::take(batch)));
     }
-}
-
-fn is_percent_item(r: &Record, catalog: &Catalog) -> bool {
-    let Some(cell) = &r.item else { return false };
-    let Ok(key) = cell.text().parse::<ItemKey>() else { return false };
-    catalog.indicator(key).is_some_and(|i| !i.is_composite() && *i.main_measure() == MeasureKind::Percent)
 }
 
 fn text_of(cell: Cell) -> Option<String> {
