@@ -1,7 +1,8 @@
 //! Damaged workbooks: corpus files in each format (xlsx, xls, ods) with bytes flipped, cut
 //! or repeated are read in-process. No panic may escape the reader, and a damaged file may
 //! store nothing beyond what the intact file stores: (item, measure, agency, value, cell)
-//! of a mutant's figures are a subset of the original's.
+//! of a mutant's figures are a subset of the original's (for xls, which has no checksum,
+//! without the value: see the test).
 //!
 //! Each case is `chiso::ingest::parse_to_vecs` minus its first step: the assignments of
 //! the year (the same for every case, and most of a small file's reading time) are built
@@ -145,12 +146,26 @@ proptest! {
         let f = &w.files[which];
         let mutant = apply(&f.bytes, &m);
         let mut obs = Vec::new();
-        parse_file(Arc::from(mutant), &f.spec, &w.catalog, &w.dir, &w.assignments, &mut |n| {
+        let summary = parse_file(Arc::from(mutant), &f.spec, &w.catalog, &w.dir, &w.assignments, &mut |n| {
             if let Normalized::Observations(o) = n {
                 obs.extend(o);
             }
         });
-        let extra: Vec<Tuple> = tuples(&obs).difference(&f.original).cloned().collect();
+        // A file refused whole keeps nothing, as in the warehouse (one transaction).
+        if summary.file_reject.is_some() {
+            obs.clear();
+        }
+        // xlsx and ods are zips whose parts carry a CRC: damage is detected. An xls has no
+        // checksum: a flipped bit inside a number is a different number that the damaged file
+        // really holds, which no reader can tell. There the mutant may change a value, but
+        // never store a figure at a cell, or for an item or agency, the intact file does not.
+        // The same holds for the sheet's name in the location (`Biểu 01!D14`): the cell stays.
+        let cell_of = |loc: &str| loc.rsplit_once('!').map_or(loc.to_string(), |(_, c)| c.to_string());
+        let project = |t: &Tuple| {
+            if f.name.ends_with(".xls") { (t.0.clone(), t.1.clone(), t.2.clone(), String::new(), cell_of(&t.4)) } else { t.clone() }
+        };
+        let original: BTreeSet<Tuple> = f.original.iter().map(project).collect();
+        let extra: Vec<Tuple> = tuples(&obs).iter().map(project).filter(|t| !original.contains(t)).collect();
         prop_assert!(extra.is_empty(), "{} mutated by {:?} stores what the intact file does not: {:?}", f.name, m, extra);
     }
 }

@@ -5,6 +5,7 @@
 
 mod collect;
 mod gaps;
+mod inspect;
 mod plan;
 mod remind;
 mod runs;
@@ -73,6 +74,10 @@ pub enum Command {
     /// Run the collection pipeline on local files (received by mail, carried in); the
     /// agency is read from the title block when --agency is absent.
     Ingest(collect::IngestArgs),
+    /// Xem chiso đọc một tệp thế nào, không lưu gì: trang được chọn và lý do, các dòng tiêu
+    /// đề và vai trò từng cột, đơn vị và kỳ tìm thấy ở đâu, rồi từng dòng: chỉ tiêu, căn
+    /// cứ, kết quả (lưu, giữ lại, từ chối, bỏ qua) và lý do.
+    Inspect(inspect::InspectArgs),
     /// List what could not be used for a quarter, where and why (in Vietnamese).
     Rejects {
         #[arg(long)]
@@ -245,6 +250,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plan(cmd) => plan::run(&ctx, cmd).await,
         Command::Collect(args) => collect::collect(&ctx, args).await,
         Command::Ingest(args) => collect::ingest(&ctx, args).await,
+        Command::Inspect(args) => inspect::inspect(&ctx, args),
         Command::Rejects { period, format } => collect::rejects(&ctx, period, format).await,
         Command::Export(cmd) => collect::export(&ctx, cmd).await,
         Command::Template { agency, period, output } => collect::template(&ctx, agency, period, output).await,

@@ -454,8 +454,30 @@ pub fn find_header(rows: &[Row], mapping: &Mapping) -> Result<Header, LayoutErro
 /// rows right under it.
 fn header_block(rows: &[Row]) -> Vec<&Row> {
     let mut block = vec![&rows[0]];
+    // The header's STT and task columns: a row under it with both empty (merged from
+    // above) and only short texts elsewhere continues the header, whatever its words say
+    // (`Quý II/2024` misspelt, a unit word not in the vocabulary). Read as data, such a row
+    // would leave its columns without their units.
+    let v = crate::vocabulary::get();
+    let anchors: Vec<usize> = rows[0]
+        .cells
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| matches!(c, Cell::Text(t) if matches!(v.header_role(t), Some(HeaderRole::Item | HeaderRole::Task))))
+        .map(|(i, _)| i)
+        .collect();
+    let continues = |row: &Row| {
+        !anchors.is_empty()
+            && anchors.iter().all(|&a| row.get(a).is_empty())
+            && row.cells.iter().any(|c| !c.is_empty())
+            && row.cells.iter().all(|c| match c {
+                Cell::Empty => true,
+                Cell::Text(t) => t.chars().count() <= 40,
+                _ => false,
+            })
+    };
     for next in rows.iter().skip(1).take(HEADER_DEPTH - 1) {
-        if next.index != block[block.len() - 1].index + 1 || !is_sub_heading_row(next) {
+        if next.index != block[block.len() - 1].index + 1 || !(is_sub_heading_row(next) || continues(next)) {
             break;
         }
         block.push(next);

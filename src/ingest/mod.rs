@@ -104,6 +104,9 @@ pub struct FileSummary {
     pub rejects: usize,
     /// The reason the whole file was refused.
     pub file_reject: Option<NewReject>,
+    /// What became of every row, when asked for (`chiso inspect`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub trace: Vec<normalize::RowTrace>,
 }
 
 /// Rows read before the header search gives up.
@@ -126,23 +129,33 @@ pub fn parse_file(
     assignments: &Assignments,
     sink: &mut dyn FnMut(Normalized),
 ) -> FileSummary {
-    parse_file_scoped(bytes, spec, None, catalog, dir, assignments, sink)
+    parse_file_scoped(bytes, spec, ParseOptions::default(), catalog, dir, assignments, sink)
 }
 
-/// [`parse_file`], or with `backfill` a backfill: every quarter the rows name is read (each
+/// How [`parse_file_scoped`] reads a file.
+#[derive(Debug, Clone, Default)]
+pub struct ParseOptions {
+    /// A backfill: every quarter the rows name, cut-off dates from this calendar.
+    pub backfill: Option<crate::domain::ReportingCalendar>,
+    /// Keep what became of every row in [`FileSummary::trace`] (`chiso inspect`).
+    pub trace: bool,
+}
+
+/// [`parse_file`], or with `options.backfill` a backfill: every quarter the rows name is read (each
 /// against its own year's assignments, cut-off dates from the calendar), rows naming none
 /// belong to the title's quarter, else to `spec.period`; observations and rejects carry
 /// their quarter. `assignments` are those of `spec.period`.
 pub fn parse_file_scoped(
     bytes: Arc<[u8]>,
     spec: &FileSpec,
-    backfill: Option<crate::domain::ReportingCalendar>,
+    options: ParseOptions,
     catalog: &Catalog,
     dir: &Directory,
     assignments: &Assignments,
     sink: &mut dyn FnMut(Normalized),
 ) -> FileSummary {
     let date = assignments.date;
+    let backfill = options.backfill;
     let mut summary = FileSummary::default();
     let file_reject = |code: &'static str, message: String| NewReject {
         period: None,
@@ -363,6 +376,7 @@ pub fn parse_file_scoped(
     let mut normalizer = (!buffer).then(|| {
         let mut n = Router::new(catalog, dir, spec.period, scope, agency.clone(), assignments);
         n.fraction_percent = fraction;
+        n.trace = options.trace.then(Vec::new);
         n
     });
     let rows = match wb.rows(&sheet_name) {
@@ -392,6 +406,9 @@ pub fn parse_file_scoped(
         return summary;
     }
     summary.skipped = table.skipped.clone();
+    if let Some(n) = normalizer.as_mut() {
+        summary.trace = n.take_trace();
+    }
     summary.tables.extend(table.tables.iter().skip(1).map(|t| TableSummary::of(&t.header, t.cooperation)));
     if buffer {
         let mut agency = agency;
@@ -407,9 +424,11 @@ pub fn parse_file_scoped(
         }
         let mut n = Router::new(catalog, dir, spec.period, scope, agency, assignments);
         n.fraction_percent = fraction;
+        n.trace = options.trace.then(Vec::new);
         for rec in records {
             emit(&mut n, rec, &mut batch, &mut summary, sink);
         }
+        summary.trace = n.take_trace();
     }
     flush(&mut batch, sink);
     summary

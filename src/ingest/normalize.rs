@@ -66,6 +66,9 @@ pub struct Record {
     /// The row is in a co-agency table (`Nhiệm vụ phối hợp`): the items are led by others
     /// and the reporting agency takes part.
     pub cooperation: bool,
+    /// The file itself declares percentages as points, 0–100 (chiso's own template, whose
+    /// input cells are validated that way): 0,5 there is 0,5%.
+    pub percent_points: bool,
     /// The value column's siblings under the same result heading that name another unit
     /// (`Kết quả thực hiện › Số lượng | Tỷ lệ (%)`): (their unit, their cell, its location).
     /// `value` is the first result column; the normalizer takes the alternative whose unit
@@ -171,6 +174,13 @@ pub struct Normalizer<'a> {
     /// Period texts and value texts already read: files repeat them on every row.
     period_cache: HashMap<String, Option<Period>>,
     value_cache: [HashMap<String, Result<Parsed, ValueError>>; 3],
+    /// What gave the last record's item (for `chiso inspect`).
+    last_evidence: Option<(ItemKey, &'static str)>,
+    /// Rows of this file whose STT agreed with their task text, and rows whose STT named
+    /// another item than their text (the plan's wording): which the file's STT column is, the
+    /// plan's numbers or a row counter.
+    stt_agreed: usize,
+    stt_disagreed: usize,
 }
 
 /// What a row's task text says about items.
@@ -203,6 +213,8 @@ impl TaskCheck {
 struct ItemEvidence {
     key: ItemKey,
     strong: bool,
+    /// What gave it, for `chiso inspect`.
+    how: &'static str,
 }
 
 /// Why a row's item is not known.
@@ -395,6 +407,9 @@ impl<'a> Normalizer<'a> {
             seen: HashMap::with_hasher(FastHash),
             period_cache: HashMap::new(),
             value_cache: Default::default(),
+            last_evidence: None,
+            stt_agreed: 0,
+            stt_disagreed: 0,
         }
     }
 
@@ -414,6 +429,7 @@ impl<'a> Normalizer<'a> {
     }
 
     fn normalize_row(&mut self, mut rec: Record) -> Normalized {
+        self.last_evidence = None;
         if rec.value.is_empty() && rec.alternatives.iter().all(|a| a.1.is_empty()) {
             return Normalized::Skip(SkipReason::Blank);
         }
@@ -438,6 +454,7 @@ impl<'a> Normalizer<'a> {
         }
         // The item, from the evidence the row gives.
         let evidence = self.item_evidence(&rec);
+        self.last_evidence = evidence.as_ref().ok().map(|e| (e.key, e.how));
         if let Ok(e) = &evidence
             && let Some(&index) = self.by_key.get(&e.key)
         {
@@ -689,8 +706,9 @@ impl<'a> Normalizer<'a> {
                         ),
                     ));
                 }
-                // The file says nothing of the unit: 0,823 may be 0,823% or 82,3%.
-                MeasureKind::Percent if !percent && column_unit.is_none() && *value > 0.0 && *value <= 1.0 => {
+                // Not formatted as a percentage: 0,823 may be 0,823% or 82,3%, even under a
+                // `%` heading (a fraction computed by a formula and left unformatted).
+                MeasureKind::Percent if !percent && !rec.percent_points && *value > 0.0 && *value <= 1.0 => {
                     return Err(ValueProblem::Held(format!(
                         "Chưa chắc chắn: số {} trong chỉ tiêu tỷ lệ, ô không định dạng %, nên có thể là {}% hoặc {}%; cần ghi rõ như 85% (hoặc định dạng ô là %)",
                         format_vi(*value, 4),
@@ -731,7 +749,7 @@ impl<'a> Normalizer<'a> {
                 && let Some(v) = bare_number(t)
                 && v > 0.0
                 && v <= 1.0
-                && column_unit.is_none()
+                && !rec.percent_points
             {
                 return Err(ValueProblem::Held(format!(
                     "Chưa chắc chắn: “{}” trong chỉ tiêu tỷ lệ không có dấu %, nên có thể là {}% hoặc {}%; cần ghi rõ như 85%",
@@ -857,23 +875,43 @@ impl<'a> Normalizer<'a> {
                     item: Some(p.to_string()),
                 });
             }
-            return Ok(ItemEvidence { key: p, strong: true });
-        }
-        // 2. The plan's own wording of a task.
-        if let Some(e) = exact {
-            return Ok(ItemEvidence { key: e, strong: true });
+            return Ok(ItemEvidence { key: p, strong: true, how: "cột số chỉ tiêu" });
         }
         let stt = stt_text.as_deref().and_then(|t| t.parse::<ItemKey>().ok()).filter(|k| self.by_key.contains_key(k));
+        // 2. The plan's own wording of a task. Beside an STT naming another item, the STT is
+        // the table's own numbering (a row counter), unless this file's other STTs have been
+        // the plan's numbers: then the two contradict each other.
+        if let Some(e) = exact {
+            match stt {
+                Some(s) if s != e && self.stt_agreed > self.stt_disagreed => {
+                    return Err(ItemProblem::Held {
+                        message: format!(
+                            "Chưa chắc chắn: STT {s} nhưng nội dung là nguyên văn nhiệm vụ số {e} của kế hoạch, trong khi các dòng khác của tệp ghi STT đúng số chỉ tiêu; kiểm tra lại STT hoặc nội dung"
+                        ),
+                        item: Some(s.to_string()),
+                    });
+                }
+                Some(s) if s != e => self.stt_disagreed += 1,
+                Some(_) => self.stt_agreed += 1,
+                None => {}
+            }
+            return Ok(ItemEvidence { key: e, strong: true, how: "nội dung trùng nguyên văn kế hoạch" });
+        }
         match (stt, &check, &task) {
             // 3. STT and a task text: they must agree.
             (Some(s), Some(c), Some(t)) if c.judged => {
                 let fits = c.fits(s, &self.by_key, &self.task_words);
+                if fits || near.is_some_and(|(b, _)| b == s) {
+                    self.stt_agreed += 1;
+                }
                 match near {
-                    Some((b, _)) if b == s => Ok(ItemEvidence { key: s, strong: true }),
+                    Some((b, _)) if b == s => Ok(ItemEvidence { key: s, strong: true, how: "STT và nội dung khớp" }),
                     // Nearly the plan's wording of another item: the table numbers its rows
                     // its own way.
-                    Some((b, score)) if score >= NEAR_WORDING => Ok(ItemEvidence { key: b, strong: true }),
-                    _ if fits => Ok(ItemEvidence { key: s, strong: true }),
+                    Some((b, score)) if score >= NEAR_WORDING => {
+                        Ok(ItemEvidence { key: b, strong: true, how: "nội dung gần trùng kế hoạch (STT là số riêng của bảng)" })
+                    }
+                    _ if fits => Ok(ItemEvidence { key: s, strong: true, how: "STT, nội dung phù hợp" }),
                     best => Err(ItemProblem::Held {
                         message: format!(
                             "Chưa chắc chắn: STT {s} nhưng nội dung “{}” không phải nhiệm vụ số {s} của kế hoạch (“{}”){}; STT có thể là số thứ tự riêng của bảng. Ghi số chỉ tiêu theo kế hoạch hoặc giữ nguyên nội dung nhiệm vụ",
@@ -886,13 +924,13 @@ impl<'a> Normalizer<'a> {
                 }
             }
             // 4. An STT alone (no text, or too short a text to judge).
-            (Some(s), _, _) => Ok(ItemEvidence { key: s, strong: false }),
+            (Some(s), _, _) => Ok(ItemEvidence { key: s, strong: false, how: "chỉ có STT" }),
             // 5. A text alone (no usable STT).
             (None, Some(c), Some(t)) => {
                 if let Some((b, score)) = near
                     && score >= NEAR_WORDING
                 {
-                    return Ok(ItemEvidence { key: b, strong: true });
+                    return Ok(ItemEvidence { key: b, strong: true, how: "nội dung gần trùng kế hoạch" });
                 }
                 let stt_label = stt_text.as_deref().unwrap_or_default();
                 if stt_text.is_some() && is_heading_label(stt_label) || stt_text.is_none() && rec.value.is_empty() {
@@ -1296,6 +1334,28 @@ pub struct Router<'a> {
     period_cache: HashMap<String, Option<Period>>,
     /// Numbers in percent indicators are fractions (an operator's mapping says so).
     pub fraction_percent: bool,
+    /// Keep what became of every record (`chiso inspect`); `None`: not traced.
+    pub trace: Option<Vec<RowTrace>>,
+    last_evidence: Option<(ItemKey, &'static str)>,
+}
+
+/// What became of one record, as `chiso inspect` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RowTrace {
+    pub location: String,
+    /// The STT and plan item cells as written.
+    pub numbers: String,
+    /// The task text as written (shortened).
+    pub task: String,
+    pub value: String,
+    /// `stored`, `held`, `refused` or `skipped`.
+    pub outcome: &'static str,
+    pub item: Option<String>,
+    /// What gave the item (`cột số chỉ tiêu`, `STT và nội dung khớp`, `chỉ có STT` …).
+    pub evidence: Option<&'static str>,
+    pub period: Option<Period>,
+    /// The figure stored, the reason held or refused, or why skipped.
+    pub detail: String,
 }
 
 impl<'a> Router<'a> {
@@ -1320,14 +1380,78 @@ impl<'a> Router<'a> {
             others: HashMap::new(),
             period_cache: HashMap::new(),
             fraction_percent: false,
+            trace: None,
+            last_evidence: None,
         }
     }
 
-    /// Reads one record for its period.
+    /// Reads one record for its period, and traces it when asked to.
     pub fn normalize(&mut self, rec: Record) -> Normalized {
+        if self.trace.is_none() {
+            return self.route(rec);
+        }
+        let cell = |c: &Option<Cell>| c.as_ref().map(|c| clean(&c.text())).filter(|t| !t.is_empty());
+        let numbers = [cell(&rec.item), cell(&rec.plan_item)].into_iter().flatten().collect::<Vec<_>>().join(" / ");
+        let task = rec.task.as_deref().map(|t| shorten(&clean(t), 60)).unwrap_or_default();
+        let value = clean(&rec.value.text());
+        let location = rec.location.clone();
+        let out = self.route(rec);
+        let evidence = self.last_evidence.take();
+        let (outcome, item, period, detail) = match &out {
+            Normalized::Observations(obs) => (
+                "stored",
+                obs.first().map(|o| o.item.to_string()),
+                obs.first().map(|o| o.period),
+                obs.iter()
+                    .map(|o| {
+                        let m = if o.measure.is_empty() { String::new() } else { format!("{}: ", o.measure) };
+                        let n = o.note.as_deref().map_or_else(String::new, |n| format!(" ({n})"));
+                        format!(
+                            "{m}{} — {}{n}",
+                            o.value.vi(),
+                            self.dir.get(&o.agency).map_or(o.agency.as_str(), |a| a.label())
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            Normalized::Reject(r) => (
+                if r.code == HELD { "held" } else { "refused" },
+                r.item_key.clone(),
+                r.period,
+                format!("[{}] {}", r.code, r.message),
+            ),
+            Normalized::Skip(reason) => ("skipped", None, None, reason.vi().to_string()),
+        };
+        let (location, value) = match &out {
+            // The cell actually read (a sub-column of the indicator's unit may be another).
+            Normalized::Observations(obs) => {
+                obs.first().map_or((location, value), |o| (o.location.clone(), o.raw_text.clone()))
+            }
+            _ => (location, value),
+        };
+        if let Some(t) = self.trace.as_mut() {
+            t.push(RowTrace {
+                location,
+                numbers,
+                task,
+                value,
+                outcome,
+                item,
+                evidence: evidence.filter(|_| outcome == "stored").map(|(_, how)| how),
+                period,
+                detail,
+            });
+        }
+        out
+    }
+
+    fn route(&mut self, rec: Record) -> Normalized {
         let PeriodScope::All { default, calendar } = self.scope else {
             self.first.fraction_percent = self.fraction_percent;
-            return self.first.normalize(rec);
+            let out = self.first.normalize(rec);
+            self.last_evidence = self.first.last_evidence;
+            return out;
         };
         if rec.value.is_empty() {
             return Normalized::Skip(SkipReason::Blank);
@@ -1364,7 +1488,14 @@ impl<'a> Router<'a> {
             })
         };
         normalizer.fraction_percent = fraction;
-        normalizer.normalize(rec)
+        let out = normalizer.normalize(rec);
+        self.last_evidence = normalizer.last_evidence;
+        out
+    }
+
+    /// The records traced so far.
+    pub fn take_trace(&mut self) -> Vec<RowTrace> {
+        self.trace.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// The quarters read so far.

@@ -140,6 +140,8 @@ pub(super) fn parse(
                 note: Some(clean(&row.get(marker.note_col).text())).filter(|n| !n.is_empty()),
                 // The template's ĐVT column: `%` says its inputs are percentage points.
                 uom: Some(clean(&row.get(UOM_COL).text())).filter(|u| !u.is_empty()),
+                // Its percent inputs are validated as 0–100.
+                percent_points: true,
                 measure,
                 ..Default::default()
             };

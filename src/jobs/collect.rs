@@ -972,6 +972,7 @@ pub async fn ingest_file(
 /// quarters), read once, then stored quarter by quarter, each as its own ingestion. A file
 /// refused whole is recorded under `fallback` (the quarter its title names, or the current
 /// reporting quarter). Returns one report per quarter stored, in order.
+#[allow(clippy::too_many_arguments)]
 pub async fn ingest_backfill(
     ctx: &Context,
     run_id: i64,
@@ -996,7 +997,7 @@ pub async fn ingest_backfill(
         return failed(e.to_string());
     }
     let (catalog, dir, assignments, calendar) =
-        (ctx.catalog.clone(), ctx.dir.clone(), ctx.assignments(fallback), ctx.settings.calendar.clone());
+        (ctx.catalog.clone(), ctx.dir.clone(), ctx.assignments(fallback), ctx.settings.calendar);
     let parse_spec = spec.clone();
     let parsed = tokio::task::spawn_blocking(move || {
         let mut by_period: std::collections::BTreeMap<Period, Vec<Normalized>> = Default::default();
@@ -1005,7 +1006,7 @@ pub async fn ingest_backfill(
             crate::ingest::parse_file_scoped(
                 bytes,
                 &parse_spec,
-                Some(calendar),
+                crate::ingest::ParseOptions { backfill: Some(calendar), trace: false },
                 &catalog,
                 &dir,
                 &assignments,
