@@ -105,3 +105,62 @@ async fn a_late_report_changes_the_current_view_and_keeps_history() {
         db.cleanup().await;
     }
 }
+
+/// Item 29 (2024: `25% đơn vị, trong đó: …`): the members report their status, and the
+/// coordinating department's own percentage is the item's figure in the aggregate row.
+#[tokio::test]
+async fn the_lead_s_share_of_units_is_the_item_s_figure() {
+    use chiso::demo::{DemoCell, SheetSpec, title_block, write_book};
+    let q2 = common::period("2024-Q2");
+    let now = Utc.with_ymd_and_hms(2024, 7, 1, 3, 0, 0).unwrap();
+    for db in common::all().await {
+        let ctx = common::context(&db, common::settings(), vec![]).await;
+        let task = ctx.catalog.indicator("29".parse().unwrap()).unwrap().task.clone();
+        let bytes = write_book(&[SheetSpec {
+            name: "Báo cáo".into(),
+            title: title_block("UBND tỉnh Vĩnh Long", "Sở Thông tin và Truyền thông", "Quý II năm 2024"),
+            header_row: 5,
+            headers: ["STT", "Nhiệm vụ", "Kết quả thực hiện"].map(String::from).to_vec(),
+            rows: vec![vec![DemoCell::Text("29".into()), DemoCell::Text(task), DemoCell::Text("30%".into())]],
+            ..Default::default()
+        }])
+        .unwrap();
+        let ids = db.wh.indicator_id_map("kh-742-2023").await.unwrap();
+        let source = chiso::sources::Source {
+            id: "manual".into(),
+            agency: None,
+            kind: chiso::sources::SourceKind::Folder { path: ".".into(), glob: "*".into() },
+            auth: None,
+            mapping: Default::default(),
+            enabled: true,
+        };
+        let run = evaluate(&ctx, &EvaluateRequest { now: Some(now), ..EvaluateRequest::new(q2, Trigger::Cli, None) })
+            .await
+            .unwrap()
+            .run_id;
+        let report = chiso::jobs::collect::ingest_bytes(
+            &ctx,
+            run,
+            &source,
+            q2,
+            "so_tttt.xlsx",
+            None,
+            Arc::from(bytes.clone()),
+            chiso::sha256_hex(&bytes),
+            &ids,
+        )
+        .await;
+        assert_eq!((report.counts.observations, report.counts.rejects), (1, 0), "{}: {report:?}", db.name);
+        evaluate(&ctx, &EvaluateRequest { now: Some(now), ..EvaluateRequest::new(q2, Trigger::Cli, None) })
+            .await
+            .unwrap();
+        let gaps = db.wh.gaps("kh-742-2023", q2, None).await.unwrap();
+        let agg = gaps
+            .iter()
+            .find(|g| g.item == "29" && g.kind == "aggregate")
+            .unwrap_or_else(|| panic!("{}: no aggregate row for item 29", db.name));
+        assert_eq!(agg.actual, Some(Value::Percent(30.0)), "{}: {agg:?}", db.name);
+        assert!(agg.reason.starts_with("Theo số liệu của cơ quan chủ trì: 30% đơn vị"), "{}: {}", db.name, agg.reason);
+        db.cleanup().await;
+    }
+}

@@ -463,3 +463,38 @@ fn xls_and_ods_read_like_xlsx() {
     assert_eq!(results[0].2, results[1].2);
     assert_eq!(results[0].2, results[2].2);
 }
+
+/// Item 29's 2024 target is a share of units (`25% đơn vị, trong đó: …`): the members
+/// report their status, and the lead's own percentage is the indicator's figure. Another
+/// agency's percentage is no figure of this item.
+#[test]
+fn the_lead_s_share_of_units_is_the_indicator_s_figure() {
+    let (dir, catalog) = common::catalog();
+    let task = catalog.indicator("29".parse().unwrap()).unwrap().task.clone();
+    let book = |agency: &str, value: &str| {
+        write_book(&[SheetSpec {
+            name: "Báo cáo".into(),
+            title: title_block("UBND tỉnh Vĩnh Long", agency, "Quý II năm 2024"),
+            header_row: 5,
+            headers: ["STT", "Nhiệm vụ", "Kết quả thực hiện"].map(String::from).to_vec(),
+            rows: vec![vec![t("29"), t(&task), t(value)]],
+            ..Default::default()
+        }])
+        .unwrap()
+    };
+    let read = |agency: &str, value: &str| {
+        parse_to_vecs(Arc::from(book(agency, value)), &spec("x.xlsx", None), &catalog, &dir, cutoff())
+    };
+    let (_, obs, rejects) = read("Sở Thông tin và Truyền thông", "30%");
+    assert!(rejects.is_empty(), "{rejects:?}");
+    assert_eq!(obs.len(), 1);
+    assert_eq!((obs[0].agency.as_str(), obs[0].value), ("so_tttt", Value::Percent(30.0)));
+    assert!(obs[0].note.as_deref().is_some_and(|n| n.contains("cơ quan chủ trì")), "{:?}", obs[0].note);
+    // A member reports its status.
+    let (_, obs, _) = read("Sở Văn hóa, Thể thao và Du lịch", "Hoàn thành");
+    assert_eq!(obs.iter().map(|o| o.value).collect::<Vec<_>>(), vec![Value::Status(Progress::Done)]);
+    // A member's percentage is not the item's figure: refused, nothing stored.
+    let (_, obs, rejects) = read("Sở Văn hóa, Thể thao và Du lịch", "30%");
+    assert!(obs.is_empty(), "{obs:?}");
+    assert_eq!(rejects.len(), 1);
+}

@@ -685,6 +685,34 @@ fn aggregate_row(
             good as usize
         };
         let share = if judged > 0 { 100.0 * hits as f64 / f64::from(judged) } else { 0.0 };
+        // The single lead's own figure for the share of units (item 29: `25% đơn vị, trong
+        // đó: …`, reported by the coordinating department) is the indicator's figure.
+        let lead_share = match (kind, c.ind.lead.as_slice()) {
+            (MeasureKind::Status, [one]) => {
+                c.input.dir.index_of(one).and_then(|a| c.input.current.get(c.index, m, a)).and_then(|o| match o.value {
+                    Value::Percent(v) => Some(v),
+                    _ => None,
+                })
+            }
+            _ => None,
+        };
+        if let (Some(v), Some(t)) = (lead_share, threshold) {
+            let synthetic = Observed { value: Value::Percent(v), id: 0 };
+            let row = judge_number(c, &MeasureKind::Percent, Some(t), None, Some(synthetic));
+            return GapRow {
+                status: row.status,
+                expected: row.expected,
+                actual: Some(Value::Percent(v)),
+                gap: row.gap,
+                pace: row.pace,
+                reason: format!(
+                    "Theo số liệu của cơ quan chủ trì: {} đơn vị ({hits}/{judged} đơn vị báo cáo hoàn thành); {}",
+                    show(&MeasureKind::Percent, v),
+                    row.reason
+                ),
+                ..base
+            };
+        }
         let Some(t) = threshold else {
             // A milestone or ongoing task shared by several: summarise the members.
             // The most severe member status stands for the task.

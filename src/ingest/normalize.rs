@@ -554,6 +554,12 @@ impl<'a> Normalizer<'a> {
                 );
             }
         }
+        // The lead's own figure for a share of units (`25% đơn vị, trong đó: …`): the
+        // indicator's figure, while its members report their status.
+        if let Some(v) = self.lead_share(index, agency_index, &rec.value) {
+            notes.push("tỷ lệ đơn vị của cả chỉ tiêu, do cơ quan chủ trì báo cáo".into());
+            return self.finish(rec, key, index, agency_index, vec![(String::new(), Value::Percent(v))], notes);
+        }
         // The value, per measure.
         let read = match self.read_values(indicator, &rec) {
             Ok(v) => v,
@@ -564,7 +570,34 @@ impl<'a> Normalizer<'a> {
             }
         };
         notes.extend(read.note);
-        let observations = read.values;
+        self.finish(rec, key, index, agency_index, read.values, notes)
+    }
+
+    /// The observations of a record whose item, agency and values are known: the duplicate
+    /// check, the raw text and the note.
+    fn finish(
+        &mut self,
+        rec: Record,
+        key: ItemKey,
+        index: usize,
+        agency_index: usize,
+        observations: Vec<(String, Value)>,
+        notes: Vec<String>,
+    ) -> Normalized {
+        let indicator = &self.catalog.indicators[index];
+        let agency = self.dir.at_index(agency_index).id.clone();
+        let raw_value = rec.value.text();
+        let reject = |code: &'static str, message: String| {
+            Normalized::Reject(NewReject {
+                period: None,
+                location: rec.location.clone(),
+                item_key: Some(key.to_string()),
+                agency: Some(agency.clone()),
+                raw_text: clean(&raw_value),
+                code,
+                message,
+            })
+        };
         let mut out = Vec::with_capacity(observations.len());
         for (measure, _) in &observations {
             let m = indicator.measures.iter().position(|x| x.key == *measure).unwrap_or(0) as u64;
@@ -576,8 +609,6 @@ impl<'a> Normalizer<'a> {
                         "Chỉ tiêu số {key} của {} đã có ở {first}; dòng này bị bỏ qua: mỗi chỉ tiêu chỉ ghi một dòng",
                         self.agency_name(&agency)
                     ),
-                    Some(key.to_string()),
-                    Some(agency),
                 );
             }
             self.seen.insert(dup, rec.location.clone());
@@ -799,6 +830,32 @@ impl<'a> Normalizer<'a> {
             Cell::Error(e) => return Err(ValueError::Unreadable(format!("lỗi công thức {e}"))),
         };
         parse_value_noted(input, kind)
+    }
+
+    /// A percent written by the item's single lead where the members report statuses and the
+    /// year's target is a share of units (item 29): the lead's figure for the whole item.
+    fn lead_share(&self, index: usize, agency_index: usize, cell: &Cell) -> Option<f64> {
+        let ind = &self.catalog.indicators[index];
+        if ind.is_composite() || *ind.main_measure() != MeasureKind::Status {
+            return None;
+        }
+        let share_target = matches!(
+            ind.target(self.period.year()).map(|t| &t.spec),
+            Some(TargetSpec::Units(u)) if u.share.is_some()
+        );
+        let is_lead = matches!(ind.lead.as_slice(), [one] if self.dir.index_of(one) == Some(agency_index));
+        if !share_target || !is_lead {
+            return None;
+        }
+        let value = match cell {
+            Cell::Number { value, percent: true } => value * 100.0,
+            Cell::Text(t) if t.contains('%') => match parse_value_noted(CellInput::Text(t), &MeasureKind::Percent) {
+                Ok(Parsed { value: Value::Percent(v), from_sentence: false, .. }) => v,
+                _ => return None,
+            },
+            _ => return None,
+        };
+        (0.0..=100.0).contains(&value).then_some(value)
     }
 
     /// Under one result heading a count and a percent sub-column (`Số lượng | Tỷ lệ (%)`):

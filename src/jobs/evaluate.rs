@@ -134,9 +134,21 @@ pub async fn compute_with(
         })
         .collect();
     let all_communes = ctx.catalog.indicators.iter().map(|ind| ind.targets.values().any(|t| matches!(&t.spec, crate::domain::TargetSpec::Units(u) if !u.per_district.is_empty() || u.communes_per_district.is_some()))).collect::<Vec<bool>>();
+    // An item's single lead, judged or not: its own figure for a share of units (item 29)
+    // is the indicator's figure.
+    let own_lead: Vec<Option<usize>> = ctx
+        .catalog
+        .indicators
+        .iter()
+        .map(|ind| match ind.lead.as_slice() {
+            [one] => ctx.dir.index_of(one),
+            _ => None,
+        })
+        .collect();
     let dir = ctx.dir.clone();
     let keep = move |i: usize, a: usize| {
         judged[i][a / 64] & (1 << (a % 64)) != 0
+            || own_lead[i] == Some(a)
             || (all_communes[i] && dir.at_index(a).level == crate::catalog::Level::Commune)
     };
     let mut current = ctx.wh.period_observations(&ctx.catalog, &ctx.dir, &ids, period, &keep).await?;
