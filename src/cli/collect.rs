@@ -207,7 +207,7 @@ pub async fn ingest(ctx: &Ctx, args: IngestArgs) -> anyhow::Result<ExitCode> {
     };
     let mut table = comfy_table::Table::new();
     table.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
-    table.set_header(["Tệp", "Kỳ", "Đơn vị", "Kết quả", "Số liệu mới", "Thay thế", "Không đổi", "Từ chối"]);
+    table.set_header(["Tệp", "Kỳ", "Đơn vị", "Kết quả", "Số liệu mới", "Thay thế", "Không đổi", "Từ chối", "Bỏ qua"]);
     let mut failed = false;
     let mut total = serde_json::Map::new();
     for file in &args.files {
@@ -266,7 +266,11 @@ pub async fn ingest(ctx: &Ctx, args: IngestArgs) -> anyhow::Result<ExitCode> {
                 .as_ref()
                 .and_then(|s| s.agency.clone())
                 .map(|a| app.dir.get(&a).map_or(a.to_string(), |x| x.label().to_string()))
-                .unwrap_or_default();
+                .unwrap_or_else(|| {
+                    let long =
+                        report.summary.as_ref().and_then(|s| s.layout) == Some(chiso::ingest::layout::Layout::Long);
+                    if long { "theo từng dòng".into() } else { String::new() }
+                });
             let outcome = match (&report.summary.as_ref().and_then(|s| s.file_reject.clone()), &report.error) {
                 (Some(r), _) => format!("từ chối: {}", r.message),
                 (None, Some(e)) => format!("lỗi: {e}"),
@@ -286,6 +290,7 @@ pub async fn ingest(ctx: &Ctx, args: IngestArgs) -> anyhow::Result<ExitCode> {
                 report.counts.superseded.to_string(),
                 report.counts.unchanged.to_string(),
                 report.counts.rejects.to_string(),
+                skipped_cell(report.summary.as_ref()),
             ]);
         }
     }
@@ -298,6 +303,25 @@ pub async fn ingest(ctx: &Ctx, args: IngestArgs) -> anyhow::Result<ExitCode> {
     println!("{table}");
     app.wh.close().await;
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// What was skipped without being an error: rows of other quarters, no-figure cells, rows
+/// that are not data.
+fn skipped_cell(summary: Option<&chiso::ingest::FileSummary>) -> String {
+    let Some(s) = summary else { return String::new() };
+    let r = &s.skipped_records;
+    let mut parts = Vec::new();
+    if r.other_period > 0 {
+        parts.push(format!("{} khác kỳ", r.other_period));
+    }
+    if r.no_figure > 0 {
+        parts.push(format!("{} không phát sinh", r.no_figure));
+    }
+    let other = s.skipped.total() + r.blank;
+    if other > 0 {
+        parts.push(format!("{other} dòng không có số liệu"));
+    }
+    parts.join(", ")
 }
 
 fn csv_field(s: &str) -> String {

@@ -61,6 +61,28 @@ impl Skipped {
     }
 }
 
+/// Records the normalizer skipped, by reason: counted, never listed as errors.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SkippedRecords {
+    /// Rows of another quarter than the one collected ("khác kỳ").
+    pub other_period: usize,
+    /// `N/A`, `-`, `Không áp dụng`, `Không phát sinh`.
+    pub no_figure: usize,
+    /// No result written, or a section heading.
+    pub blank: usize,
+}
+
+impl SkippedRecords {
+    fn count(&mut self, reason: normalize::SkipReason) {
+        use normalize::SkipReason as R;
+        match reason {
+            R::OtherPeriod => self.other_period += 1,
+            R::NoFigure => self.no_figure += 1,
+            R::Blank | R::Heading | R::NonData => self.blank += 1,
+        }
+    }
+}
+
 /// One table of a sheet, as `chiso inspect` shows it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct TableSummary {
@@ -100,6 +122,8 @@ pub struct FileSummary {
     pub rows: usize,
     /// Rows that were not data.
     pub skipped: Skipped,
+    /// Records that held nothing to store for this collection (another quarter, no figure).
+    pub skipped_records: SkippedRecords,
     pub observations: usize,
     pub rejects: usize,
     /// The reason the whole file was refused.
@@ -708,7 +732,7 @@ fn emit(
     sink: &mut dyn FnMut(Normalized),
 ) {
     match normalizer.normalize(rec) {
-        Normalized::Skip(_) => {}
+        Normalized::Skip(reason) => summary.skipped_records.count(reason),
         Normalized::Observations(obs) => {
             summary.observations += obs.len();
             batch.extend(obs);
