@@ -299,10 +299,15 @@ impl Header {
         if self.headings.len() < 2 {
             return false;
         }
+        // Folding never lengthens a text, and grows it at most fourfold in bytes the other
+        // way: a cell whose length cannot fold to the heading is not compared (most cells).
+        let could_be = |t: &str, h: &str| t.len() >= h.len() && t.len() <= 4 * h.len() + 16;
         let same = self
             .headings
             .iter()
-            .filter(|(c, h)| matches!(row.get(*c), Cell::Text(t) if crate::vocabulary::header_key(t) == *h))
+            .filter(|(c, h)| {
+                matches!(row.get(*c), Cell::Text(t) if could_be(t, h) && crate::vocabulary::header_key(t) == *h)
+            })
             .count();
         same >= 2 && same * 2 > self.headings.len()
     }
@@ -695,11 +700,11 @@ pub fn non_data(row: &Row) -> Option<NonData> {
         Cell::Text(t) if !t.trim().is_empty() => Some(t.as_str()),
         _ => None,
     })?;
-    let key = crate::vocabulary::header_key(first);
     if first.chars().count() <= 60
-        && !collides_without_diacritics(first)
         && crate::vocabulary::get().is_non_data_row(first)
+        && !collides_without_diacritics(first)
     {
+        let key = crate::vocabulary::header_key(first);
         return Some(if key.starts_with("tong") || key == "cong" || key.starts_with("cong ") {
             NonData::Total
         } else {
@@ -741,6 +746,15 @@ fn collides_without_diacritics(text: &str) -> bool {
 /// `Vĩnh Long, ngày 10 tháng 7 năm 2024`, `Ngày 10 tháng 7 năm 2024`: a short line that
 /// ends with the date.
 pub fn is_place_date_line(text: &str) -> bool {
+    // Cheap tests on the raw text first (this runs on every cell of every row): folding
+    // never lengthens a text, and `ngày` keeps its `ng` and the year its digits.
+    let raw = text.as_bytes();
+    if raw.len() > 400
+        || !raw.iter().any(u8::is_ascii_digit)
+        || !raw.windows(2).any(|w| w[0].eq_ignore_ascii_case(&b'n') && w[1].eq_ignore_ascii_case(&b'g'))
+    {
+        return false;
+    }
     let f = ascii_fold(text);
     let f = f.trim().trim_end_matches(['.', ';']);
     let Some(at) = f.find(", ngay ").map(|i| i + 2).or_else(|| f.starts_with("ngay ").then_some(0)) else {
