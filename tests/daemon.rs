@@ -364,7 +364,16 @@ async fn two_daemons_on_one_postgres_run_each_tick_once_and_send_each_reminder_o
         .flat_map(|m| m.recipients.into_iter().filter(|x| x.status == "sent").map(move |x| (m.key.clone(), x.address)))
         .collect();
     assert!(!sent.is_empty(), "reminders were sent");
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The server hands a message on after it has answered the SMTP transaction: on a busy
+    // machine that can take a while. Wait for as many as were sent (at most 10 s), then
+    // compare: a duplicate or a missing copy still fails.
+    for _ in 0..100 {
+        if received.lock().unwrap().len() >= sent.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let got = received.lock().unwrap().clone();
     for pair in &sent {
         assert_eq!(got.iter().filter(|g| *g == pair).count(), 1, "{pair:?}");
