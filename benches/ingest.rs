@@ -98,7 +98,7 @@ fn commune_items(catalog: &Catalog, dir: &chiso::catalog::Directory, periods: &[
 fn row_cells(c: usize, k: usize, salt: usize, item: &str, percent: bool) -> Vec<DemoCell> {
     let v = ((c * 7 + k * 13 + salt * 3) % 100) as f64;
     let value = if percent {
-        if k % 2 == 0 { DemoCell::Text(format!("{v}%")) } else { DemoCell::Number(v) }
+        if k.is_multiple_of(2) { DemoCell::Text(format!("{v}%")) } else { DemoCell::Number(v) }
     } else {
         DemoCell::Text(["Hoàn thành", "Đang thực hiện", "Chưa thực hiện"][(c + k + salt) % 3].into())
     };
