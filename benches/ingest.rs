@@ -1,23 +1,47 @@
-//! Ingesting a 200,000-row long-layout workbook (parse, normalize, store in SQLite),
-//! against two references measured in the same run:
-//! * the floor: calamine reading the same sheet and nothing else;
-//! * the baseline: a plain Python pandas + openpyxl + sqlite3 script doing the same work
-//!   (`benches/baseline_ingest.py`; needs `pip install pandas openpyxl`).
+//! Ingesting 200,000-row long-layout workbooks (parse, normalize, store in SQLite), each
+//! against calamine's bare read of the same file measured in the same run:
+//! * file (a), `single`: one quarter, a `Kỳ báo cáo` column (`Quý II/2024`) on every row;
+//! * file (b), `year-quarter`: eight quarters 2024-Q1 … 2025-Q4 in separate `Năm` (2024)
+//!   and `Quý` (II) columns, the same commune × item pairs in each quarter; ingested for one
+//!   quarter (`--period`: the other seven are skipped as "khác kỳ") and as a backfill (no
+//!   period: every quarter stored, each as its own ingestion).
+//!
+//! On file (a) a plain Python pandas + openpyxl + sqlite3 script doing the same work is the
+//! baseline (`benches/baseline_ingest.py`; needs `pip install pandas openpyxl`, skipped
+//! without it).
 //!
 //! Run: `cargo bench --bench ingest` (add `-- --runs 5 --rows 200000`). Each measurement
-//! runs in a child process so its peak resident memory (VmHWM) is its own.
+//! runs in a child process so its peak resident memory (VmHWM) is its own. Every chiso line
+//! checks the number of observations it stored (or yielded) against what the file holds.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 use std::time::Instant;
 
 use chiso::catalog::plan::{Catalog, OverridesFile, PlanFile};
 use chiso::demo::{DemoCell, SheetSpec, national_directory, write_book};
-use chiso::domain::{MeasureKind, Period};
+use chiso::domain::{MeasureKind, Period, ReportingCalendar};
+use chiso::ingest::normalize::Normalized;
 
 /// Synthetic commune-level units: at least the 3,321 of today's Việt Nam, enough for 200,000 rows
 /// of commune-led items (44 items each in 2024).
 const COMMUNES: usize = 4_600;
+
+/// The sheet both files use.
+const SHEET: &str = "Cấp xã";
+
+/// The quarters file (b) holds.
+fn quarters() -> Vec<Period> {
+    (2024..=2025).flat_map(|y| (1..=4).map(move |q| Period::new(y, q).expect("quarter"))).collect()
+}
+
+/// The quarter collected with `--period`: file (a)'s only one, one of file (b)'s eight.
+fn period() -> Period {
+    Period::new(2024, 2).expect("period")
+}
+
+const ROMAN: [&str; 4] = ["I", "II", "III", "IV"];
 
 /// The real directory plus the synthetic communes, and the plan read against it.
 fn national() -> (chiso::catalog::Directory, Catalog) {
@@ -41,65 +65,113 @@ fn catalog(dir: &chiso::catalog::Directory) -> Catalog {
     Catalog::build(&plan, &overrides, "overrides", dir).expect("catalog")
 }
 
-fn period() -> Period {
-    Period::new(2024, 2).expect("period")
+fn assignments(catalog: &Catalog, dir: &chiso::catalog::Directory, p: Period) -> chiso::catalog::assign::Assignments {
+    chiso::catalog::assign::Assignments::new(catalog, dir, p.year(), ReportingCalendar::default().cutoff(p))
 }
 
-/// Writes the workbook: one row per commune and commune-led item, eight columns.
-fn generate(path: &Path, rows: usize) {
-    let (dir, catalog) = national();
-    let assignments = chiso::catalog::assign::Assignments::new(
-        &catalog,
-        &dir,
-        2024,
-        chiso::domain::ReportingCalendar::default().cutoff(period()),
-    );
+/// The commune-led, non-composite items of a synthetic commune in every one of `periods`
+/// (the assignments differ per year), with whether each is a percentage.
+fn commune_items(catalog: &Catalog, dir: &chiso::catalog::Directory, periods: &[Period]) -> Vec<(String, bool)> {
     let probe = chiso::domain::AgencyId::parse("bench_x900000").expect("id");
-    let items: Vec<(String, bool)> = assignments
-        .parts_of(&probe)
-        .iter()
-        .filter(|(_, p)| *p == chiso::catalog::assign::Part::Lead)
-        .map(|(i, _)| &catalog.indicators[*i])
-        .filter(|i| !i.is_composite())
-        .map(|i| (i.key.to_string(), *i.main_measure() == MeasureKind::Percent))
-        .collect();
-    let mut data = Vec::with_capacity(rows);
-    'outer: for c in 0..COMMUNES {
-        for (k, (item, percent)) in items.iter().enumerate() {
-            if data.len() == rows {
-                break 'outer;
-            }
-            let v = ((c * 7 + k * 13) % 100) as f64;
-            let value = if *percent {
-                if k % 2 == 0 { DemoCell::Text(format!("{}%", v)) } else { DemoCell::Number(v) }
-            } else {
-                DemoCell::Text(["Hoàn thành", "Đang thực hiện", "Chưa thực hiện"][(c + k) % 3].into())
-            };
-            data.push(vec![
-                DemoCell::Text((900_000 + c).to_string()),
-                DemoCell::Text(format!("Xã Thử {c}")),
-                DemoCell::Text(item.clone()),
-                DemoCell::Text(format!("Chỉ tiêu {item}")),
-                value,
-                DemoCell::Text(if *percent { "%".into() } else { "trạng thái".into() }),
-                DemoCell::Empty,
-                DemoCell::Text("Quý II/2024".into()),
-            ]);
-        }
+    let led = |p: Period| -> Vec<usize> {
+        assignments(catalog, dir, p)
+            .parts_of(&probe)
+            .iter()
+            .filter(|(_, part)| *part == chiso::catalog::assign::Part::Lead)
+            .map(|(i, _)| *i)
+            .filter(|i| !catalog.indicators[*i].is_composite())
+            .collect()
+    };
+    let mut items = led(periods[0]);
+    for p in &periods[1..] {
+        let other = led(*p);
+        items.retain(|i| other.contains(i));
     }
-    assert_eq!(data.len(), rows, "not enough commune-led items for {rows} rows");
+    items
+        .into_iter()
+        .map(|i| &catalog.indicators[i])
+        .map(|i| (i.key.to_string(), *i.main_measure() == MeasureKind::Percent))
+        .collect()
+}
+
+/// One row's cells before its period columns: code, name, STT, task, result, unit, note.
+fn row_cells(c: usize, k: usize, salt: usize, item: &str, percent: bool) -> Vec<DemoCell> {
+    let v = ((c * 7 + k * 13 + salt * 3) % 100) as f64;
+    let value = if percent {
+        if k.is_multiple_of(2) { DemoCell::Text(format!("{v}%")) } else { DemoCell::Number(v) }
+    } else {
+        DemoCell::Text(["Hoàn thành", "Đang thực hiện", "Chưa thực hiện"][(c + k + salt) % 3].into())
+    };
+    vec![
+        DemoCell::Text((900_000 + c).to_string()),
+        DemoCell::Text(format!("Xã Thử {c}")),
+        DemoCell::Text(item.to_string()),
+        DemoCell::Text(format!("Chỉ tiêu {item}")),
+        value,
+        DemoCell::Text(if percent { "%".into() } else { "trạng thái".into() }),
+        DemoCell::Empty,
+    ]
+}
+
+/// `rows` commune × item pairs, commune after commune.
+fn pairs(items: &[(String, bool)], rows: usize) -> Vec<(usize, usize)> {
+    let pairs: Vec<(usize, usize)> =
+        (0..COMMUNES).flat_map(|c| (0..items.len()).map(move |k| (c, k))).take(rows).collect();
+    assert_eq!(pairs.len(), rows, "not enough commune-led items for {rows} rows");
+    pairs
+}
+
+fn write_sheet(path: &Path, title: &str, period_headers: &[&str], data: Vec<Vec<DemoCell>>) {
+    let mut headers: Vec<String> =
+        ["Mã ĐVHC", "Tên đơn vị", "STT", "Chỉ tiêu", "Kết quả", "ĐVT", "Ghi chú"].map(String::from).to_vec();
+    headers.extend(period_headers.iter().map(|h| h.to_string()));
     let sheet = SheetSpec {
-        name: "Cấp xã".into(),
-        title: vec!["SỐ LIỆU CHUYỂN ĐỔI SỐ CẤP XÃ — QUÝ II/2024".into()],
+        name: SHEET.into(),
+        title: vec![title.into()],
         header_row: 2,
-        headers: ["Mã ĐVHC", "Tên đơn vị", "STT", "Chỉ tiêu", "Kết quả", "ĐVT", "Ghi chú", "Kỳ báo cáo"]
-            .map(String::from)
-            .to_vec(),
+        headers,
         rows: data,
         ..Default::default()
     };
     std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
     std::fs::write(path, write_book(&[sheet]).expect("xlsx")).expect("write");
+}
+
+/// File (a): one row per commune and commune-led item of 2024-Q2, eight columns, the period
+/// in `Kỳ báo cáo` on every row.
+fn generate_single(path: &Path, rows: usize) {
+    let (dir, catalog) = national();
+    let items = commune_items(&catalog, &dir, &[period()]);
+    let data = pairs(&items, rows)
+        .into_iter()
+        .map(|(c, k)| {
+            let mut r = row_cells(c, k, 0, &items[k].0, items[k].1);
+            r.push(DemoCell::Text(format!("Quý {}/{}", ROMAN[usize::from(period().quarter()) - 1], period().year())));
+            r
+        })
+        .collect();
+    write_sheet(path, "SỐ LIỆU CHUYỂN ĐỔI SỐ CẤP XÃ — QUÝ II/2024", &["Kỳ báo cáo"], data);
+}
+
+/// File (b): eight quarters one after the other, `rows / 8` rows each (the same commune ×
+/// item pairs, led in both years), nine columns: `Năm` a number, `Quý` a Roman numeral.
+/// The title names no quarter.
+fn generate_year_quarter(path: &Path, rows: usize) {
+    let (dir, catalog) = national();
+    let qs = quarters();
+    let items = commune_items(&catalog, &dir, &qs);
+    let per = rows / qs.len();
+    let pairs = pairs(&items, per);
+    let mut data = Vec::with_capacity(per * qs.len());
+    for (n, p) in qs.iter().enumerate() {
+        for &(c, k) in &pairs {
+            let mut r = row_cells(c, k, n, &items[k].0, items[k].1);
+            r.push(DemoCell::Number(f64::from(p.year())));
+            r.push(DemoCell::Text(ROMAN[usize::from(p.quarter()) - 1].into()));
+            data.push(r);
+        }
+    }
+    write_sheet(path, "SỐ LIỆU CHUYỂN ĐỔI SỐ CẤP XÃ — TỔNG HỢP NHIỀU KỲ", &["Năm", "Quý"], data);
 }
 
 fn peak_rss_kb() -> u64 {
@@ -111,48 +183,71 @@ fn peak_rss_kb() -> u64 {
         .unwrap_or(0)
 }
 
+/// What a child measured: seconds, peak RSS in kB, observations stored (or yielded).
+type Measured = (f64, u64, u64);
+
 /// calamine alone: open, read the sheet, touch every cell.
-fn child_calamine(file: &Path) -> (f64, u64) {
+fn child_calamine(file: &Path) -> Measured {
     use calamine::Reader;
     let started = Instant::now();
     let mut wb: calamine::Xlsx<_> = calamine::open_workbook(file).expect("open");
-    let range = wb.worksheet_range("Cấp xã").expect("sheet");
+    let range = wb.worksheet_range(SHEET).expect("sheet");
     let cells = range.used_cells().count();
     assert!(cells > 0);
-    (started.elapsed().as_secs_f64(), peak_rss_kb())
+    (started.elapsed().as_secs_f64(), peak_rss_kb(), 0)
 }
 
-/// chiso's reading and normalizing alone, results dropped: where the time goes.
-fn child_parse(file: &Path) -> (f64, u64) {
+/// The backfill's fallback quarter, as `ingest_backfill` picks it.
+fn fallback() -> Period {
+    ReportingCalendar::default().reporting_period(chrono::Utc::now())
+}
+
+/// chiso's reading and normalizing alone, results dropped: where the time goes. `scope` is
+/// the collected quarter, or `None` for a backfill.
+fn child_parse(file: &Path, scope: Option<Period>) -> Measured {
     let (dir, catalog) = national();
-    let assignments = chiso::catalog::assign::Assignments::new(
-        &catalog,
-        &dir,
-        2024,
-        chiso::domain::ReportingCalendar::default().cutoff(period()),
-    );
+    let first = scope.unwrap_or_else(fallback);
+    let built = Instant::now();
+    let assignments = assignments(&catalog, &dir, first);
+    // A backfill builds one of these per quarter on the reading path: how much each costs.
+    eprintln!("assignments of {first} built in {:.3} s (untimed)", built.elapsed().as_secs_f64());
+    if scope.is_none() {
+        let built = Instant::now();
+        for q in quarters() {
+            drop(chiso::catalog::assign::Assignments::new(
+                &catalog,
+                &dir,
+                q.year(),
+                ReportingCalendar::default().cutoff(q),
+            ));
+        }
+        eprintln!("assignments of the file's quarters built in {:.3} s (untimed)", built.elapsed().as_secs_f64());
+    }
     let started = Instant::now();
     let bytes = std::fs::read(file).expect("read");
     let spec = chiso::ingest::FileSpec {
         file_name: "bench.xlsx".into(),
         mapping: Default::default(),
         agency: None,
-        period: period(),
+        period: first,
     };
-    let mut n = 0usize;
+    let mut n = 0u64;
+    let backfill = scope.is_none().then(ReportingCalendar::default);
     let summary =
-        chiso::ingest::parse_file(std::sync::Arc::from(bytes), &spec, &catalog, &dir, &assignments, &mut |x| {
-            if let chiso::ingest::normalize::Normalized::Observations(o) = x {
-                n += o.len();
+        chiso::ingest::parse_file_scoped(Arc::from(bytes), &spec, backfill, &catalog, &dir, &assignments, &mut |x| {
+            if let Normalized::Observations(o) = x {
+                n += o.len() as u64;
             }
         });
+    let secs = started.elapsed().as_secs_f64();
+    assert_eq!(summary.file_reject, None);
     assert_eq!(summary.rejects, 0);
-    assert!(n > 0);
-    (started.elapsed().as_secs_f64(), peak_rss_kb())
+    eprintln!("parse: {} rows read, {n} observations", summary.rows);
+    (secs, peak_rss_kb(), n)
 }
 
 /// chiso's storing alone: the file parsed beforehand (untimed), then stored.
-fn child_store(file: &Path) -> (f64, u64) {
+fn child_store(file: &Path) -> Measured {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     rt.block_on(async {
         let tmp = tempfile::tempdir().expect("tmp");
@@ -170,18 +265,18 @@ fn child_store(file: &Path) -> (f64, u64) {
             period: period(),
         };
         let (_, obs, _) = chiso::ingest::parse_to_vecs(
-            std::sync::Arc::from(bytes),
+            Arc::from(bytes),
             &spec,
             &catalog,
             &dir,
-            chiso::domain::ReportingCalendar::default().cutoff(period()),
+            ReportingCalendar::default().cutoff(period()),
         );
         let batches: Vec<Vec<_>> = obs.chunks(chiso::ingest::BATCH).map(<[_]>::to_vec).collect();
         let started = Instant::now();
         let (tx, rx) = tokio::sync::mpsc::channel(8);
         let feeder = tokio::spawn(async move {
             for b in batches {
-                let _ = tx.send(chiso::ingest::normalize::Normalized::Observations(b)).await;
+                let _ = tx.send(Normalized::Observations(b)).await;
             }
         });
         let ing = chiso::warehouse::NewIngestion {
@@ -200,13 +295,17 @@ fn child_store(file: &Path) -> (f64, u64) {
             .await
             .expect("store");
         let _ = feeder.await;
-        assert!(counts.observations > 0);
-        (started.elapsed().as_secs_f64(), peak_rss_kb())
+        let secs = started.elapsed().as_secs_f64();
+        let stored = wh.count_rows("observations").await.expect("count");
+        assert_eq!(stored as u64, counts.observations);
+        (secs, peak_rss_kb(), counts.observations)
     })
 }
 
-/// chiso: the collection pipeline on the file into a fresh SQLite warehouse.
-fn child_chiso(file: &Path) -> (f64, u64) {
+/// chiso: the collection pipeline on the file into a fresh SQLite warehouse, for one quarter
+/// (`Some`, as `chiso ingest --period`) or as a backfill (`None`, as `chiso ingest` without
+/// a period).
+fn child_chiso(file: &Path, scope: Option<Period>) -> Measured {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     rt.block_on(async {
         let tmp = tempfile::tempdir().expect("tmp");
@@ -216,7 +315,8 @@ fn child_chiso(file: &Path) -> (f64, u64) {
         let ctx =
             chiso::app::Context::with_warehouse(settings, dir, catalog, vec![], wh.clone()).await.expect("context");
         let ids = wh.indicator_id_map("kh-742-2023").await.expect("ids");
-        let _ = ctx.assignments(period());
+        // The daemon keeps the collected quarter's assignments: built before the clock starts.
+        let _ = ctx.assignments(scope.unwrap_or_else(|| ctx.settings.calendar.reporting_period(chrono::Utc::now())));
         let source = chiso::sources::Source {
             id: "bench".into(),
             agency: None,
@@ -228,7 +328,7 @@ fn child_chiso(file: &Path) -> (f64, u64) {
         let run = wh
             .start_run(&chiso::warehouse::NewRun {
                 job: "ingest".into(),
-                period: Some(period()),
+                period: scope,
                 source: None,
                 round: None,
                 params: serde_json::json!({}),
@@ -243,24 +343,29 @@ fn child_chiso(file: &Path) -> (f64, u64) {
         let started = Instant::now();
         let bytes = std::fs::read(file).expect("read");
         let sha = chiso::sha256_hex(&bytes);
-        let report = chiso::jobs::collect::ingest_bytes(
-            &ctx,
-            run,
-            &source,
-            period(),
-            "bench.xlsx",
-            None,
-            std::sync::Arc::from(bytes),
-            sha,
-            &ids,
-        )
-        .await;
+        let bytes: Arc<[u8]> = Arc::from(bytes);
+        let reports = match scope {
+            Some(p) => vec![(
+                p,
+                chiso::jobs::collect::ingest_bytes(&ctx, run, &source, p, "bench.xlsx", None, bytes, sha, &ids).await,
+            )],
+            None => {
+                chiso::jobs::collect::ingest_backfill(&ctx, run, &source, "bench.xlsx", None, bytes, sha, &ids).await
+            }
+        };
         let secs = started.elapsed().as_secs_f64();
-        assert_eq!(report.error, None);
-        assert_eq!(report.counts.rejects, 0, "{:?}", report.summary);
-        let stored = wh.count_rows("observations").await.expect("count");
-        eprintln!("chiso stored {stored} observations");
-        (secs, peak_rss_kb())
+        let mut reported = 0;
+        for (p, report) in &reports {
+            assert_eq!(report.error, None, "{p}");
+            assert_eq!(report.outcome, "fetched", "{p}: {:?}", report.summary);
+            assert_eq!(report.counts.rejects, 0, "{p}: {:?}", report.summary);
+            reported += report.counts.observations;
+        }
+        let stored = wh.count_rows("observations").await.expect("count") as u64;
+        assert_eq!(stored, reported, "stored rows against the reports");
+        let periods: Vec<String> = reports.iter().map(|(p, r)| format!("{p}: {}", r.counts.observations)).collect();
+        eprintln!("chiso stored {stored} observations ({})", periods.join(", "));
+        (secs, peak_rss_kb(), stored)
     })
 }
 
@@ -268,6 +373,7 @@ struct Stats {
     name: String,
     secs: Vec<f64>,
     rss_mb: Vec<f64>,
+    stored: Option<u64>,
 }
 
 impl Stats {
@@ -276,22 +382,31 @@ impl Stats {
         s.sort_by(|a, b| a.total_cmp(b));
         s[s.len() / 2]
     }
-    fn row(&self) -> String {
+    fn peak(&self) -> f64 {
+        self.rss_mb.iter().copied().fold(0.0, f64::max)
+    }
+    fn row(&self, floor: Option<f64>) -> String {
         let min = self.secs.iter().copied().fold(f64::MAX, f64::min);
         let max = self.secs.iter().copied().fold(0.0, f64::max);
+        let med = Self::median(&self.secs);
+        let ratio = floor.map_or_else(|| "—".to_string(), |f| format!("{:.2}×", med / f));
+        let stored = self.stored.map_or_else(|| "—".to_string(), |n| n.to_string());
         format!(
-            "| {:<40} | {:>8.3} | {:>8.3} | {:>8.3} | {:>10.0} |",
+            "| {:<60} | {:>8.3} | {:>8.3} | {:>8.3} | {:>8} | {:>8.0} | {:>8} |",
             self.name,
             min,
-            Self::median(&self.secs),
+            med,
             max,
-            self.rss_mb.iter().copied().fold(0.0, f64::max)
+            ratio,
+            self.peak(),
+            stored
         )
     }
 }
 
-fn run_child(args: &[&str]) -> Option<(f64, f64)> {
-    let out = Command::new(args[0]).args(&args[1..]).output().ok()?;
+/// Runs a child; `None` when it fails (its stderr printed) or prints no result.
+fn run_child(args: &[String]) -> Option<(f64, f64, Option<u64>)> {
+    let out = Command::new(&args[0]).args(&args[1..]).output().ok()?;
     if !out.status.success() {
         eprintln!("{} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
         return None;
@@ -300,21 +415,52 @@ fn run_child(args: &[&str]) -> Option<(f64, f64)> {
     let mut parts = line.split_whitespace().skip(1);
     let secs: f64 = parts.next()?.parse().ok()?;
     let rss_kb: f64 = parts.next()?.parse().ok()?;
-    Some((secs, rss_kb / 1024.0))
+    let stored = parts.next().and_then(|s| s.parse().ok());
+    Some((secs, rss_kb / 1024.0, stored))
+}
+
+/// One line of a file's table.
+struct Case {
+    stats: Stats,
+    cmd: Vec<String>,
+    /// The observations the line must store (or yield); `None` for references.
+    expect: Option<u64>,
+    /// A chiso ingest line, checked against the goals.
+    goal: bool,
+    /// The baseline may be missing (pandas not installed): its failure is a skip.
+    optional: bool,
+}
+
+fn case(name: &str, cmd: Vec<String>, expect: Option<u64>, goal: bool) -> Case {
+    Case {
+        stats: Stats { name: name.into(), secs: vec![], rss_mb: vec![], stored: None },
+        cmd,
+        expect,
+        goal,
+        optional: false,
+    }
+}
+
+fn child_main(what: &str, file: &Path) -> Measured {
+    let one = |s: &str| s.parse::<Period>().expect("period");
+    match what.split_once(':') {
+        None if what == "calamine" => child_calamine(file),
+        None if what == "store" => child_store(file),
+        Some(("parse", "backfill")) => child_parse(file, None),
+        Some(("parse", p)) => child_parse(file, Some(one(p))),
+        Some(("chiso", "backfill")) => child_chiso(file, None),
+        Some(("chiso", p)) => child_chiso(file, Some(one(p))),
+        _ => panic!("unknown child `{what}`"),
+    }
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--child") {
-        let what = &args[i + 1];
-        let file = PathBuf::from(&args[i + 2]);
-        let (secs, rss) = match what.as_str() {
-            "calamine" => child_calamine(&file),
-            "parse" => child_parse(&file),
-            "store" => child_store(&file),
-            _ => child_chiso(&file),
-        };
-        println!("RESULT {secs} {rss}");
+        let what = args.get(i + 1).expect("child kind");
+        let file = PathBuf::from(args.get(i + 2).expect("child file"));
+        let (secs, rss, stored) = child_main(what, &file);
+        println!("RESULT {secs} {rss} {stored}");
         return;
     }
     let value = |flag: &str, default: usize| {
@@ -322,68 +468,130 @@ fn main() {
     };
     let runs = value("--runs", 5);
     let rows = value("--rows", 200_000);
-    let file = PathBuf::from(format!("target/bench/ingest-{rows}.xlsx"));
-    if !file.exists() {
-        eprintln!("generating {} ({rows} rows)…", file.display());
-        generate(&file, rows);
+    let nq = quarters().len();
+    let per_quarter = rows / nq;
+    let single = PathBuf::from(format!("target/bench/ingest-{rows}.xlsx"));
+    let multi = PathBuf::from(format!("target/bench/ingest-{rows}-year-quarter.xlsx"));
+    if !single.exists() {
+        eprintln!("generating {} ({rows} rows, one quarter)…", single.display());
+        generate_single(&single, rows);
     }
-    let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+    if !multi.exists() {
+        eprintln!("generating {} ({nq} quarters × {per_quarter} rows)…", multi.display());
+        generate_year_quarter(&multi, rows);
+    }
     let exe = std::env::current_exe().expect("exe").display().to_string();
-    let f = file.display().to_string();
+    let child = |what: &str, file: &Path| vec![exe.clone(), "--child".into(), what.into(), file.display().to_string()];
     let python = std::env::var("CHISO_BENCH_PYTHON").unwrap_or_else(|_| "python3".into());
     let db = std::env::temp_dir().join("chiso-bench-baseline.db").display().to_string();
-    let mut all = vec![
+    let p = period().to_string();
+    let (rows_u, per_u) = (rows as u64, per_quarter as u64);
+    let mut baseline = case(
+        "Python pandas+openpyxl+sqlite3 (baseline, ≤ 2 runs)",
+        vec![python, "benches/baseline_ingest.py".into(), single.display().to_string(), db],
+        None,
+        false,
+    );
+    baseline.optional = true;
+    let files: Vec<(String, &Path, Vec<Case>)> = vec![
         (
-            Stats { name: "calamine bare read (floor)".into(), secs: vec![], rss_mb: vec![] },
-            vec![exe.clone(), "--child".into(), "calamine".into(), f.clone()],
+            format!("(a) one quarter, `Kỳ báo cáo` column — {rows} rows of {p}"),
+            &single,
+            vec![
+                case("calamine bare read (reference)", child("calamine", &single), None, false),
+                case(
+                    &format!("chiso ingest --period {p} → SQLite"),
+                    child(&format!("chiso:{p}"), &single),
+                    Some(rows_u),
+                    true,
+                ),
+                case("  read + normalize alone (no store)", child(&format!("parse:{p}"), &single), Some(rows_u), false),
+                case("  store alone (parsed beforehand)", child("store", &single), Some(rows_u), false),
+                baseline,
+            ],
         ),
         (
-            Stats { name: "chiso ingest → SQLite".into(), secs: vec![], rss_mb: vec![] },
-            vec![exe.clone(), "--child".into(), "chiso".into(), f.clone()],
-        ),
-        (
-            Stats { name: "  read + normalize alone (no store)".into(), secs: vec![], rss_mb: vec![] },
-            vec![exe.clone(), "--child".into(), "parse".into(), f.clone()],
-        ),
-        (
-            Stats { name: "  store alone (parsed beforehand)".into(), secs: vec![], rss_mb: vec![] },
-            vec![exe.clone(), "--child".into(), "store".into(), f.clone()],
-        ),
-        (
-            Stats { name: "Python pandas+openpyxl+sqlite3 (baseline)".into(), secs: vec![], rss_mb: vec![] },
-            vec![python, "benches/baseline_ingest.py".into(), f.clone(), db],
+            format!("(b) `Năm` + `Quý` columns — {nq} quarters × {per_quarter} rows, 2024-Q1 … 2025-Q4"),
+            &multi,
+            vec![
+                case("calamine bare read (reference)", child("calamine", &multi), None, false),
+                case(
+                    &format!("chiso ingest --period {p} → SQLite (7 quarters skipped)"),
+                    child(&format!("chiso:{p}"), &multi),
+                    Some(per_u),
+                    true,
+                ),
+                case("  read + normalize alone (no store)", child(&format!("parse:{p}"), &multi), Some(per_u), false),
+                case(
+                    &format!("chiso ingest, backfill ({nq} quarters) → SQLite"),
+                    child("chiso:backfill", &multi),
+                    Some(per_u * nq as u64),
+                    true,
+                ),
+                case(
+                    "  read + normalize alone (no store)",
+                    child("parse:backfill", &multi),
+                    Some(per_u * nq as u64),
+                    false,
+                ),
+            ],
         ),
     ];
-    for (i, (stats, cmd)) in all.iter_mut().enumerate() {
-        // The baseline is slow: one warm-up-free run is enough to compare.
-        let n = if stats.name.starts_with("Python") { runs.min(2) } else { runs };
-        let _ = i;
-        for _ in 0..n {
-            let argv: Vec<&str> = cmd.iter().map(String::as_str).collect();
-            match run_child(&argv) {
-                Some((s, m)) => {
-                    stats.secs.push(s);
-                    stats.rss_mb.push(m);
+    let mut tables = Vec::new();
+    for (title, file, mut cases) in files {
+        for c in &mut cases {
+            let n = if c.optional { runs.min(2) } else { runs };
+            for _ in 0..n {
+                match run_child(&c.cmd) {
+                    Some((s, m, stored)) => {
+                        if let Some(want) = c.expect {
+                            assert_eq!(stored, Some(want), "{title}: {} stored the wrong number of rows", c.stats.name);
+                        }
+                        c.stats.secs.push(s);
+                        c.stats.rss_mb.push(m);
+                        c.stats.stored = c.expect.and(stored);
+                    }
+                    None if c.optional => break,
+                    None => panic!("{title}: {} failed", c.stats.name),
                 }
-                None => break,
             }
         }
+        let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+        tables.push((format!("{title}, {:.1} MB", size as f64 / 1e6), cases));
     }
-    println!("\ningest benchmark — {rows} rows, {:.1} MB, {} commune units, {runs} runs", size as f64 / 1e6, COMMUNES);
-    println!("| {:<40} | {:>8} | {:>8} | {:>8} | {:>10} |", "", "min s", "median s", "max s", "peak MB");
-    println!("|{:-<42}|{:-<10}|{:-<10}|{:-<10}|{:-<12}|", "", "", "", "", "");
-    for (s, _) in &all {
-        if !s.secs.is_empty() {
-            println!("{}", s.row());
-        } else {
-            println!("| {:<40} | skipped (see stderr)", s.name);
+    println!("\ningest benchmark — {COMMUNES} commune units in the directory, {runs} runs");
+    for (title, cases) in &tables {
+        println!("\n{title}");
+        println!(
+            "| {:<60} | {:>8} | {:>8} | {:>8} | {:>8} | {:>8} | {:>8} |",
+            "", "min s", "median s", "max s", "× read", "peak MB", "rows"
+        );
+        println!("|{:-<62}|{:-<10}|{:-<10}|{:-<10}|{:-<10}|{:-<10}|{:-<10}|", "", "", "", "", "", "", "");
+        let floor = Stats::median(&cases[0].stats.secs);
+        for c in cases {
+            if c.stats.secs.is_empty() {
+                println!("| {:<60} | skipped (see stderr)", c.stats.name);
+            } else {
+                println!("{}", c.stats.row((!std::ptr::eq(c, &cases[0])).then_some(floor)));
+            }
         }
-    }
-    let med = |i: usize| (!all[i].0.secs.is_empty()).then(|| Stats::median(&all[i].0.secs));
-    if let (Some(floor), Some(chiso)) = (med(0), med(1)) {
-        println!("\nchiso / calamine read: {:.2}× (goal ≤ 1.5×, stretch 1.3×)", chiso / floor);
-    }
-    if let (Some(chiso), Some(py)) = (med(1), med(4)) {
-        println!("Python baseline / chiso: {:.1}× (goal ≥ 25×)", py / chiso);
+        for c in cases.iter().filter(|c| c.goal) {
+            let ratio = Stats::median(&c.stats.secs) / floor;
+            let verdict = |ok: bool| if ok { "met" } else { "NOT met" };
+            println!(
+                "{}: {ratio:.2}× calamine's read (goal ≤ 1.5×: {}; target 1.3×: {}), peak {:.0} MB (goal < 250 MB: {})",
+                c.stats.name.trim(),
+                verdict(ratio <= 1.5),
+                verdict(ratio <= 1.3),
+                c.stats.peak(),
+                verdict(c.stats.peak() < 250.0)
+            );
+        }
+        if let (Some(chiso), Some(py)) = (
+            cases.iter().find(|c| c.goal).map(|c| Stats::median(&c.stats.secs)),
+            cases.iter().find(|c| c.optional && !c.stats.secs.is_empty()).map(|c| Stats::median(&c.stats.secs)),
+        ) {
+            println!("Python baseline / chiso: {:.1}×", py / chiso);
+        }
     }
 }
