@@ -232,7 +232,8 @@ fn child_parse(file: &Path, scope: Option<Period>) -> Measured {
         period: first,
     };
     let mut n = 0u64;
-    let backfill = scope.is_none().then(ReportingCalendar::default);
+    let backfill =
+        chiso::ingest::ParseOptions { backfill: scope.is_none().then(ReportingCalendar::default), trace: false };
     let summary =
         chiso::ingest::parse_file_scoped(Arc::from(bytes), &spec, backfill, &catalog, &dir, &assignments, &mut |x| {
             if let Normalized::Observations(o) = x {
