@@ -286,7 +286,15 @@ impl Header {
             Some(c) => self
                 .results
                 .iter()
-                .filter(|r| r.column != column && r.group == c.group && r.quarter == c.quarter)
+                // Under the same heading: the same group, or one nested in the other (a
+                // sub-heading row missing over some columns, as a damaged file leaves it).
+                .filter(|r| {
+                    r.column != column
+                        && r.quarter == c.quarter
+                        && (r.group.starts_with(&c.group) || c.group.starts_with(&r.group))
+                        && !c.group.is_empty()
+                        && !r.group.is_empty()
+                })
                 .filter_map(|r| r.unit.filter(|u| Some(*u) != c.unit).map(|u| (u, r.column)))
                 .collect(),
             None => Vec::new(),
@@ -481,10 +489,20 @@ fn header_block(rows: &[Row]) -> Vec<&Row> {
                 _ => false,
             })
     };
-    for next in rows.iter().skip(1).take(HEADER_DEPTH - 1) {
-        if next.index != block[block.len() - 1].index + 1 || !(is_sub_heading_row(next) || continues(next)) {
+    // One empty row inside the header block (a sub-heading left blank, or lost to a
+    // damaged file) does not end it.
+    let mut gap = 0;
+    for next in rows.iter().skip(1).take(HEADER_DEPTH) {
+        let expected = block[block.len() - 1].index + 1 + gap;
+        if next.index == expected && next.is_blank() && gap == 0 && !anchors.is_empty() {
+            gap = 1;
+            continue;
+        }
+        let adjacent = next.index == expected || (gap == 0 && !anchors.is_empty() && next.index == expected + 1);
+        if !adjacent || !(is_sub_heading_row(next) || continues(next)) || block.len() == HEADER_DEPTH {
             break;
         }
+        gap = 0;
         block.push(next);
     }
     block
@@ -612,8 +630,7 @@ fn header_of(block: &[&Row], rest: &[Row]) -> Header {
     }
     let top = block[0];
     let mut last_row = block[block.len() - 1].index;
-    if let Some(next) = rest.get(block.len())
-        && next.index == last_row + 1
+    if let Some(next) = rest.iter().find(|r| r.index == last_row + 1)
         && is_numbering_row(next)
     {
         last_row = next.index;

@@ -738,8 +738,15 @@ impl<'a> Normalizer<'a> {
                     ));
                 }
                 // Not formatted as a percentage: 0,823 may be 0,823% or 82,3%, even under a
-                // `%` heading (a fraction computed by a formula and left unformatted).
-                MeasureKind::Percent if !percent && !rec.percent_points && *value > 0.0 && *value <= 1.0 => {
+                // `%` heading or ĐVT (a fraction computed by a formula and left unformatted).
+                // A whole 1 under a `%` unit is 1%; without any unit it too is open.
+                MeasureKind::Percent
+                    if !percent
+                        && !rec.percent_points
+                        && *value > 0.0
+                        && *value <= 1.0
+                        && (value.fract() != 0.0 || column_unit != Some(UnitWord::Percent)) =>
+                {
                     return Err(ValueProblem::Held(format!(
                         "Chưa chắc chắn: số {} trong chỉ tiêu tỷ lệ, ô không định dạng %, nên có thể là {}% hoặc {}%; cần ghi rõ như 85% (hoặc định dạng ô là %)",
                         format_vi(*value, 4),
@@ -781,6 +788,7 @@ impl<'a> Normalizer<'a> {
                 && v > 0.0
                 && v <= 1.0
                 && !rec.percent_points
+                && (v.fract() != 0.0 || column_unit != Some(UnitWord::Percent))
             {
                 return Err(ValueProblem::Held(format!(
                     "Chưa chắc chắn: “{}” trong chỉ tiêu tỷ lệ không có dấu %, nên có thể là {}% hoặc {}%; cần ghi rõ như 85%",
