@@ -70,7 +70,9 @@ impl HeaderRole {
         HeaderRole::Task,
     ];
 
-    fn key(self) -> &'static str {
+    /// The role's name: its section in the vocabulary file (`[headers.unit_code]`), and what
+    /// `chiso inspect` shows.
+    pub fn name(self) -> &'static str {
         match self {
             HeaderRole::Item => "item",
             HeaderRole::Task => "task",
@@ -253,12 +255,12 @@ impl Vocabulary {
             self.non_data.push(header_key(&w));
         }
         for (name, m) in raw.headers {
-            let Some(role) = HeaderRole::ORDER.into_iter().find(|r| r.key() == name) else {
+            let Some(role) = HeaderRole::ORDER.into_iter().find(|r| r.name() == name) else {
                 return Err(VocabularyError::Parse {
                     path: path.into(),
                     message: format!(
                         "unknown header role `{name}` (known: {})",
-                        HeaderRole::ORDER.map(HeaderRole::key).join(", ")
+                        HeaderRole::ORDER.map(HeaderRole::name).join(", ")
                     ),
                 });
             };

@@ -101,7 +101,8 @@ impl Period {
     }
 }
 
-fn roman(q: u8) -> &'static str {
+/// A quarter in Roman numerals, as Vietnamese reports write it (`II`).
+pub fn roman(q: u8) -> &'static str {
     match q {
         1 => "I",
         2 => "II",

@@ -84,19 +84,10 @@ impl Mapping {
     /// The sheet name the mapping asks for in `period`, its placeholders filled.
     pub fn sheet_for(&self, period: Period) -> Option<String> {
         self.sheet.as_ref().map(|s| {
-            s.replace("{quarter_roman}", roman(period.quarter()))
+            s.replace("{quarter_roman}", crate::domain::period::roman(period.quarter()))
                 .replace("{quarter}", &period.quarter().to_string())
                 .replace("{year}", &period.year().to_string())
         })
-    }
-}
-
-fn roman(q: u8) -> &'static str {
-    match q {
-        1 => "I",
-        2 => "II",
-        3 => "III",
-        _ => "IV",
     }
 }
 
@@ -108,21 +99,7 @@ pub fn same_sheet_name(a: &str, b: &str) -> bool {
 
 /// A role's name as `inspect` shows it.
 pub fn role_name(role: HeaderRole) -> &'static str {
-    match role {
-        HeaderRole::Item => "item",
-        HeaderRole::Task => "task",
-        HeaderRole::Value => "value",
-        HeaderRole::Note => "note",
-        HeaderRole::Uom => "uom",
-        HeaderRole::UnitCode => "unit_code",
-        HeaderRole::UnitName => "unit_name",
-        HeaderRole::District => "district",
-        HeaderRole::Period => "period",
-        HeaderRole::Year => "year",
-        HeaderRole::Quarter => "quarter",
-        HeaderRole::Month => "month",
-        HeaderRole::Other => "other",
-    }
+    role.name()
 }
 
 /// A unit's name as `inspect` shows it.
@@ -340,7 +317,8 @@ pub fn quarter_heading(text: &str) -> Option<(u8, Option<i32>)> {
     Some((quarter, None))
 }
 
-fn quarter_word(w: &str) -> Option<u8> {
+/// `1`, `01`, `i` … `iv` (folded) → the quarter.
+pub fn quarter_word(w: &str) -> Option<u8> {
     match w {
         "1" | "01" | "i" => Some(1),
         "2" | "02" | "ii" => Some(2),

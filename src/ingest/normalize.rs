@@ -1285,14 +1285,7 @@ fn quarter_number(text: &str) -> Option<u8> {
     let f = ascii_fold(text);
     let f = f.trim();
     let rest = f.strip_prefix("quy").or_else(|| f.strip_prefix('q')).unwrap_or(f).trim();
-    let rest = rest.trim_end_matches('.');
-    match rest {
-        "1" | "01" | "i" => Some(1),
-        "2" | "02" | "ii" => Some(2),
-        "3" | "03" | "iii" => Some(3),
-        "4" | "04" | "iv" => Some(4),
-        _ => None,
-    }
+    super::layout::quarter_word(rest.trim_end_matches('.'))
 }
 
 /// `2024`, `Năm 2024`, `2024.0` → 2024.
