@@ -1165,6 +1165,33 @@ mod tests {
         }
     }
 
+    /// Under a merged header, a sub-heading row that is blank, or whose words the vocabulary
+    /// does not know (misspelt, or damaged), still belongs to the header: read as data, it
+    /// would leave `Số lượng | Tỷ lệ (%)` without their units.
+    #[test]
+    fn odd_or_blank_sub_heading_rows_stay_in_the_header() {
+        let top = row(6, &["STT", "Nhiệm vụ, chỉ tiêu", "Kết quả thực hiện", "", "Ghi chú"]);
+        let units = |i| row(i, &["", "", "Số lượng", "Tỷ lệ (%)", ""]);
+        let data = |i| row(i, &["5", "Tỷ lệ hồ sơ", "12", "85%", ""]);
+        for (rows, last) in [
+            (vec![top.clone(), row(7, &["", "", "Puý II/2024", "", ""]), units(8), data(9)], 8),
+            (vec![top.clone(), row(7, &[]), units(8), data(9)], 8),
+            (vec![top.clone(), units(7), data(8)], 7),
+        ] {
+            let h = find_header(&rows, &Mapping::default()).unwrap();
+            assert_eq!((h.row, h.last_row), (6, last), "{rows:?}");
+            assert_eq!(h.columns.value, Some(2), "{rows:?}");
+            assert_eq!(h.value_unit, Some(UnitWord::Count), "{rows:?}");
+            assert_eq!(h.alternatives, vec![(UnitWord::Percent, 3)], "{rows:?}");
+        }
+        // A title row above a blank row is no header: the blank does not join them.
+        let rows = vec![row(4, &["(Kèm theo Công văn số /BC-)"]), row(5, &[]), top.clone(), units(7)];
+        assert_eq!(find_header(&rows, &Mapping::default()).unwrap().row, 6);
+        // A data row right under the header is data.
+        let h = find_header(&[top.clone(), data(7)], &Mapping::default()).unwrap();
+        assert_eq!(h.last_row, 6);
+    }
+
     #[test]
     fn a_plan_item_column_beside_a_row_counter() {
         for (headers, item, plan_item) in [
