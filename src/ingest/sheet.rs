@@ -635,7 +635,19 @@ impl XlsxRows<'_> {
         let next = guarded(|| match reader.next_cell_with_style_id() {
             Ok(Some((cell, style))) => {
                 let (r, c) = cell.get_position();
-                let percent = percent_styles.get(style).copied().unwrap_or(false);
+                // A cell whose style the workbook does not hold (its styles part lost or
+                // damaged) has an unknown number format: 1 may be 100% or 1. Not a guess to
+                // make; the file is damaged. Style 0 is the default, present or not.
+                let percent = match percent_styles.get(style) {
+                    Some(&p) => p,
+                    None if style == 0 => false,
+                    None => {
+                        return Err(ReadError::Corrupt(format!(
+                            "cell {} uses cell style {style}, which the workbook does not contain (its styles part is missing or damaged)",
+                            cell_ref(r, c as usize)
+                        )));
+                    }
+                };
                 Ok(Some((r, c, from_data_ref(cell.get_value().clone(), percent))))
             }
             Ok(None) => Ok(None),
