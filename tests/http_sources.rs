@@ -129,6 +129,7 @@ async fn a_429_waits_for_retry_after() {
         let report = common::collect(&ctx, common::period("2024-Q2")).await;
         assert!(started.elapsed() >= Duration::from_millis(950), "{}: retried before Retry-After", db.name);
         assert_eq!(report.status, RunStatus::Succeeded);
+        // The 429, then the one retry that succeeds.
         assert_eq!(server.received_requests().await.unwrap().len(), 2);
         db.cleanup().await;
     }
@@ -314,6 +315,13 @@ async fn bearer_tokens_come_from_the_environment_and_pages_are_followed() {
             .respond_with(page(serde_json::json!([{"ma": "102", "nam": 2024, "ky": 13, "loai": 4, "giatri": 39}])))
             .mount(&server)
             .await;
+        // Without totals, pages are read until an empty one: a short page proves nothing.
+        Mock::given(method("GET"))
+            .and(path("/api/chi-tieu"))
+            .and(wiremock::matchers::query_param("page", "3"))
+            .respond_with(page(serde_json::json!([])))
+            .mount(&server)
+            .await;
         let json: chiso::sources::json_api::JsonMapping = toml::from_str(
             "records = \"$.data[*]\"\nitem = \"ma\"\nvalue = \"giatri\"\nyear = \"nam\"\nperiod = \"ky\"\nperiod_codes = { \"13\" = 1, \"14\" = 2 }\nkind = \"loai\"\nkeep_kinds = [\"4\"]\n[pagination]\nkind = \"page\"\nsize = 2\n",
         )
@@ -334,7 +342,7 @@ async fn bearer_tokens_come_from_the_environment_and_pages_are_followed() {
         let report = common::collect(&ctx, common::period("2024-Q2")).await;
         assert_eq!(report.status, RunStatus::Succeeded, "{}: {:?}", db.name, report.sources[0]);
         assert_eq!(report.sources[0].observations(), 2);
-        assert_eq!(server.received_requests().await.unwrap().len(), 2);
+        assert_eq!(server.received_requests().await.unwrap().len(), 3);
         let obs = db.wh.observations("kh-742-2023", common::period("2024-Q2"), false).await.unwrap();
         assert_eq!(
             obs.iter().map(|o| (o.item.as_str(), o.location.as_str())).collect::<Vec<_>>(),
@@ -342,4 +350,85 @@ async fn bearer_tokens_come_from_the_environment_and_pages_are_followed() {
         );
         db.cleanup().await;
     }
+}
+
+#[tokio::test]
+async fn a_server_that_trickles_a_byte_per_read_is_cut_off_by_the_request_deadline() {
+    let db = common::sqlite().await;
+    // Each byte arrives well within the read timeout; the whole never does.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 2048];
+                let _ = sock.read(&mut buf).await;
+                let _ = sock.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n").await;
+                for _ in 0..100_000 {
+                    if sock.write_all(b"P").await.is_err() {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            });
+        }
+    });
+    let mut settings = common::settings();
+    settings.collect.http.read_timeout_secs = 2.0;
+    settings.collect.http.request_timeout_secs = 1.0;
+    settings.collect.http.max_attempts = 2;
+    let started = Instant::now();
+    let message =
+        expect_failure(&db, settings, http_source(&format!("http://{addr}/bc.xlsx")), "fetch_timeout", 2).await;
+    assert!(started.elapsed() < Duration::from_secs(10), "held for {:?}", started.elapsed());
+    assert_eq!(message, "Máy chủ của đơn vị không phản hồi trong thời gian chờ");
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_percent_encoded_file_name_is_shown_decoded() {
+    for db in common::all().await {
+        let server = MockServer::start().await;
+        let book = write_book(&[SheetSpec {
+            name: "BC".into(),
+            title: title_block("UBND tỉnh Vĩnh Long", "Sở Y tế", "Quý II năm 2024"),
+            header_row: 5,
+            headers: ["STT", "Nhiệm vụ", "Kết quả"].map(String::from).to_vec(),
+            rows: vec![
+                vec![DemoCell::Text("1".into()), DemoCell::Empty, DemoCell::Text("95%".into())],
+                vec![DemoCell::Text("5".into()), DemoCell::Empty, DemoCell::Text("chưa rõ".into())],
+            ],
+            ..Default::default()
+        }])
+        .unwrap();
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(book, XLSX))
+            .mount(&server)
+            .await;
+        let url = format!("{}/bao-cao/S%E1%BB%9F%20Y%20t%E1%BA%BF.xlsx?token=abc", server.uri());
+        let ctx = common::context(&db, common::settings(), vec![http_source(&url)]).await;
+        let report = common::collect(&ctx, common::period("2024-Q2")).await;
+        assert_eq!(report.sources[0].files[0].name, "Sở Y tế.xlsx", "{}", db.name);
+        let rejects = db.wh.rejects(common::period("2024-Q2")).await.unwrap();
+        assert!(!rejects.is_empty());
+        assert!(rejects.iter().all(|r| r.file_name.as_deref() == Some("Sở Y tế.xlsx")), "{rejects:?}");
+        let obs = db.wh.observations("kh-742-2023", common::period("2024-Q2"), false).await.unwrap();
+        assert!(obs.iter().all(|o| o.file_name == "Sở Y tế.xlsx"), "{obs:?}");
+        db.cleanup().await;
+    }
+}
+
+#[test]
+fn urls_are_shown_decoded_without_their_query_or_credentials() {
+    use chiso::sources::{file_name_of, shown_url};
+    assert_eq!(file_name_of("https://x.example/bc/S%E1%BB%9F%20Y%20t%E1%BA%BF.xlsx?token=1"), "Sở Y tế.xlsx");
+    assert_eq!(file_name_of("https://x.example/bc/bao-cao.xlsx"), "bao-cao.xlsx");
+    assert_eq!(file_name_of("file://config/demo/S%E1%BB%9F.xlsx"), "Sở.xlsx");
+    assert_eq!(
+        shown_url("https://user:p%40ss@x.example/S%E1%BB%9F%20Y%20t%E1%BA%BF.xlsx?token=abc"),
+        "https://x.example/Sở Y tế.xlsx?…"
+    );
+    assert_eq!(shown_url("https://x.example/api"), "https://x.example/api");
+    assert_eq!(shown_url("config/demo/inbox/a.xlsx"), "config/demo/inbox/a.xlsx");
 }

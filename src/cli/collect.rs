@@ -140,16 +140,17 @@ pub fn print_report(report: &CollectReport) {
     table.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
     table.set_header(["Nguồn", "Loại", "Tải mới", "Không đổi", "Số liệu mới", "Thay thế", "Từ chối", "Lỗi"]);
     for s in &report.sources {
-        let failed = match (&s.failed, s.files.iter().filter(|f| f.outcome == "failed").count()) {
-            (Some(f), _) => f.clone(),
-            (None, 0) => String::new(),
-            (None, n) => s
-                .files
-                .iter()
-                .filter_map(|f| f.error.clone())
-                .next()
-                .map_or(format!("{n} tệp lỗi"), |e| format!("{n} tệp: {e}")),
-        };
+        // Every reason, once: the source's own, then each file that failed or was read in part.
+        let mut reasons: Vec<String> = s.failed.iter().cloned().collect();
+        for f in s.files.iter().filter(|f| matches!(f.outcome, "failed" | "incomplete")) {
+            let what = if f.outcome == "incomplete" { "thiếu trang" } else { "lỗi" };
+            reasons.push(format!(
+                "{} ({what}): {}",
+                chiso::sources::shown_url(&f.name),
+                f.error.as_deref().unwrap_or("không rõ lý do")
+            ));
+        }
+        let failed = reasons.join("\n");
         table.add_row([
             s.source.clone(),
             s.kind.to_string(),

@@ -269,6 +269,10 @@ fn config_check(ctx: &Ctx, format: OutputFormat) -> anyhow::Result<ExitCode> {
     let (dir, catalog) = chiso::app::load_catalog(&ctx.settings).context("the plan catalogue is not usable")?;
     chiso::remind::render::Templates::load(&ctx.settings.remind.templates)
         .map_err(|e| Failed { code: 2, message: format!("the message templates are not usable: {e}") })?;
+    let sources = chiso::app::load_sources(&ctx.settings, &dir)
+        .map_err(|e| Failed { code: 2, message: format!("the sources are not usable: {e}") })?;
+    let period = ctx.settings.calendar.reporting_period(chrono::Utc::now());
+    let problems = chiso::sources::check::check_sources(&sources, &dir, &catalog, period);
     match format {
         OutputFormat::Json => {
             let value = serde_json::json!({
@@ -277,7 +281,9 @@ fn config_check(ctx: &Ctx, format: OutputFormat) -> anyhow::Result<ExitCode> {
                 "agencies": dir.len(),
                 "plan": catalog.plan.id,
                 "indicators": catalog.indicators.len(),
-                "ok": true,
+                "sources": sources.len(),
+                "source_problems": problems,
+                "ok": problems.is_empty(),
             });
             println!("{}", serde_json::to_string_pretty(&value)?);
         }
@@ -287,8 +293,25 @@ fn config_check(ctx: &Ctx, format: OutputFormat) -> anyhow::Result<ExitCode> {
             println!("# Agency directory: {} agencies and groups", dir.len());
             println!("# Plan: {} — {} indicators", catalog.plan.id, catalog.indicators.len());
             println!("# Templates: {} (every one renders)", ctx.settings.remind.templates.display());
-            println!("# OK");
+            println!("# Nguồn dữ liệu: {} nguồn ({})", sources.len(), ctx.settings.collect.sources.display());
+            for p in &problems {
+                println!("# LỖI nguồn `{}`: {}", p.source, p.problem);
+            }
+            if problems.is_empty() {
+                println!("# OK");
+            }
         }
+    }
+    if !problems.is_empty() {
+        return Err(Failed {
+            code: 2,
+            message: format!(
+                "{} lỗi trong cấu hình nguồn dữ liệu: {}",
+                problems.len(),
+                problems.iter().map(|p| format!("nguồn `{}`: {}", p.source, p.problem)).collect::<Vec<_>>().join("; ")
+            ),
+        }
+        .into());
     }
     Ok(ExitCode::SUCCESS)
 }

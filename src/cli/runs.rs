@@ -118,6 +118,17 @@ pub async fn runs(ctx: &Ctx, cmd: RunsCommand) -> anyhow::Result<ExitCode> {
             if let Some(e) = &r.error {
                 println!("  lỗi         {e}");
             }
+            // The reason of each source or file that failed or was read in part.
+            if let Some(failures) = r.counts.get("failures").and_then(|f| f.as_array()).filter(|f| !f.is_empty()) {
+                println!("  lỗi theo nguồn");
+                for f in failures {
+                    let text = |k: &str| f.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+                    let file = text("file");
+                    let what = if text("outcome") == "incomplete" { "thiếu trang" } else { "lỗi" };
+                    let at = if file.is_empty() { String::new() } else { format!(" ({file})") };
+                    println!("    {}{at}, {what}: {}", text("source"), text("reason"));
+                }
+            }
             println!("  tham số     {}", serde_json::to_string(&r.params)?);
             println!("  kết quả     {}", serde_json::to_string_pretty(&r.counts)?);
         }

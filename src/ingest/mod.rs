@@ -128,9 +128,17 @@ pub struct FileSummary {
     pub rejects: usize,
     /// The reason the whole file was refused.
     pub file_reject: Option<NewReject>,
+    /// Pages of a portal that could not be read, or records it announced and did not send
+    /// (each is also a reject): the collection is incomplete.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub missing_pages: usize,
     /// What became of every row, when asked for (`chiso inspect`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub trace: Vec<normalize::RowTrace>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// Rows read before the header search gives up.
@@ -976,7 +984,7 @@ pub fn parse_json(
             return summary;
         }
     };
-    let records = match mapping.records(&doc, spec.period) {
+    let rows = match mapping.records(&doc, spec.period, dir) {
         Ok(r) => r,
         Err(e) => {
             summary.file_reject =
@@ -987,8 +995,14 @@ pub fn parse_json(
     let mut normalizer =
         Normalizer::with_assignments(catalog, dir, spec.period, assignments.date, spec.agency.clone(), assignments);
     let mut batch = Vec::new();
-    summary.rows = records.len();
-    for rec in records {
+    summary.rows = rows.records.len() + rows.rejects.len();
+    summary.missing_pages = rows.rejects.iter().filter(|r| r.code == "page_missing").count();
+    for mut r in rows.rejects {
+        r.agency = r.agency.or_else(|| spec.agency.clone());
+        summary.rejects += 1;
+        sink(Normalized::Reject(r));
+    }
+    for rec in rows.records {
         emit(&mut normalizer, rec, &mut batch, &mut summary, sink);
     }
     flush(&mut batch, sink);

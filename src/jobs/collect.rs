@@ -83,7 +83,7 @@ pub struct Preview {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct FileReport {
     pub name: String,
-    /// fetched | not_modified | unchanged | rejected | failed
+    /// fetched | not_modified | unchanged | rejected | incomplete (pages missing) | failed
     pub outcome: &'static str,
     pub counts: StoreCounts,
     pub summary: Option<FileSummary>,
@@ -116,6 +116,33 @@ impl SourceReport {
     pub fn is_failed(&self) -> bool {
         self.failed.is_some() || self.files.iter().any(|f| f.outcome == "failed")
     }
+    /// Read in part: pages of a portal missing.
+    pub fn is_incomplete(&self) -> bool {
+        self.files.iter().any(|f| f.outcome == "incomplete")
+    }
+}
+
+/// Why a source or one of its files failed, as the run keeps it (`chiso runs show`,
+/// `GET /api/runs/{id}`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Failure {
+    pub source: String,
+    /// The file or URL, decoded and with its query hidden; `None` for the source as a whole.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// `failed` or `incomplete`.
+    pub outcome: &'static str,
+    /// In Vietnamese.
+    pub reason: String,
+}
+
+impl Failure {
+    fn line(&self) -> String {
+        match &self.file {
+            Some(f) => format!("{} ({f}): {}", self.source, self.reason),
+            None => format!("{}: {}", self.source, self.reason),
+        }
+    }
 }
 
 /// The run's outcome.
@@ -130,6 +157,25 @@ pub struct CollectReport {
 }
 
 impl CollectReport {
+    /// Every source or file that failed or was read in part, with its reason.
+    pub fn failures(&self) -> Vec<Failure> {
+        let mut out = Vec::new();
+        for s in &self.sources {
+            if let Some(reason) = &s.failed {
+                out.push(Failure { source: s.source.clone(), file: None, outcome: "failed", reason: reason.clone() });
+            }
+            for f in s.files.iter().filter(|f| matches!(f.outcome, "failed" | "incomplete")) {
+                out.push(Failure {
+                    source: s.source.clone(),
+                    file: Some(crate::sources::shown_url(&f.name)),
+                    outcome: f.outcome,
+                    reason: f.error.clone().unwrap_or_default(),
+                });
+            }
+        }
+        out
+    }
+
     pub fn counts(&self) -> serde_json::Value {
         let sum = |f: &dyn Fn(&SourceReport) -> u64| self.sources.iter().map(f).sum::<u64>();
         serde_json::json!({
@@ -141,6 +187,8 @@ impl CollectReport {
             "superseded": sum(&|s| s.superseded()),
             "rejects": sum(&|s| s.rejects()),
             "sources_failed": self.sources.iter().filter(|s| s.is_failed()).count(),
+            "sources_incomplete": self.sources.iter().filter(|s| !s.is_failed() && s.is_incomplete()).count(),
+            "failures": self.failures(),
             "would_change": self.preview.as_ref().map(|p| p.changes.len()),
         })
     }
@@ -166,6 +214,8 @@ pub enum CollectError {
     Busy(#[from] super::lease::LeaseError),
     #[error(transparent)]
     Warehouse(#[from] WarehouseError),
+    #[error("cannot build the HTTP client: {0}")]
+    Client(crate::sources::http::FetchError),
 }
 
 /// Collects a period (or, dry, previews what a collection would change).
@@ -201,9 +251,18 @@ pub async fn collect(
             return Err(e.into());
         }
     };
-    let run_ref = &run;
+    // One client for the whole collection: one connection pool, one byte budget.
+    let fetcher = match Fetcher::new(ctx.settings.collect.http.clone()) {
+        Ok(f) => f,
+        Err(e) => {
+            let _ =
+                super::end(ctx, lease, run_id, RunStatus::Failed, &serde_json::json!({}), Some(&e.to_string())).await;
+            return Err(CollectError::Client(e));
+        }
+    };
+    let shared = Shared { ctx, run: &run, req, ids: &ids, fetcher: &fetcher };
+    let shared = &shared;
     let reports: Vec<SourceReport> = futures::stream::iter(sources.into_iter().map(|source| {
-        let ids = ids.clone();
         let progress = progress.clone();
         async move {
             if ctx.cancel.is_cancelled() {
@@ -215,7 +274,7 @@ pub async fn collect(
             let report = tokio::select! {
                 biased;
                 _ = ctx.cancel.cancelled() => stopped(&source),
-                r = collect_source(ctx, run_ref, &source, req, &ids, progress.as_ref()) => r,
+                r = collect_source(shared, &source, progress.as_ref()) => r,
             };
             progress.source_done(&report);
             report
@@ -227,7 +286,7 @@ pub async fn collect(
     let cancelled = ctx.cancel.is_cancelled();
     let status = if cancelled {
         RunStatus::Cancelled
-    } else if reports.iter().any(SourceReport::is_failed) {
+    } else if reports.iter().any(|r| r.is_failed() || r.is_incomplete()) {
         if reports.iter().all(SourceReport::is_failed) && !reports.is_empty() {
             RunStatus::Failed
         } else {
@@ -240,8 +299,7 @@ pub async fn collect(
     };
     let preview = run.preview.map(|p| p.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner));
     let report = CollectReport { run_id, period: req.period, status, sources: reports, preview };
-    let mut failed: Vec<String> =
-        report.sources.iter().filter_map(|s| s.failed.clone().map(|f| format!("{}: {f}", s.source))).collect();
+    let mut failed: Vec<String> = report.failures().iter().map(Failure::line).collect();
     if cancelled {
         failed.insert(
             0,
@@ -269,61 +327,64 @@ fn stopped(source: &Source) -> SourceReport {
     }
 }
 
-async fn collect_source(
-    ctx: &Context,
-    run: &Run,
-    source: &Source,
-    req: &CollectRequest,
-    ids: &HashMap<ItemKey, i64>,
-    progress: &dyn Progress,
-) -> SourceReport {
+/// What every source of one collection shares: the run, the request, the indicator ids
+/// and one HTTP client (one connection pool and one byte budget).
+struct Shared<'a> {
+    ctx: &'a Context,
+    run: &'a Run,
+    req: &'a CollectRequest,
+    ids: &'a HashMap<ItemKey, i64>,
+    fetcher: &'a Fetcher,
+}
+
+impl Shared<'_> {
+    fn period(&self) -> Period {
+        self.req.period
+    }
+}
+
+/// How a body was fetched, for the fetch log.
+struct FetchMeta {
+    status: Option<u16>,
+    etag: Option<String>,
+    last_modified: Option<String>,
+    started: chrono::DateTime<chrono::Utc>,
+    attempts: u32,
+}
+
+impl FetchMeta {
+    fn local(started: chrono::DateTime<chrono::Utc>) -> Self {
+        Self { status: None, etag: None, last_modified: None, started, attempts: 1 }
+    }
+}
+
+fn failed_file(name: &str, error: String) -> FileReport {
+    FileReport { name: name.into(), outcome: "failed", error: Some(error), ..Default::default() }
+}
+
+async fn collect_source(sh: &Shared<'_>, source: &Source, progress: &dyn Progress) -> SourceReport {
+    let (ctx, period) = (sh.ctx, sh.period());
     let mut report = SourceReport { source: source.id.clone(), kind: source.kind_name(), ..Default::default() };
     let fail = |report: &mut SourceReport, message: String| {
         tracing::warn!(source = %source.id, error = %message, "source failed");
         report.failed = Some(message);
     };
-    if req.from_raw {
-        match ctx.wh.raw_files_for(&source.id, req.period).await {
+    if sh.req.from_raw {
+        match ctx.wh.raw_files_for(&source.id, period).await {
             Ok(files) if files.is_empty() => {
-                fail(&mut report, format!("no stored snapshot of {} to re-read", req.period))
+                fail(&mut report, format!("Chưa có bản lưu nào của {} để đọc lại", period.vi()))
             }
             Ok(files) => {
                 for (url, name, sha, fetch_id) in files {
                     let name = name.unwrap_or_else(|| url.clone());
                     progress.file(&source.id, &name);
-                    let bytes = match ctx.wh.raw_content(&sha).await {
-                        Ok(Some(b)) => b,
-                        Ok(None) => {
-                            report.files.push(FileReport {
-                                name,
-                                outcome: "failed",
-                                error: Some("snapshot missing".into()),
-                                ..Default::default()
-                            });
-                            continue;
+                    let file = match ctx.wh.raw_content(&sha).await {
+                        Ok(Some(bytes)) => {
+                            ingest_or_preview(sh, source, &name, Some(fetch_id), Arc::from(bytes), sha).await
                         }
-                        Err(e) => {
-                            report.files.push(FileReport {
-                                name,
-                                outcome: "failed",
-                                error: Some(e.to_string()),
-                                ..Default::default()
-                            });
-                            continue;
-                        }
+                        Ok(None) => failed_file(&name, "Không còn bản lưu của tệp (snapshot missing)".into()),
+                        Err(e) => failed_file(&name, e.to_string()),
                     };
-                    let file = ingest_or_preview(
-                        ctx,
-                        run,
-                        source,
-                        req.period,
-                        &name,
-                        Some(fetch_id),
-                        Arc::from(bytes),
-                        sha,
-                        ids,
-                    )
-                    .await;
                     report.files.push(file);
                 }
             }
@@ -334,38 +395,21 @@ async fn collect_source(
     let headers = match source.auth_headers() {
         Ok(h) => h,
         Err(e) => {
-            let _ = record_failure(
-                ctx,
-                run,
-                source,
-                req.period,
-                &source.id,
-                "source_config",
-                &format!("Thiếu thông tin xác thực của nguồn: {e}"),
-                None,
-            )
-            .await;
-            fail(&mut report, e);
+            let message = format!("Thiếu thông tin xác thực của nguồn: {e}");
+            let _ = record_failure(sh, source, &source.id, "source_config", &message, None).await;
+            fail(&mut report, message);
             return report;
         }
     };
     match &source.kind {
         SourceKind::Folder { path, glob } => {
-            let files = match list_folder(path, glob, req.period) {
+            let files = match list_folder(path, glob, period) {
                 Ok(f) => f,
                 Err(e) => {
                     let message = format!("Không đọc được thư mục nhận báo cáo {} ({e})", path.display());
-                    let _ = record_failure(
-                        ctx,
-                        run,
-                        source,
-                        req.period,
-                        &path.display().to_string(),
-                        "folder_unreadable",
-                        &message,
-                        None,
-                    )
-                    .await;
+                    let _ =
+                        record_failure(sh, source, &path.display().to_string(), "folder_unreadable", &message, None)
+                            .await;
                     fail(&mut report, message);
                     return report;
                 }
@@ -374,138 +418,83 @@ async fn collect_source(
                 let name =
                     file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
                 progress.file(&source.id, &name);
-                report.files.push(fetch_local(ctx, run, source, req.period, &file, &name, ids).await);
+                report.files.push(fetch_local(sh, source, &file, &name).await);
             }
         }
         SourceKind::Http { url } => {
-            let url = expand(url, req.period);
-            let name = url.rsplit('/').next().unwrap_or(&url).split('?').next().unwrap_or_default().to_string();
+            let url = expand(url, period);
+            let name = crate::sources::file_name_of(&url);
             progress.file(&source.id, &name);
             if let Some(path) = url.strip_prefix("file://") {
-                report.files.push(fetch_local(ctx, run, source, req.period, Path::new(path), &name, ids).await);
+                report.files.push(fetch_local(sh, source, Path::new(path), &name).await);
             } else {
-                report.files.push(fetch_http(ctx, run, source, req.period, &url, &name, &headers, ids).await);
+                report.files.push(fetch_http(sh, source, &url, &name, &headers).await);
             }
         }
         SourceKind::JsonApi { url, json } => {
-            let url = expand(url, req.period);
-            progress.file(&source.id, &url);
-            report.files.push(fetch_json(ctx, run, source, req.period, &url, json, &headers, ids).await);
+            let url = expand(url, period);
+            progress.file(&source.id, &crate::sources::http::redact_query(&url));
+            report.files.push(fetch_json(sh, source, &url, json, &headers).await);
         }
     }
     report
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Records a fetch that failed, with its reason, and a reject that says it to the officer.
 async fn record_failure(
-    ctx: &Context,
-    run: &Run,
+    sh: &Shared<'_>,
     source: &Source,
-    period: Period,
     url: &str,
     code: &'static str,
     message: &str,
     fetch: Option<FetchRecord>,
 ) -> Result<(), WarehouseError> {
-    let run_id = run.id;
-    if run.preview.is_some() {
+    let (run_id, period) = (sh.run.id, sh.period());
+    if sh.run.preview.is_some() {
         return Ok(());
     }
     let fetch = fetch.unwrap_or_else(|| FetchRecord {
         error: Some(message.to_string()),
         ..FetchRecord::new(run_id, &source.id, period, url, "failed")
     });
-    let fetch_id = ctx.wh.record_fetch(&fetch, None).await?;
+    let fetch_id = sh.ctx.wh.record_fetch(&fetch, None).await?;
     let reject = NewReject {
         period: None,
-        location: url.to_string(),
+        location: crate::sources::shown_url(url),
         item_key: None,
         agency: source.agency.clone(),
         raw_text: String::new(),
         code,
         message: message.to_string(),
     };
-    ctx.wh.record_file_reject(Some(run_id), Some(fetch_id), &source.id, period, Some(url), &reject).await
+    sh.ctx.wh.record_file_reject(Some(run_id), Some(fetch_id), &source.id, period, Some(url), &reject).await
 }
 
-async fn fetch_local(
-    ctx: &Context,
-    run: &Run,
-    source: &Source,
-    period: Period,
-    path: &Path,
-    name: &str,
-    ids: &HashMap<ItemKey, i64>,
-) -> FileReport {
+async fn fetch_local(sh: &Shared<'_>, source: &Source, path: &Path, name: &str) -> FileReport {
     let started = chrono::Utc::now();
     let bytes = match tokio::fs::read(path).await {
         Ok(b) => b,
         Err(e) => {
             let message = format!("Không đọc được tệp {} ({e})", path.display());
-            let _ = record_failure(
-                ctx,
-                run,
-                source,
-                period,
-                &path.display().to_string(),
-                "file_unreadable",
-                &message,
-                None,
-            )
-            .await;
-            return FileReport {
-                name: name.to_string(),
-                outcome: "failed",
-                error: Some(message),
-                ..Default::default()
-            };
+            let _ = record_failure(sh, source, &path.display().to_string(), "file_unreadable", &message, None).await;
+            return failed_file(name, message);
         }
     };
-    store_and_ingest(
-        ctx,
-        run,
-        source,
-        period,
-        &path.display().to_string(),
-        name,
-        bytes,
-        None,
-        None,
-        None,
-        started,
-        1,
-        ids,
-    )
-    .await
+    store_and_ingest(sh, source, &path.display().to_string(), name, bytes, FetchMeta::local(started)).await
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn fetch_http(
-    ctx: &Context,
-    run: &Run,
+    sh: &Shared<'_>,
     source: &Source,
-    period: Period,
     url: &str,
     name: &str,
     headers: &[(String, String)],
-    ids: &HashMap<ItemKey, i64>,
 ) -> FileReport {
-    let run_id = run.id;
+    let (ctx, run, period) = (sh.ctx, sh.run, sh.period());
     let started = chrono::Utc::now();
     // A preview fetches the whole file (no conditional request) to compare it.
     let last = if run.preview.is_some() { None } else { ctx.wh.last_fetch(&source.id, url).await.ok().flatten() };
-    let fetcher = match Fetcher::new(ctx.settings.collect.http.clone()) {
-        Ok(f) => f,
-        Err(e) => {
-            return FileReport {
-                name: name.into(),
-                outcome: "failed",
-                error: Some(e.to_string()),
-                ..Default::default()
-            };
-        }
-    };
-    let attempt = fetcher.get(url, headers, last.as_ref()).await;
+    let attempt = sh.fetcher.get(url, headers, last.as_ref()).await;
     record_fetch_metrics(&source.id, started, attempt.result.is_err());
     match attempt.result {
         Ok(Fetched::NotModified) => {
@@ -514,7 +503,7 @@ async fn fetch_http(
                 started_at: Some(started),
                 http_status: attempt.status,
                 attempts: attempt.attempts,
-                ..FetchRecord::new(run_id, &source.id, period, url, "not_modified")
+                ..FetchRecord::new(run.id, &source.id, period, url, "not_modified")
             };
             if run.preview.is_none() {
                 let _ = ctx.wh.record_fetch(&record, None).await;
@@ -526,27 +515,15 @@ async fn fetch_http(
                     != Some(sha.as_str())
                 && let Ok(Some(bytes)) = ctx.wh.raw_content(&sha).await
             {
-                return ingest_or_preview(ctx, run, source, period, name, None, Arc::from(bytes), sha, ids).await;
+                return ingest_or_preview(sh, source, name, None, Arc::from(bytes), sha).await;
             }
             FileReport { name: name.into(), outcome: "not_modified", ..Default::default() }
         }
-        Ok(Fetched::Body { bytes, status, etag, last_modified, .. }) => {
-            store_and_ingest(
-                ctx,
-                run,
-                source,
-                period,
-                url,
-                name,
-                bytes,
-                Some(status),
-                etag,
-                last_modified,
-                started,
-                attempt.attempts,
-                ids,
-            )
-            .await
+        Ok(Fetched::Body { bytes, status, etag, last_modified, budget, .. }) => {
+            let meta = FetchMeta { status: Some(status), etag, last_modified, started, attempts: attempt.attempts };
+            let report = store_and_ingest(sh, source, url, name, bytes, meta).await;
+            drop(budget);
+            report
         }
         Err(e) => {
             let message = e.vi();
@@ -556,112 +533,80 @@ async fn fetch_http(
                 http_status: attempt.status,
                 attempts: attempt.attempts,
                 error: Some(e.to_string()),
-                ..FetchRecord::new(run_id, &source.id, period, url, "failed")
+                ..FetchRecord::new(run.id, &source.id, period, url, "failed")
             };
-            let _ = record_failure(ctx, run, source, period, url, e.code(), &message, Some(record)).await;
+            let _ = record_failure(sh, source, url, e.code(), &message, Some(record)).await;
             tracing::warn!(source = %source.id, url = %crate::sources::http::redact_query(url), error = %e, attempts = attempt.attempts, "fetch failed");
-            FileReport {
-                name: name.into(),
-                outcome: "failed",
-                error: Some(format!("{e} after {} attempt(s)", attempt.attempts)),
-                ..Default::default()
-            }
+            failed_file(name, format!("{message} (sau {} lần thử)", attempt.attempts))
         }
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn fetch_json(
-    ctx: &Context,
-    run: &Run,
+    sh: &Shared<'_>,
     source: &Source,
-    period: Period,
     url: &str,
     json: &crate::sources::json_api::JsonMapping,
     headers: &[(String, String)],
-    ids: &HashMap<ItemKey, i64>,
 ) -> FileReport {
-    let run_id = run.id;
+    let (run_id, period) = (sh.run.id, sh.period());
     let started = chrono::Utc::now();
     let name = url.to_string();
-    let failed = |message: String| FileReport {
-        name: name.clone(),
-        outcome: "failed",
-        error: Some(message),
-        ..Default::default()
-    };
-    let mut pages: Vec<serde_json::Value> = Vec::new();
-    let mut attempts = 0;
-    let mut status = None;
-    if let Some(path) = url.strip_prefix("file://") {
+    let paged = if let Some(path) = url.strip_prefix("file://") {
         match std::fs::read(path)
             .map_err(|e| e.to_string())
             .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
         {
-            Ok(v) => pages.push(v),
+            Ok(body) => crate::sources::json_api::Paged {
+                pages: vec![crate::sources::json_api::Page { number: 1, body, records: 0 }],
+                attempts: 1,
+                ..Default::default()
+            },
             Err(e) => {
                 let message = format!("Không đọc được tệp dữ liệu {path} ({e})");
-                let _ = record_failure(ctx, run, source, period, url, "json_unreadable", &message, None).await;
-                return failed(message);
+                let _ = record_failure(sh, source, url, "json_unreadable", &message, None).await;
+                return failed_file(&name, message);
             }
         }
     } else {
-        let Ok(mut base) = reqwest::Url::parse(url) else { return failed(format!("`{url}` is not a URL")) };
+        let Ok(mut base) = reqwest::Url::parse(url) else {
+            return failed_file(&name, format!("Địa chỉ nguồn “{}” không hợp lệ", crate::sources::shown_url(url)));
+        };
         for (k, v) in &json.query {
             base.query_pairs_mut().append_pair(k, &expand(v, period));
         }
-        let fetcher = match Fetcher::new(ctx.settings.collect.http.clone()) {
-            Ok(f) => f,
-            Err(e) => return failed(e.to_string()),
-        };
-        let mut next = Some(json.first_page(&base));
-        let records_path = serde_json_path::JsonPath::parse(&json.records).ok();
-        while let Some(page_url) = next.take() {
-            if pages.len() >= 1_000 {
-                break;
-            }
-            let page_started = chrono::Utc::now();
-            let attempt = fetcher.get(page_url.as_str(), headers, None).await;
-            record_fetch_metrics(&source.id, page_started, attempt.result.is_err());
-            attempts += attempt.attempts;
-            status = attempt.status;
-            match attempt.result {
-                Ok(Fetched::Body { bytes, .. }) => match serde_json::from_slice::<serde_json::Value>(&bytes) {
-                    Ok(v) => {
-                        let count = records_path.as_ref().map_or(0, |p| p.query(&v).all().len());
-                        next = json.next_page(&base, pages.len(), count, &v);
-                        pages.push(v);
-                    }
-                    Err(e) => {
-                        let message = if FileFormat::detect(&bytes) == FileFormat::Html {
-                            "Cổng dữ liệu trả về trang web (HTML) thay vì dữ liệu JSON: đường dẫn có thể sai hoặc cần đăng nhập".to_string()
-                        } else {
-                            format!("Cổng dữ liệu trả về nội dung không phải JSON ({e})")
-                        };
-                        let _ = record_failure(ctx, run, source, period, url, "json_invalid", &message, None).await;
-                        return failed(message);
-                    }
-                },
-                Ok(Fetched::NotModified) => break,
-                Err(e) => {
-                    let record = FetchRecord {
-                        started_at: Some(started),
-                        http_status: attempt.status,
-                        attempts,
-                        error: Some(e.to_string()),
-                        ..FetchRecord::new(run_id, &source.id, period, url, "failed")
-                    };
-                    let _ = record_failure(ctx, run, source, period, url, e.code(), &e.vi(), Some(record)).await;
-                    return failed(format!("{e} after {attempts} attempt(s)"));
-                }
+        let fetched = crate::sources::json_api::fetch_pages(sh.fetcher, &base, json, headers).await;
+        record_fetch_metrics(&source.id, started, fetched.is_err());
+        match fetched {
+            Ok(p) => p,
+            Err(e) => {
+                let record = FetchRecord {
+                    started_at: Some(started),
+                    http_status: e.status(),
+                    attempts: e.attempts(),
+                    error: Some(e.to_string()),
+                    ..FetchRecord::new(run_id, &source.id, period, url, "failed")
+                };
+                let _ = record_failure(sh, source, url, e.code(), &e.vi(), Some(record)).await;
+                tracing::warn!(source = %source.id, url = %crate::sources::http::redact_query(url), error = %e, "portal fetch failed");
+                return failed_file(&name, format!("{} (sau {} lần thử)", e.vi(), e.attempts()));
             }
         }
+    };
+    for m in &paged.missing {
+        tracing::warn!(source = %source.id, page = ?m.page, url = %m.url, code = %m.code, "portal page missing");
     }
-    let snapshot =
-        serde_json::json!({ "source": source.id, "url": crate::sources::http::redact_query(url), "pages": pages });
-    let bytes = serde_json::to_vec(&snapshot).unwrap_or_default();
-    store_and_ingest(ctx, run, source, period, url, &name, bytes, status, None, None, started, attempts.max(1), ids)
-        .await
+    let bytes = serde_json::to_vec(&paged.snapshot(&source.id, url)).unwrap_or_default();
+    let meta =
+        FetchMeta { status: paged.status, etag: None, last_modified: None, started, attempts: paged.attempts.max(1) };
+    let mut report = store_and_ingest(sh, source, url, &name, bytes, meta).await;
+    // Pages missing make the collection incomplete, even when the same pages were missing
+    // last time and the snapshot is unchanged.
+    if !paged.missing.is_empty() && report.outcome != "failed" {
+        report.outcome = "incomplete";
+        report.error = Some(paged.missing.iter().map(|m| m.reason.clone()).collect::<Vec<_>>().join("; "));
+    }
+    report
 }
 
 /// Fetch duration and failures per source, for `/metrics` (no-ops outside `chiso serve`).
@@ -675,23 +620,15 @@ fn record_fetch_metrics(source: &str, started: chrono::DateTime<chrono::Utc>, fa
 
 /// Records the fetch and keeps the bytes; skips the file when the same bytes are already
 /// the current ingestion of this name; ingests it otherwise.
-#[allow(clippy::too_many_arguments)]
 async fn store_and_ingest(
-    ctx: &Context,
-    run: &Run,
+    sh: &Shared<'_>,
     source: &Source,
-    period: Period,
     url: &str,
     name: &str,
     bytes: Vec<u8>,
-    status: Option<u16>,
-    etag: Option<String>,
-    last_modified: Option<String>,
-    started: chrono::DateTime<chrono::Utc>,
-    attempts: u32,
-    ids: &HashMap<ItemKey, i64>,
+    meta: FetchMeta,
 ) -> FileReport {
-    let run_id = run.id;
+    let (ctx, run, period) = (sh.ctx, sh.run, sh.period());
     let sha = crate::sha256_hex(&bytes);
     let unchanged =
         ctx.wh.current_ingestion_sha(&source.id, period, name).await.ok().flatten().as_deref() == Some(sha.as_str());
@@ -699,53 +636,42 @@ async fn store_and_ingest(
         if unchanged {
             return FileReport { name: name.into(), outcome: "unchanged", ..Default::default() };
         }
-        return ingest_or_preview(ctx, run, source, period, name, None, Arc::from(bytes), sha, ids).await;
+        return ingest_or_preview(sh, source, name, None, Arc::from(bytes), sha).await;
     }
     let media = FileFormat::detect(&bytes).as_str();
     let record = FetchRecord {
         file_name: Some(name.to_string()),
-        started_at: Some(started),
-        http_status: status,
-        attempts,
+        started_at: Some(meta.started),
+        http_status: meta.status,
+        attempts: meta.attempts,
         sha256: Some(sha.clone()),
         size: Some(bytes.len() as u64),
-        etag,
-        last_modified,
-        ..FetchRecord::new(run_id, &source.id, period, url, if unchanged { "unchanged" } else { "fetched" })
+        etag: meta.etag,
+        last_modified: meta.last_modified,
+        ..FetchRecord::new(run.id, &source.id, period, url, if unchanged { "unchanged" } else { "fetched" })
     };
     let fetch_id = match ctx.wh.record_fetch(&record, Some((&bytes, media))).await {
         Ok(id) => id,
-        Err(e) => {
-            return FileReport {
-                name: name.into(),
-                outcome: "failed",
-                error: Some(e.to_string()),
-                ..Default::default()
-            };
-        }
+        Err(e) => return failed_file(name, e.to_string()),
     };
     if unchanged {
         return FileReport { name: name.into(), outcome: "unchanged", ..Default::default() };
     }
-    ingest_or_preview(ctx, run, source, period, name, Some(fetch_id), Arc::from(bytes), sha, ids).await
+    ingest_or_preview(sh, source, name, Some(fetch_id), Arc::from(bytes), sha).await
 }
 
 /// Ingests a file, or in a preview, reads it and compares it with what is stored.
-#[allow(clippy::too_many_arguments)]
 async fn ingest_or_preview(
-    ctx: &Context,
-    run: &Run,
+    sh: &Shared<'_>,
     source: &Source,
-    period: Period,
     name: &str,
     fetch_id: Option<i64>,
     bytes: Arc<[u8]>,
     sha: String,
-    ids: &HashMap<ItemKey, i64>,
 ) -> FileReport {
-    match &run.preview {
-        None => ingest_bytes(ctx, run.id, source, period, name, fetch_id, bytes, sha, ids).await,
-        Some(preview) => preview_bytes(ctx, preview, source, period, name, bytes).await,
+    match &sh.run.preview {
+        None => ingest_bytes(sh.ctx, sh.run.id, source, sh.period(), name, fetch_id, bytes, sha, sh.ids).await,
+        Some(preview) => preview_bytes(sh.ctx, preview, source, sh.period(), name, bytes).await,
     }
 }
 

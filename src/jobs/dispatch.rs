@@ -148,6 +148,7 @@ impl From<CollectError> for JobError {
             CollectError::Busy(b) => JobError::Busy(b),
             CollectError::UnknownSource(s) => JobError::Invalid(format!("no source `{s}`")),
             CollectError::Warehouse(w) => JobError::Warehouse(w),
+            e @ CollectError::Client(_) => JobError::Failed(e.to_string()),
         }
     }
 }

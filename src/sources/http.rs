@@ -1,7 +1,17 @@
-//! The shared fetch core every HTTP source uses: connect and read timeouts, retries with
-//! exponential backoff and jitter that honour `Retry-After` on 429 and 503, a maximum body
-//! size, conditional requests (ETag / Last-Modified), and detection of bodies cut short.
+//! The shared fetch core every HTTP source uses: connect, read and whole-request timeouts,
+//! retries with exponential backoff and jitter that honour `Retry-After` on 429 and 503, a
+//! maximum body size, conditional requests (ETag / Last-Modified), and detection of bodies
+//! cut short.
+//!
+//! Memory stays bounded whatever the servers send: a body is streamed to an unnamed
+//! temporary file while it arrives (so a 200 MiB chunked response costs one chunk of memory,
+//! then is refused at the size limit), and a complete body is read into memory only while it
+//! holds its share of a byte budget common to every fetch of the collection
+//! ([`HttpPolicy::max_bytes_in_memory`]). The [`Budget`] travels with the bytes until the
+//! caller has stored them. One [`Fetcher`] (one connection pool) serves a whole collection.
 
+use std::io::{Read, Seek, Write};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -23,6 +33,10 @@ pub struct HttpPolicy {
     pub connect_timeout_secs: f64,
     /// Longest silence while reading a response.
     pub read_timeout_secs: f64,
+    /// Longest time for one request, body included: a server that trickles a byte per
+    /// read cannot hold a fetch longer than this.
+    #[serde(default = "default_request_timeout")]
+    pub request_timeout_secs: f64,
     /// Attempts per request, the first included.
     pub max_attempts: u32,
     /// First retry delay; doubles each attempt, with ±50% jitter.
@@ -31,6 +45,18 @@ pub struct HttpPolicy {
     pub backoff_max_ms: u64,
     /// Larger bodies are refused.
     pub max_body_bytes: u64,
+    /// Bytes of fetched bodies held in memory at once, across the parallel fetches of a
+    /// collection. A body larger than this is held alone.
+    #[serde(default = "default_bytes_in_memory")]
+    pub max_bytes_in_memory: u64,
+}
+
+fn default_request_timeout() -> f64 {
+    600.0
+}
+
+fn default_bytes_in_memory() -> u64 {
+    64 * 1024 * 1024
 }
 
 impl Default for HttpPolicy {
@@ -38,13 +64,20 @@ impl Default for HttpPolicy {
         Self {
             connect_timeout_secs: 10.0,
             read_timeout_secs: 60.0,
+            request_timeout_secs: default_request_timeout(),
             max_attempts: 4,
             backoff_base_ms: 1_000,
             backoff_max_ms: 120_000,
             max_body_bytes: 50 * 1024 * 1024,
+            max_bytes_in_memory: default_bytes_in_memory(),
         }
     }
 }
+
+/// A share of the fetch budget: while it is alive, its body's bytes count against
+/// [`HttpPolicy::max_bytes_in_memory`]. Keep it until the bytes are stored.
+#[derive(Debug, Clone)]
+pub struct Budget(#[allow(dead_code)] Arc<tokio::sync::OwnedSemaphorePermit>);
 
 /// A response worth keeping.
 #[derive(Debug, Clone)]
@@ -55,6 +88,8 @@ pub enum Fetched {
         etag: Option<String>,
         last_modified: Option<String>,
         content_type: Option<String>,
+        /// Held until the caller has stored the bytes.
+        budget: Budget,
     },
     /// 304: the file has not changed since the validators we sent.
     NotModified,
@@ -79,6 +114,8 @@ pub enum FetchError {
     Other(String),
     #[error("`{0}` is not a URL chiso can fetch")]
     BadUrl(String),
+    #[error("cannot spool the body to a temporary file: {0}")]
+    Spool(String),
 }
 
 impl FetchError {
@@ -92,6 +129,7 @@ impl FetchError {
             FetchError::Truncated(_) => "fetch_truncated",
             FetchError::Other(_) => "fetch_failed",
             FetchError::BadUrl(_) => "fetch_bad_url",
+            FetchError::Spool(_) => "fetch_spool",
         }
     }
 
@@ -110,6 +148,7 @@ impl FetchError {
             FetchError::Truncated(_) => "Tệp tải về bị cắt ngang (kết nối đứt giữa chừng)".into(),
             FetchError::Other(d) => format!("Không tải được tệp báo cáo ({d})"),
             FetchError::BadUrl(u) => format!("Địa chỉ nguồn “{u}” không hợp lệ"),
+            FetchError::Spool(d) => format!("Không ghi được tệp tạm khi tải ({d}): kiểm tra dung lượng đĩa"),
         }
     }
 
@@ -127,11 +166,15 @@ pub struct Attempted<T> {
     pub status: Option<u16>,
 }
 
-/// The HTTP client with its policy.
+/// The HTTP client with its policy and the byte budget of its bodies. Cloning shares the
+/// connection pool and the budget.
 #[derive(Debug, Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
     policy: HttpPolicy,
+    budget: Arc<tokio::sync::Semaphore>,
+    /// The budget in permits (KiB).
+    budget_kib: u32,
 }
 
 impl Fetcher {
@@ -139,10 +182,23 @@ impl Fetcher {
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs_f64(policy.connect_timeout_secs))
             .read_timeout(Duration::from_secs_f64(policy.read_timeout_secs))
+            .timeout(Duration::from_secs_f64(policy.request_timeout_secs.max(policy.read_timeout_secs)))
             .user_agent(concat!("chiso/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| FetchError::Other(e.to_string()))?;
-        Ok(Self { client, policy })
+        let budget_kib = u32::try_from(policy.max_bytes_in_memory.div_ceil(1024)).unwrap_or(u32::MAX).max(1);
+        Ok(Self { client, policy, budget: Arc::new(tokio::sync::Semaphore::new(budget_kib as usize)), budget_kib })
+    }
+
+    /// Waits for `len` bytes of the budget (all of it for a body larger than the budget).
+    async fn reserve(&self, len: u64) -> Result<Budget, FetchError> {
+        let kib = u32::try_from(len.div_ceil(1024)).unwrap_or(u32::MAX).clamp(1, self.budget_kib);
+        self.budget
+            .clone()
+            .acquire_many_owned(kib)
+            .await
+            .map(|p| Budget(Arc::new(p)))
+            .map_err(|e| FetchError::Other(e.to_string()))
     }
 
     pub fn policy(&self) -> &HttpPolicy {
@@ -230,26 +286,43 @@ impl Fetcher {
         if declared.is_some_and(|n| n > self.policy.max_body_bytes) {
             return (Err(FetchError::TooLarge { limit: self.policy.max_body_bytes }), None);
         }
-        let mut bytes = Vec::with_capacity(declared.unwrap_or(0).min(self.policy.max_body_bytes) as usize);
+        let limit = self.policy.max_body_bytes;
+        let mut spool = match tempfile::tempfile() {
+            Ok(f) => f,
+            Err(e) => return (Err(FetchError::Spool(e.to_string())), None),
+        };
+        let mut received: u64 = 0;
         let mut stream = response.bytes_stream();
         while let Some(chunk) = stream.next().await {
             match chunk {
                 Ok(c) => {
-                    if bytes.len() as u64 + c.len() as u64 > self.policy.max_body_bytes {
-                        return (Err(FetchError::TooLarge { limit: self.policy.max_body_bytes }), None);
+                    received += c.len() as u64;
+                    if received > limit {
+                        return (Err(FetchError::TooLarge { limit }), None);
                     }
-                    bytes.extend_from_slice(&c);
+                    // A local file write of one chunk: short enough to do in place.
+                    if let Err(e) = spool.write_all(&c) {
+                        return (Err(FetchError::Spool(e.to_string())), None);
+                    }
                 }
                 Err(e) if e.is_timeout() => return (Err(FetchError::Timeout), None),
-                Err(e) => return (Err(FetchError::Truncated(e.to_string())), None),
+                Err(e) => return (Err(FetchError::Truncated(root_cause(&e))), None),
             }
         }
         if let Some(n) = declared
-            && bytes.len() as u64 != n
+            && received != n
         {
-            return (Err(FetchError::Truncated(format!("{} of {n} bytes", bytes.len()))), None);
+            return (Err(FetchError::Truncated(format!("{received} of {n} bytes"))), None);
         }
-        (Ok(Fetched::Body { bytes, status: status.as_u16(), etag, last_modified, content_type }), None)
+        let budget = match self.reserve(received).await {
+            Ok(b) => b,
+            Err(e) => return (Err(e), None),
+        };
+        let mut bytes = Vec::with_capacity(received as usize);
+        if let Err(e) = spool.rewind().and_then(|()| spool.read_to_end(&mut bytes)) {
+            return (Err(FetchError::Spool(e.to_string())), None);
+        }
+        (Ok(Fetched::Body { bytes, status: status.as_u16(), etag, last_modified, content_type, budget }), None)
     }
 }
 

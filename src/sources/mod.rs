@@ -8,6 +8,7 @@
 //! * `json_api` — a JSON endpoint with the path to its records, a field mapping,
 //!   pagination, and the portal's period and figure-type codes.
 
+pub mod check;
 pub mod http;
 pub mod json_api;
 
@@ -227,6 +228,37 @@ impl Source {
             SourceKind::JsonApi { .. } => "json_api",
         }
     }
+}
+
+/// The file name a URL names, as a person reads it: the last path segment,
+/// percent-decoded (`S%E1%BB%9F%20Y%20t%E1%BA%BF.xlsx` → `Sở Y tế.xlsx`), in NFC.
+pub fn file_name_of(url: &str) -> String {
+    let segment = match reqwest::Url::parse(url) {
+        Ok(u) if u.scheme() != "file" => {
+            u.path_segments().and_then(|mut s| s.next_back().map(str::to_string)).unwrap_or_default()
+        }
+        _ => url.rsplit('/').next().unwrap_or(url).split('?').next().unwrap_or_default().to_string(),
+    };
+    let decoded = percent_encoding::percent_decode_str(&segment).decode_utf8_lossy();
+    let name = crate::text::clean(&decoded);
+    if name.is_empty() { shown_url(url) } else { name }
+}
+
+/// A URL as exports, rejects and logs show it: the path percent-decoded, the query and
+/// any credentials hidden. Text that is not a URL is returned as it is.
+pub fn shown_url(url: &str) -> String {
+    let Ok(mut u) = reqwest::Url::parse(url) else { return url.to_string() };
+    if !matches!(u.scheme(), "http" | "https") {
+        return url.to_string();
+    }
+    let _ = u.set_password(None);
+    let _ = u.set_username("");
+    let hidden_query = u.query().is_some_and(|q| !q.is_empty());
+    u.set_query(None);
+    u.set_fragment(None);
+    let decoded = percent_encoding::percent_decode_str(u.as_str()).decode_utf8_lossy().into_owned();
+    let decoded = crate::text::clean(&decoded);
+    if hidden_query { format!("{decoded}?…") } else { decoded }
 }
 
 /// The files of a folder source for a period, sorted by name.
