@@ -458,16 +458,17 @@ async fn record_failure(
         ..FetchRecord::new(run_id, &source.id, period, url, "failed")
     });
     let fetch_id = sh.ctx.wh.record_fetch(&fetch, None).await?;
+    let shown = crate::sources::shown_url(url);
     let reject = NewReject {
         period: None,
-        location: crate::sources::shown_url(url),
+        location: shown.clone(),
         item_key: None,
         agency: source.agency.clone(),
         raw_text: String::new(),
         code,
         message: message.to_string(),
     };
-    sh.ctx.wh.record_file_reject(Some(run_id), Some(fetch_id), &source.id, period, Some(url), &reject).await
+    sh.ctx.wh.record_file_reject(Some(run_id), Some(fetch_id), &source.id, period, Some(&shown), &reject).await
 }
 
 async fn fetch_local(sh: &Shared<'_>, source: &Source, path: &Path, name: &str) -> FileReport {

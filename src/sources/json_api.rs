@@ -256,35 +256,35 @@ const TOTAL_PLACES: &[&str] = &["", "meta", "pagination", "paging", "page_info",
 impl JsonMapping {
     pub fn validate(&self) -> Result<(), String> {
         serde_json_path::JsonPath::parse(&self.records)
-            .map_err(|e| format!("json.records `{}` is not a JSONPath: {e}", self.records))?;
+            .map_err(|e| format!("json.records `{}` không phải JSONPath hợp lệ: {e}", self.records))?;
         if let Pagination::NextLink { path, .. } = &self.pagination {
             serde_json_path::JsonPath::parse(path)
-                .map_err(|e| format!("json.pagination.path `{path}` is not a JSONPath: {e}"))?;
+                .map_err(|e| format!("json.pagination.path `{path}` không phải JSONPath hợp lệ: {e}"))?;
         }
         let totals = self.pagination.totals();
         for (key, path) in [("total", &totals.total), ("total_pages", &totals.total_pages)] {
             if let Some(p) = path
                 && serde_json_path::JsonPath::parse(&as_json_path(p)).is_err()
             {
-                return Err(format!("json.pagination.{key} `{p}` is not a field path or JSONPath"));
+                return Err(format!("json.pagination.{key} `{p}` không phải tên trường hay JSONPath hợp lệ"));
             }
         }
         if totals.max_size == Some(0) {
-            return Err("json.pagination.max_size must be at least 1".into());
+            return Err("json.pagination.max_size phải từ 1 trở lên".into());
         }
         for (code, q) in &self.period_codes {
             if !(1..=4).contains(q) {
-                return Err(format!("json.period_codes: `{code}` maps to quarter {q}, not 1–4"));
+                return Err(format!("json.period_codes: mã `{code}` ứng với quý {q}, quý phải từ 1 đến 4"));
             }
         }
         if !self.keep_kinds.is_empty() && self.kind.is_none() {
-            return Err("json.keep_kinds needs json.kind, the field that holds the figure type".into());
+            return Err("json.keep_kinds cần json.kind, tên trường ghi loại số liệu".into());
         }
         if let Some(p) = &self.item_pattern {
             ItemPattern::parse(p)?;
         }
         if !self.unit_codes.is_empty() && self.unit.is_none() {
-            return Err("json.unit_codes needs json.unit, the field that holds the unit's code".into());
+            return Err("json.unit_codes cần json.unit, tên trường ghi mã đơn vị".into());
         }
         Ok(())
     }
@@ -373,10 +373,12 @@ pub struct ItemPattern {
 impl ItemPattern {
     pub fn parse(pattern: &str) -> Result<Self, String> {
         let Some((prefix, suffix)) = pattern.split_once("{item}") else {
-            return Err(format!("json.item_pattern `{pattern}` has no `{{item}}` where the plan's number stands"));
+            return Err(format!("json.item_pattern `{pattern}` thiếu `{{item}}` ở chỗ số chỉ tiêu của kế hoạch"));
         };
         if suffix.contains("{item}") || prefix.contains(['{', '}']) || suffix.contains(['{', '}']) {
-            return Err(format!("json.item_pattern `{pattern}`: write `{{item}}` once and no other placeholder"));
+            return Err(format!(
+                "json.item_pattern `{pattern}`: chỉ ghi `{{item}}` một lần và không dùng chỗ trống nào khác"
+            ));
         }
         Ok(Self { prefix: prefix.to_string(), suffix: suffix.to_string() })
     }

@@ -98,7 +98,7 @@ struct SourcesFile {
 /// Why the sources file cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum SourcesError {
-    #[error("cannot read {path}: {source}")]
+    #[error("không đọc được {path}: {source}")]
     Io { path: String, source: std::io::Error },
     #[error("{path}: {message}")]
     Invalid { path: String, message: String },
@@ -124,22 +124,22 @@ pub fn parse(text: &str, path: &str, dir: &Directory) -> Result<Vec<Source>, Sou
         if s.id.is_empty()
             || !s.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
         {
-            return Err(invalid(format!("source id `{}`: use lowercase ASCII letters, digits, `_` and `-`", s.id)));
+            return Err(invalid(format!("mã nguồn `{}`: chỉ dùng chữ thường không dấu, chữ số, `_` và `-`", s.id)));
         }
         if !seen.insert(s.id.clone()) {
-            return Err(invalid(format!("source `{}` is defined twice", s.id)));
+            return Err(invalid(format!("nguồn `{}` được khai báo hai lần", s.id)));
         }
         if let Some(a) = &s.agency
             && dir.get(a).is_none()
         {
-            return Err(invalid(format!("source `{}`: agency `{a}` is not in the directory", s.id)));
+            return Err(invalid(format!("nguồn `{}`: đơn vị `{a}` không có trong danh mục cơ quan, đơn vị", s.id)));
         }
         if let Some(auth) = &s.auth
             && (auth.env.is_empty()
                 || !auth.env.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
         {
             return Err(invalid(format!(
-                "source `{}`: auth.env must name an environment variable (like CHISO_SRC_SO_YT_TOKEN)",
+                "nguồn `{}`: auth.env phải là tên một biến môi trường (như CHISO_SRC_SO_YT_TOKEN)",
                 s.id
             )));
         }
@@ -149,17 +149,20 @@ pub fn parse(text: &str, path: &str, dir: &Directory) -> Result<Vec<Source>, Sou
                 let ok =
                     sample.starts_with("http://") || sample.starts_with("https://") || sample.starts_with("file://");
                 if !ok || reqwest::Url::parse(&sample).is_err() {
-                    return Err(invalid(format!("source `{}`: `{url}` is not an http(s) or file URL", s.id)));
+                    return Err(invalid(format!(
+                        "nguồn `{}`: `{url}` không phải địa chỉ http(s) hay file:// hợp lệ",
+                        s.id
+                    )));
                 }
             }
             SourceKind::Folder { glob, .. } => {
                 if glob::Pattern::new(&expand(glob, sample_period())).is_err() {
-                    return Err(invalid(format!("source `{}`: `{glob}` is not a file pattern", s.id)));
+                    return Err(invalid(format!("nguồn `{}`: `{glob}` không phải mẫu tên tệp hợp lệ", s.id)));
                 }
             }
         }
         if let SourceKind::JsonApi { json, .. } = &s.kind {
-            json.validate().map_err(|m| invalid(format!("source `{}`: {m}", s.id)))?;
+            json.validate().map_err(|m| invalid(format!("nguồn `{}`: {m}", s.id)))?;
         }
     }
     Ok(file.source)
@@ -174,7 +177,7 @@ fn sample_period() -> Period {
 fn check_keys(text: &str) -> Result<(), String> {
     let table: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
     if let Some((key, _)) = table.iter().find(|(k, _)| *k != "source") {
-        return Err(format!("unknown top-level key `{key}` (expected [[source]] tables)"));
+        return Err(format!("khóa `{key}` không hợp lệ ở cấp ngoài cùng (chỉ có các bảng [[source]])"));
     }
     let Some(sources) = table.get("source").and_then(|s| s.as_array()) else { return Ok(()) };
     for (i, s) in sources.iter().enumerate() {
@@ -185,7 +188,7 @@ fn check_keys(text: &str) -> Result<(), String> {
             "http" => &["url"],
             "folder" => &["path", "glob"],
             "json_api" => &["url", "json"],
-            other => return Err(format!("source `{id}`: kind `{other}` is not one of http, folder, json_api")),
+            other => return Err(format!("nguồn `{id}`: loại (kind) `{other}` không phải http, folder hay json_api")),
         };
         let common = ["id", "agency", "kind", "auth", "mapping", "enabled"];
         for key in t.keys() {
@@ -193,7 +196,7 @@ fn check_keys(text: &str) -> Result<(), String> {
                 let mut allowed: Vec<&str> = common.to_vec();
                 allowed.extend(specific);
                 return Err(format!(
-                    "source `{id}`: unknown key `{key}` for kind {kind} (expected one of {})",
+                    "nguồn `{id}`: khóa `{key}` không có ở nguồn loại {kind} (các khóa hợp lệ: {})",
                     allowed.join(", ")
                 ));
             }
