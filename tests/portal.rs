@@ -46,11 +46,14 @@ async fn serve_page(
 ) -> Response {
     let st = state.lock().expect("portal state").clone();
     let page: usize = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
-    let asked: usize = q.get("pageSize").and_then(|p| p.parse().ok()).unwrap_or(20);
-    st.requests.lock().expect("requests").push((page, asked));
+    let asked: usize = q.get("pageSize").or(q.get("limit")).and_then(|p| p.parse().ok()).unwrap_or(20);
     let size = asked.min(st.cap).max(1);
+    // Offset paging (`offset`, `limit`) when asked so; page numbers otherwise.
+    let offset: usize = q.get("offset").and_then(|o| o.parse().ok()).unwrap_or((page - 1) * size);
+    let page = offset / size + 1;
+    st.requests.lock().expect("requests").push((page, asked));
     let total = st.records.len() + st.extra_total;
-    let data: Vec<&Json> = st.records.iter().skip((page - 1) * size).take(size).collect();
+    let data: Vec<&Json> = st.records.iter().skip(offset).take(size).collect();
     let mut meta = serde_json::Map::new();
     if matches!(st.announce, Announce::Both | Announce::PagesOnly) {
         meta.insert("total_pages".into(), json!(total.div_ceil(size)));
@@ -58,7 +61,10 @@ async fn serve_page(
     if matches!(st.announce, Announce::Both | Announce::TotalOnly) {
         meta.insert("total".into(), json!(total));
     }
-    let body = serde_json::to_vec(&json!({ "data": data, "meta": meta, "page": page })).expect("json");
+    // A next link while records remain, as cursor portals give.
+    let next = (offset + data.len() < st.records.len()).then(|| format!("?page={}&pageSize={size}", page + 1));
+    let body = serde_json::to_vec(&json!({ "data": data, "meta": meta, "page": page, "links": { "next": next } }))
+        .expect("json");
     if st.broken_pages.contains(&page) {
         // Half the body, then the connection breaks.
         let half = body[..body.len() / 2].to_vec();
@@ -147,6 +153,10 @@ fn portal_records() -> (Vec<Json>, BTreeMap<String, AgencyId>) {
 }
 
 fn portal_source(url: &str, size: usize, unit_codes: &BTreeMap<String, AgencyId>, extra: &str) -> Source {
+    paged_source(url, unit_codes, extra, &format!("kind = \"page\"\nsize_param = \"pageSize\"\nsize = {size}"))
+}
+
+fn paged_source(url: &str, unit_codes: &BTreeMap<String, AgencyId>, extra: &str, pagination: &str) -> Source {
     let units = unit_codes.iter().map(|(c, a)| format!("\"{c}\" = \"{a}\"")).collect::<Vec<_>>().join(", ");
     let json: chiso::sources::json_api::JsonMapping = toml::from_str(&format!(
         r#"
@@ -161,9 +171,7 @@ period = "ky"
 period_codes = {{ "13" = 1, "14" = 2, "15" = 3, "16" = 4 }}
 {extra}
 [pagination]
-kind = "page"
-size_param = "pageSize"
-size = {size}
+{pagination}
 "#
     ))
     .expect("the portal mapping");
@@ -450,4 +458,30 @@ async fn a_failed_fetch_says_why_in_the_run() {
     assert!(failure["reason"].as_str().is_some_and(|r| r.contains("HTTP 503") && r.contains("2 lần thử")), "{failure}");
     assert!(run.error.as_deref().is_some_and(|e| e.contains("HTTP 503")), "{:?}", run.error);
     db.cleanup().await;
+}
+
+#[tokio::test]
+async fn offset_and_next_link_pagination_read_every_record_past_the_cap() {
+    let (records, unit_codes) = portal_records();
+    let want = expected(&records, &unit_codes);
+    for db in common::all().await {
+        let portal = Portal::start(records.clone(), 25, Announce::TotalOnly).await;
+        // The next link's pages are the portal's default size, 20.
+        for (name, pagination, per_page) in [
+            ("offset", "kind = \"offset\"\nlimit = 60", 25),
+            ("offset with a configured cap", "kind = \"offset\"\nlimit = 60\nmax_size = 25", 25),
+            ("next link", "kind = \"next_link\"\npath = \"$.links.next\"", 20),
+        ] {
+            portal.set(|s| s.requests.lock().expect("requests").clear());
+            let ctx =
+                common::context(&db, fast_settings(), vec![paged_source(&portal.url, &unit_codes, "", pagination)])
+                    .await;
+            let report = common::collect(&ctx, common::period("2024-Q2")).await;
+            let case = format!("{}: {name}", db.name);
+            assert_eq!(report.status, RunStatus::Succeeded, "{case}: {:?}", report.sources[0].files);
+            assert_eq!(stored(&db).await, want, "{case}");
+            assert_eq!(portal.requests().len(), records.len().div_ceil(per_page), "{case}: one request per page");
+        }
+        db.cleanup().await;
+    }
 }
