@@ -132,7 +132,8 @@ pub async fn collect(ctx: &Ctx, args: CollectArgs) -> anyhow::Result<ExitCode> {
     let report = chiso::jobs::collect::collect(&app, &req, progress()).await?;
     print_report(&report);
     app.wh.close().await;
-    Ok(if report.sources.iter().any(SourceReport::is_failed) { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    let problems = report.sources.iter().any(|s| s.is_failed() || s.is_incomplete());
+    Ok(if problems { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 pub fn print_report(report: &CollectReport) {

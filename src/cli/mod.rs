@@ -362,7 +362,7 @@ async fn cycle(ctx: &Ctx, period: Option<Period>) -> anyhow::Result<ExitCode> {
     );
     let collected = chiso::jobs::collect::collect(&app, &req, collect::progress()).await?;
     collect::print_report(&collected);
-    let failed = collected.sources.iter().any(chiso::jobs::collect::SourceReport::is_failed);
+    let failed = collected.sources.iter().any(|s| s.is_failed() || s.is_incomplete());
     println!();
     let evaluated = chiso::jobs::evaluate::evaluate(
         &app,
