@@ -9,6 +9,9 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
+    if !matches!(args.command, cli::Command::Serve) {
+        restore_sigpipe();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -22,5 +25,16 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::from(cli::exit_code(&e))
         }
+    }
+}
+
+/// A command whose reader went away (`chiso runs list | head -1`) ends at once, quietly, with
+/// the conventional status of a closed pipe, as other command-line tools do; Rust ignores
+/// SIGPIPE and would panic on the next print instead. The daemon keeps ignoring it: its
+/// sockets' writes report a closed peer as an error.
+fn restore_sigpipe() {
+    // SAFETY: called before any thread starts; SIG_DFL is a valid disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

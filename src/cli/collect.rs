@@ -13,6 +13,7 @@ use super::Ctx;
 use chiso::app::Context;
 use chiso::domain::{AgencyId, Period};
 use chiso::jobs::collect::{CollectReport, CollectRequest, Progress, SourceReport};
+use chiso::report::export::Table;
 use chiso::warehouse::Trigger;
 
 #[derive(Debug, Args)]
@@ -53,12 +54,14 @@ pub enum TableFormat {
     Table,
     Csv,
     Json,
+    Xlsx,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum DataFormat {
     Csv,
     Json,
+    Xlsx,
 }
 
 #[derive(Debug, Subcommand)]
@@ -72,6 +75,9 @@ pub enum ExportCommand {
         /// Superseded values too.
         #[arg(long)]
         history: bool,
+        /// Where to write the xlsx (default data/reports/observations-PERIOD.xlsx).
+        #[arg(long)]
+        output: Option<PathBuf>,
     },
 }
 
@@ -324,62 +330,86 @@ fn skipped_cell(summary: Option<&chiso::ingest::FileSummary>) -> String {
     parts.join(", ")
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+/// How `rejects` and `export` hand their table over: csv and json on stdout, xlsx to a file.
+fn emit(
+    table: &Table,
+    format: DataFormat,
+    json: impl FnOnce() -> serde_json::Result<String>,
+    output: Option<PathBuf>,
+    default: &str,
+) -> anyhow::Result<()> {
+    match format {
+        DataFormat::Json => println!("{}", json()?),
+        DataFormat::Csv => chiso::report::export::write_csv(std::io::stdout().lock(), table)?,
+        DataFormat::Xlsx => {
+            let out = output.unwrap_or_else(|| PathBuf::from(default));
+            super::write_file(&out, &chiso::report::export::write_xlsx(table)?)?;
+            println!("{} dòng → {}", table.rows.len(), out.display());
+        }
+    }
+    Ok(())
 }
 
-fn csv_line(fields: &[String]) -> String {
-    fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(",")
-}
-
-pub async fn rejects(ctx: &Ctx, period: Period, format: TableFormat) -> anyhow::Result<ExitCode> {
+pub async fn rejects(
+    ctx: &Ctx,
+    period: Period,
+    format: TableFormat,
+    output: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
     let app = super::open_app(ctx).await?;
     let rows = app.wh.rejects(period).await?;
-    match format {
-        TableFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
-        TableFormat::Csv => {
-            println!("source,agency,file,location,item,raw_text,code,message");
-            for r in &rows {
-                println!(
-                    "{}",
-                    csv_line(&[
-                        r.source_id.clone(),
-                        r.agency_id.clone().unwrap_or_default(),
-                        r.file_name.clone().unwrap_or_default(),
-                        r.location.clone(),
-                        r.item_key.clone().unwrap_or_default(),
-                        r.raw_text.clone(),
-                        r.code.clone(),
-                        r.message.clone()
-                    ])
-                );
-            }
+    let data = match format {
+        TableFormat::Table => None,
+        TableFormat::Csv => Some(DataFormat::Csv),
+        TableFormat::Json => Some(DataFormat::Json),
+        TableFormat::Xlsx => Some(DataFormat::Xlsx),
+    };
+    if let Some(format) = data {
+        let mut table =
+            Table::new("Từ chối", &["source", "agency", "file", "location", "item", "raw_text", "code", "message"]);
+        for r in &rows {
+            table.push(vec![
+                r.source_id.clone(),
+                r.agency_id.clone().unwrap_or_default(),
+                r.file_name.clone().unwrap_or_default(),
+                r.location.clone(),
+                r.item_key.clone().unwrap_or_default(),
+                r.raw_text.clone(),
+                r.code.clone(),
+                r.message.clone(),
+            ]);
         }
-        TableFormat::Table => {
-            let mut table = comfy_table::Table::new();
-            table.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
-            table.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
-            table.set_header(["Nguồn", "Đơn vị", "Tệp", "Vị trí", "Chỉ tiêu", "Giá trị", "Lý do"]);
-            for r in &rows {
-                let agency = r
-                    .agency_id
-                    .as_deref()
-                    .and_then(|a| app.dir.get_str(a))
-                    .map_or_else(|| r.agency_id.clone().unwrap_or_default(), |a| a.label().to_string());
-                table.add_row([
-                    r.source_id.clone(),
-                    agency,
-                    r.file_name.clone().unwrap_or_default(),
-                    r.location.clone(),
-                    r.item_key.clone().unwrap_or_default(),
-                    r.raw_text.clone(),
-                    r.message.clone(),
-                ]);
-            }
-            println!("Các giá trị bị từ chối — {} ({} dòng)", period.vi(), rows.len());
-            if !rows.is_empty() {
-                println!("{table}");
-            }
+        emit(
+            &table,
+            format,
+            || serde_json::to_string_pretty(&rows),
+            output,
+            &format!("data/reports/rejects-{period}.xlsx"),
+        )?;
+    } else {
+        let mut table = comfy_table::Table::new();
+        table.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
+        table.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+        table.set_header(["Nguồn", "Đơn vị", "Tệp", "Vị trí", "Chỉ tiêu", "Giá trị", "Lý do"]);
+        for r in &rows {
+            let agency = r
+                .agency_id
+                .as_deref()
+                .and_then(|a| app.dir.get_str(a))
+                .map_or_else(|| r.agency_id.clone().unwrap_or_default(), |a| a.label().to_string());
+            table.add_row([
+                r.source_id.clone(),
+                agency,
+                r.file_name.clone().unwrap_or_default(),
+                r.location.clone(),
+                r.item_key.clone().unwrap_or_default(),
+                r.raw_text.clone(),
+                r.message.clone(),
+            ]);
+        }
+        println!("Các giá trị bị từ chối — {} ({} dòng)", period.vi(), rows.len());
+        if !rows.is_empty() {
+            println!("{table}");
         }
     }
     app.wh.close().await;
@@ -387,43 +417,58 @@ pub async fn rejects(ctx: &Ctx, period: Period, format: TableFormat) -> anyhow::
 }
 
 pub async fn export(ctx: &Ctx, cmd: ExportCommand) -> anyhow::Result<ExitCode> {
-    let ExportCommand::Observations { period, format, history } = cmd;
+    let ExportCommand::Observations { period, format, history, output } = cmd;
     let app = super::open_app(ctx).await?;
     let rows = app.wh.observations(&app.catalog.plan.id, period, history).await?;
-    match format {
-        DataFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
-        DataFormat::Csv => {
-            println!(
-                "period,item,measure,agency,kind,value,raw_text,note,source,file,sha256,location,loaded_at,superseded_at"
-            );
-            for r in &rows {
-                let (kind, value) = match r.value {
-                    chiso::domain::Value::Percent(v) => ("percent", v.to_string()),
-                    chiso::domain::Value::Count(v) => ("count", v.to_string()),
-                    chiso::domain::Value::Status(p) => ("status", p.as_str().to_string()),
-                };
-                println!(
-                    "{}",
-                    csv_line(&[
-                        r.period.clone(),
-                        r.item.clone(),
-                        r.measure.clone(),
-                        r.agency_id.clone(),
-                        kind.into(),
-                        value,
-                        r.raw_text.clone(),
-                        r.note.clone().unwrap_or_default(),
-                        r.source_id.clone(),
-                        r.file_name.clone(),
-                        r.sha256.clone(),
-                        r.location.clone(),
-                        r.loaded_at.to_rfc3339(),
-                        r.superseded_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
-                    ])
-                );
-            }
-        }
+    let mut table = Table::new(
+        "Số liệu",
+        &[
+            "period",
+            "item",
+            "measure",
+            "agency",
+            "kind",
+            "value",
+            "raw_text",
+            "note",
+            "source",
+            "file",
+            "sha256",
+            "location",
+            "loaded_at",
+            "superseded_at",
+        ],
+    );
+    for r in &rows {
+        let (kind, value) = match r.value {
+            chiso::domain::Value::Percent(v) => ("percent", v.to_string()),
+            chiso::domain::Value::Count(v) => ("count", v.to_string()),
+            chiso::domain::Value::Status(p) => ("status", p.as_str().to_string()),
+        };
+        table.push(vec![
+            r.period.clone(),
+            r.item.clone(),
+            r.measure.clone(),
+            r.agency_id.clone(),
+            kind.into(),
+            value,
+            r.raw_text.clone(),
+            r.note.clone().unwrap_or_default(),
+            r.source_id.clone(),
+            r.file_name.clone(),
+            r.sha256.clone(),
+            r.location.clone(),
+            r.loaded_at.to_rfc3339(),
+            r.superseded_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+        ]);
     }
+    emit(
+        &table,
+        format,
+        || serde_json::to_string_pretty(&rows),
+        output,
+        &format!("data/reports/observations-{period}.xlsx"),
+    )?;
     app.wh.close().await;
     Ok(ExitCode::SUCCESS)
 }
@@ -466,10 +511,7 @@ pub async fn template(
         chiso::report::template::build_spec(&app.catalog, &app.dir, &app.settings.calendar, &agency, period, &known);
     let bytes = chiso::report::template::write(&spec).context("cannot write the workbook")?;
     let out = output.unwrap_or_else(|| PathBuf::from(format!("data/templates/{agency}-{period}.xlsx")));
-    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
-    }
-    std::fs::write(&out, bytes).with_context(|| format!("cannot write {}", out.display()))?;
+    super::write_file(&out, &bytes)?;
     println!(
         "{} — {}: {} chỉ tiêu chủ trì, {} chỉ tiêu phối hợp → {}",
         spec.agency_name,

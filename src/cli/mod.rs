@@ -84,6 +84,9 @@ pub enum Command {
         period: Period,
         #[arg(long, value_enum, default_value_t)]
         format: collect::TableFormat,
+        /// Where to write the xlsx (default data/reports/rejects-PERIOD.xlsx).
+        #[arg(long)]
+        output: Option<PathBuf>,
     },
     /// Export data for auditors.
     #[command(subcommand)]
@@ -160,6 +163,14 @@ pub enum DbCommand {
     /// Apply pending migrations (also done at the start of every command that needs the
     /// warehouse).
     Migrate,
+}
+
+/// Writes a file the operator asked for, creating its folder.
+pub fn write_file(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// A failure that maps to a given exit code.
@@ -251,7 +262,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Collect(args) => collect::collect(&ctx, args).await,
         Command::Ingest(args) => collect::ingest(&ctx, args).await,
         Command::Inspect(args) => inspect::inspect(&ctx, args),
-        Command::Rejects { period, format } => collect::rejects(&ctx, period, format).await,
+        Command::Rejects { period, format, output } => collect::rejects(&ctx, period, format, output).await,
         Command::Export(cmd) => collect::export(&ctx, cmd).await,
         Command::Template { agency, period, output } => collect::template(&ctx, agency, period, output).await,
         Command::Evaluate { period, operator } => gaps::evaluate(&ctx, period, operator).await,

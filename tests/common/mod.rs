@@ -114,6 +114,22 @@ pub fn catalog() -> (chiso::catalog::Directory, chiso::catalog::plan::Catalog) {
     (dir, catalog)
 }
 
+/// A department's quarterly report sheet as officers send it: the title block of `agency`
+/// for Quý II/2024, then STT, task, unit, target, result and note columns.
+#[allow(dead_code)]
+pub fn report_sheet(name: &str, agency: &str, rows: Vec<Vec<chiso::demo::DemoCell>>) -> chiso::demo::SheetSpec {
+    chiso::demo::SheetSpec {
+        name: name.into(),
+        title: chiso::demo::title_block("UBND tỉnh Vĩnh Long", agency, "Quý II năm 2024"),
+        header_row: 6,
+        headers: ["STT", "Nhiệm vụ / Chỉ tiêu", "ĐVT", "Chỉ tiêu năm 2024", "Kết quả thực hiện", "Ghi chú"]
+            .map(String::from)
+            .to_vec(),
+        rows,
+        ..Default::default()
+    }
+}
+
 /// Settings on the embedded defaults, with fast retries for tests.
 pub fn settings() -> chiso::config::Settings {
     let mut s = chiso::config::Settings::defaults().expect("embedded defaults");
