@@ -31,6 +31,8 @@ pub enum LoadError {
     Coordinator { path: String, id: String },
     #[error(transparent)]
     Vocabulary(#[from] crate::vocabulary::VocabularyError),
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
 }
 
 /// Installs the process-wide vocabulary: the embedded one, extended by the operator's file
@@ -44,18 +46,23 @@ pub fn load_vocabulary(settings: &Settings) -> Result<(), LoadError> {
     Ok(())
 }
 
-/// Reads `path`, or the embedded copy when `path` is the default and absent.
-fn read_or_embedded(path: &Path, default: &str, embedded: &'static str) -> Option<(String, String)> {
+/// Reads `path`, or the embedded copy when `path` is the default and absent. A file that is
+/// there but cannot be read (no permission, not UTF-8: a UTF-16 file saved by Notepad) is an
+/// error naming it, never replaced by the embedded copy.
+fn read_or_embedded(path: &Path, default: &str, embedded: &'static str) -> Result<Option<(String, String)>, LoadError> {
     match std::fs::read_to_string(path) {
-        Ok(text) => Some((text, path.display().to_string())),
-        Err(_) if path == Path::new(default) => Some((embedded.to_string(), format!("{default} (embedded)"))),
-        Err(_) => None,
+        Ok(text) => Ok(Some((text, path.display().to_string()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && path == Path::new(default) => {
+            Ok(Some((embedded.to_string(), format!("{default} (embedded)"))))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(LoadError::Read { path: path.display().to_string(), source }),
     }
 }
 
 pub fn load_directory(settings: &Settings) -> Result<Directory, LoadError> {
     let path = &settings.plan.agencies;
-    let dir = match read_or_embedded(path, DEFAULT_AGENCIES, EMBEDDED_AGENCIES) {
+    let dir = match read_or_embedded(path, DEFAULT_AGENCIES, EMBEDDED_AGENCIES)? {
         Some((text, shown)) => Directory::from_toml(&text, &shown)?,
         None => Directory::load(path)?,
     };
@@ -70,7 +77,7 @@ pub fn load_directory(settings: &Settings) -> Result<Directory, LoadError> {
 
 pub fn load_plan_file(settings: &Settings) -> Result<PlanFile, LoadError> {
     let path = &settings.plan.file;
-    Ok(match read_or_embedded(path, DEFAULT_PLAN, EMBEDDED_PLAN) {
+    Ok(match read_or_embedded(path, DEFAULT_PLAN, EMBEDDED_PLAN)? {
         Some((text, shown)) => PlanFile::from_toml(&text, &shown)?,
         None => PlanFile::load(path)?,
     })
@@ -78,7 +85,7 @@ pub fn load_plan_file(settings: &Settings) -> Result<PlanFile, LoadError> {
 
 pub fn load_overrides(settings: &Settings) -> Result<(OverridesFile, String), LoadError> {
     let path = &settings.plan.overrides;
-    Ok(match read_or_embedded(path, DEFAULT_OVERRIDES, EMBEDDED_OVERRIDES) {
+    Ok(match read_or_embedded(path, DEFAULT_OVERRIDES, EMBEDDED_OVERRIDES)? {
         Some((text, shown)) => (OverridesFile::from_toml(&text, &shown)?, shown),
         None => (OverridesFile::default(), path.display().to_string()),
     })

@@ -22,7 +22,7 @@ fn main() -> ExitCode {
     match runtime.block_on(cli::run(args)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", cli::describe_error(&e));
             ExitCode::from(cli::exit_code(&e))
         }
     }

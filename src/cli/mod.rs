@@ -181,6 +181,23 @@ pub struct Failed {
     pub message: String,
 }
 
+/// The error and its causes, each once: a cause whose text an outer message already
+/// quotes (`cannot open the warehouse: pool timed out: pool timed out`) is not repeated.
+pub fn describe_error(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
 pub fn exit_code(e: &anyhow::Error) -> u8 {
     if let Some(f) = e.downcast_ref::<Failed>() {
         return f.code;
@@ -250,6 +267,9 @@ fn init_tracing(settings: &Settings, format: Option<LogFormatArg>) {
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let loaded = config::load(cli.config.as_deref()).context("the settings are not usable")?;
     init_tracing(&loaded.settings, cli.log_format);
+    for var in &loaded.trimmed {
+        tracing::warn!(variable = %var, "token trimmed of surrounding whitespace");
+    }
     let ctx = Ctx {
         settings: loaded.settings.clone(),
         layers: loaded.layers.clone(),
@@ -374,4 +394,29 @@ async fn cycle(ctx: &Ctx, period: Option<Period>) -> anyhow::Result<ExitCode> {
     }
     app.wh.close().await;
     Ok(if report.ok && !failed && !reminded.failed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_cause_is_printed_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("pool timed out while waiting for an open connection")]
+        struct Timeout;
+        #[derive(Debug, thiserror::Error)]
+        #[error("cannot connect to sqlite://x.db: {0}")]
+        struct Connect(#[source] Timeout);
+        let e = anyhow::Error::new(Connect(Timeout)).context("cannot open the warehouse");
+        assert_eq!(
+            describe_error(&e),
+            "cannot open the warehouse: cannot connect to sqlite://x.db: pool timed out while waiting for an open connection"
+        );
+        let e = anyhow::Error::new(Timeout).context("cannot open the warehouse");
+        assert_eq!(
+            describe_error(&e),
+            "cannot open the warehouse: pool timed out while waiting for an open connection"
+        );
+    }
 }
