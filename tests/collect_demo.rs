@@ -18,7 +18,7 @@ async fn collecting_twice_changes_nothing() {
     for db in common::all().await {
         let ctx = common::context(&db, common::settings(), demo_sources()).await;
         let first = common::collect(&ctx, q2).await;
-        assert_eq!(first.status, RunStatus::Partial, "{}: the demo has rejects", db.name);
+        assert_eq!(first.status, RunStatus::Succeeded, "{}: refused cells alone do not make a run partial", db.name);
         assert_eq!(first.sources.len(), 6);
         assert!(first.sources.iter().all(|s| !s.is_failed()), "{}: {:?}", db.name, first.sources);
         let counts = first.counts();

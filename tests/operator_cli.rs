@@ -153,3 +153,58 @@ fn a_closed_stdout_ends_the_command_quietly() {
     assert!(o.status.success() || o.status.signal() == Some(libc::SIGPIPE), "{:?}", o.status);
     assert_ne!(o.status.code(), Some(101));
 }
+
+/// Exit codes as the README documents them: 0 done, 1 the job found problems, 2 unusable
+/// settings or input, 3 the same job running elsewhere (tests/daemon_cli.rs and
+/// `two_concurrent_ingests_run_once`).
+#[test]
+fn each_exit_code_for_input_and_jobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("a-folder")).unwrap();
+    std::fs::write(d.join("page.xlsx"), "<!DOCTYPE html><html><body>502 Bad Gateway</body></html>").unwrap();
+    assert!(chiso(d, &["evaluate", "--period", "2024-Q2"], &[]).status.success());
+    let runs_before = runs(d);
+    for (args, names) in [
+        (vec!["ingest", "missing.xlsx", "--period", "2024-Q2"], "missing.xlsx"),
+        (vec!["ingest", "a-folder", "--period", "2024-Q2"], "a-folder"),
+        (vec!["inspect", "missing.xlsx"], "missing.xlsx"),
+        (vec!["plan", "import", "--from-text", "a-folder"], "a-folder"),
+        (vec!["ingest", "page.xlsx", "--period", "2024-Q2", "--agency", "Sở Không Có"], "Sở Không Có"),
+        (vec!["template", "--agency", "so_khong_co", "--period", "2024-Q2"], "so_khong_co"),
+        (vec!["gaps", "--period", "2024-Q2", "--agency", "Sở Không Có"], "Sở Không Có"),
+        (vec!["gaps", "--period", "2024-Q2", "--as-of", "9999"], "9999"),
+        (vec!["gaps", "--period", "2024-Q3", "--as-of", "1"], "--as-of 1"),
+    ] {
+        let o = chiso(d, &args, &[]);
+        let (stdout, stderr) = out(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {stdout}{stderr}");
+        assert!(stderr.contains(names), "{args:?}: {stderr}");
+        assert!(stdout.is_empty(), "{args:?}: no table on unusable input: {stdout}");
+    }
+    assert_eq!(runs(d), runs_before, "unusable input starts no run");
+    // Names resolve like everywhere else: by id, name or alias.
+    for agency in ["so_yt", "Sở Y tế", "SỞ Y TẾ"] {
+        let o = chiso(d, &["gaps", "--period", "2024-Q2", "--agency", agency, "--format", "json"], &[]);
+        let (stdout, stderr) = out(&o);
+        assert!(o.status.success(), "{agency}: {stderr}");
+        let rows: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        let rows = rows.as_array().unwrap();
+        assert!(!rows.is_empty() && rows.iter().all(|r| r["agency"] == "so_yt"), "{agency}");
+    }
+    assert!(chiso(d, &["gaps", "--period", "2024-Q2", "--as-of", "1"], &[]).status.success(), "run #1 evaluated Q2");
+    // A file refused whole is a problem the job found: exit 1, the run partial.
+    let o = chiso(d, &["ingest", "page.xlsx", "--period", "2024-Q2"], &[]);
+    assert_eq!(o.status.code(), Some(1), "{:?}", out(&o));
+    let last = runs(d).pop().unwrap();
+    assert_eq!((last["job"].as_str(), last["status"].as_str()), (Some("ingest"), Some("partial")), "{last}");
+}
+
+fn runs(dir: &Path) -> Vec<serde_json::Value> {
+    let o = chiso(dir, &["runs", "list", "--format", "json"], &[]);
+    assert!(o.status.success(), "{:?}", out(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut v = v.as_array().unwrap().clone();
+    v.sort_by_key(|r| r["id"].as_i64());
+    v
+}

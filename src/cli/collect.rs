@@ -14,7 +14,7 @@ use chiso::app::Context;
 use chiso::domain::{AgencyId, Period};
 use chiso::jobs::collect::{CollectReport, CollectRequest, Progress, SourceReport};
 use chiso::report::export::Table;
-use chiso::warehouse::Trigger;
+use chiso::warehouse::{RunStatus, Trigger};
 
 #[derive(Debug, Args)]
 pub struct CollectArgs {
@@ -41,9 +41,9 @@ pub struct IngestArgs {
     /// nạp mọi kỳ có trong tệp (nạp bù số liệu cũ).
     #[arg(long)]
     pub period: Option<Period>,
-    /// The reporting agency; read from the file's title block when absent.
+    /// The reporting agency (id, name or alias); read from the file's title block when absent.
     #[arg(long)]
-    pub agency: Option<AgencyId>,
+    pub agency: Option<String>,
     #[arg(long, env = "CHISO_OPERATOR")]
     pub operator: Option<String>,
 }
@@ -138,7 +138,9 @@ pub async fn collect(ctx: &Ctx, args: CollectArgs) -> anyhow::Result<ExitCode> {
     let report = chiso::jobs::collect::collect(&app, &req, progress()).await?;
     print_report(&report);
     app.wh.close().await;
-    Ok(if report.sources.iter().any(SourceReport::is_failed) { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    // Refused cells are the officers' to fix and leave the run succeeded; a source or a file
+    // that failed is a problem the job found.
+    Ok(if matches!(report.status, RunStatus::Succeeded) { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 pub fn print_report(report: &CollectReport) {
@@ -183,10 +185,11 @@ pub fn print_report(report: &CollectReport) {
 
 pub async fn ingest(ctx: &Ctx, args: IngestArgs) -> anyhow::Result<ExitCode> {
     let app = super::open_app(ctx).await?;
-    if let Some(a) = &args.agency
-        && app.dir.get(a).is_none()
-    {
-        anyhow::bail!(super::Failed { code: 2, message: format!("no agency `{a}` in the directory") });
+    let agency = args.agency.as_deref().map(|a| super::resolve_agency(&app.dir, a)).transpose()?;
+    // Every file is read before anything is stored: a missing one is exit 2, with no run.
+    let mut files = Vec::with_capacity(args.files.len());
+    for file in &args.files {
+        files.push((file, super::read_input(file)?));
     }
     let run_id = app
         .wh
@@ -195,7 +198,7 @@ pub async fn ingest(ctx: &Ctx, args: IngestArgs) -> anyhow::Result<ExitCode> {
             period: args.period,
             source: Some("manual".into()),
             round: None,
-            params: serde_json::json!({ "files": args.files, "agency": args.agency, "period": args.period }),
+            params: serde_json::json!({ "files": args.files, "agency": agency, "period": args.period }),
             trigger: Trigger::Cli,
             operator: args.operator.clone(),
             dry_run: false,
@@ -205,7 +208,7 @@ pub async fn ingest(ctx: &Ctx, args: IngestArgs) -> anyhow::Result<ExitCode> {
     let ids = app.wh.indicator_id_map(&app.catalog.plan.id).await?;
     let source = chiso::sources::Source {
         id: "manual".into(),
-        agency: args.agency.clone(),
+        agency: agency.clone(),
         kind: chiso::sources::SourceKind::Folder { path: ".".into(), glob: "*".into() },
         auth: None,
         mapping: Default::default(),
@@ -216,9 +219,8 @@ pub async fn ingest(ctx: &Ctx, args: IngestArgs) -> anyhow::Result<ExitCode> {
     table.set_header(["Tệp", "Kỳ", "Đơn vị", "Kết quả", "Số liệu mới", "Thay thế", "Không đổi", "Từ chối", "Bỏ qua"]);
     let mut failed = false;
     let mut total = serde_json::Map::new();
-    for file in &args.files {
+    for (file, bytes) in files {
         let name = file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
-        let bytes = tokio::fs::read(file).await.with_context(|| format!("cannot read {}", file.display()))?;
         let sha = chiso::sha256_hex(&bytes);
         let record = chiso::warehouse::FetchRecord {
             run_id: Some(run_id),
@@ -300,7 +302,7 @@ pub async fn ingest(ctx: &Ctx, args: IngestArgs) -> anyhow::Result<ExitCode> {
             ]);
         }
     }
-    let status = if failed { chiso::warehouse::RunStatus::Partial } else { chiso::warehouse::RunStatus::Succeeded };
+    let status = if failed { RunStatus::Partial } else { RunStatus::Succeeded };
     app.wh.finish_run(run_id, status, &serde_json::Value::Object(total), None).await?;
     match args.period {
         Some(p) => println!("Nhận tệp cho {} — lần chạy #{run_id}", p.vi()),
@@ -496,16 +498,9 @@ pub async fn known_values(
     Ok(Known(map))
 }
 
-pub async fn template(
-    ctx: &Ctx,
-    agency: AgencyId,
-    period: Period,
-    output: Option<PathBuf>,
-) -> anyhow::Result<ExitCode> {
+pub async fn template(ctx: &Ctx, agency: &str, period: Period, output: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let app = super::open_app(ctx).await?;
-    if app.dir.get(&agency).is_none() {
-        anyhow::bail!(super::Failed { code: 2, message: format!("no agency `{agency}` in the directory") });
-    }
+    let agency = super::resolve_agency(&app.dir, agency)?;
     let known = known_values(&app, &agency, period).await?;
     let spec =
         chiso::report::template::build_spec(&app.catalog, &app.dir, &app.settings.calendar, &agency, period, &known);

@@ -173,13 +173,26 @@ pub async fn gaps(ctx: &Ctx, args: GapsArgs) -> anyhow::Result<ExitCode> {
         ),
         None => None,
     };
+    let agency = args.agency.as_deref().map(|a| super::resolve_agency(&app.dir, a)).transpose()?;
+    if let Some(id) = args.as_of {
+        let known = app.wh.run(id).await?;
+        if !known
+            .as_ref()
+            .is_some_and(|r| r.job == "evaluate" && r.period.as_deref() == Some(args.period.to_string().as_str()))
+        {
+            anyhow::bail!(super::Failed {
+                code: 2,
+                message: format!("--as-of {id}: no evaluate run #{id} of {} in the run history", args.period),
+            });
+        }
+    }
     let mut rows = app.wh.gaps(&app.catalog.plan.id, args.period, args.as_of).await?;
     if rows.is_empty() {
         println!("Chưa có kết quả đánh giá {}: chạy `chiso evaluate --period {}`", args.period.vi(), args.period);
         app.wh.close().await;
         return Ok(ExitCode::from(1));
     }
-    rows.retain(|g| args.agency.as_deref().is_none_or(|a| g.agency == a));
+    rows.retain(|g| agency.as_ref().is_none_or(|a| g.agency == a.as_str()));
     rows.retain(|g| statuses.is_empty() || statuses.contains(&g.status));
     rows.retain(|g| section.is_none_or(|s| g.section == s.as_str()));
     sort_by_severity(&mut rows);

@@ -94,8 +94,9 @@ pub enum Command {
     /// Write the workbook an agency fills in for a quarter: its indicators, targets, last
     /// values, validated input cells. A filled workbook imports with no mapping.
     Template {
+        /// The agency: id, name or alias (so_yt, "Sở Y tế").
         #[arg(long)]
-        agency: chiso::domain::AgencyId,
+        agency: String,
         #[arg(long)]
         period: Period,
         /// Default: data/templates/AGENCY-PERIOD.xlsx
@@ -163,6 +164,26 @@ pub enum DbCommand {
     /// Apply pending migrations (also done at the start of every command that needs the
     /// warehouse).
     Migrate,
+}
+
+/// Reads a file the operator named. A missing file, or a folder given as a file, is
+/// unusable input (exit 2); any other failure to read is exit 1.
+pub fn read_input(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    let unusable = |why: &str| Failed { code: 2, message: format!("cannot read {}: {why}", path.display()) };
+    if path.is_dir() {
+        return Err(unusable("it is a folder, not a file").into());
+    }
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(unusable("no such file").into()),
+        Err(e) => Err(anyhow::Error::new(e).context(format!("cannot read {}", path.display()))),
+    }
+}
+
+/// An agency the operator named on the command line: by id, name or alias, resolved as
+/// everywhere else (`Sở Y tế`, `so_yt`, `SYT`). An unknown or ambiguous name is exit 2.
+pub fn resolve_agency(dir: &chiso::catalog::Directory, name: &str) -> Result<chiso::domain::AgencyId, Failed> {
+    dir.resolve(name, None).map_err(|e| Failed { code: 2, message: format!("--agency `{name}`: {e}") })
 }
 
 /// Writes a file the operator asked for, creating its folder.
@@ -284,7 +305,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Inspect(args) => inspect::inspect(&ctx, args),
         Command::Rejects { period, format, output } => collect::rejects(&ctx, period, format, output).await,
         Command::Export(cmd) => collect::export(&ctx, cmd).await,
-        Command::Template { agency, period, output } => collect::template(&ctx, agency, period, output).await,
+        Command::Template { agency, period, output } => collect::template(&ctx, &agency, period, output).await,
         Command::Evaluate { period, operator } => gaps::evaluate(&ctx, period, operator).await,
         Command::Gaps(args) => gaps::gaps(&ctx, args).await,
         Command::Remind(args) => remind::run_remind(&ctx, args).await,

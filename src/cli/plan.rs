@@ -43,7 +43,8 @@ pub async fn run(ctx: &Ctx, cmd: PlanCommand) -> anyhow::Result<ExitCode> {
 
 fn import(ctx: &Ctx, from: &std::path::Path, output: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let dir = chiso::app::load_directory(&ctx.settings)?;
-    let text = std::fs::read_to_string(from).with_context(|| format!("cannot read {}", from.display()))?;
+    let text = String::from_utf8(super::read_input(from)?)
+        .map_err(|_| super::Failed { code: 2, message: format!("cannot read {}: not UTF-8 text", from.display()) })?;
     let plan = chiso::catalog::plan::import_text(&text, &from.display().to_string(), &dir)?;
     let out = output.unwrap_or_else(|| ctx.settings.plan.file.clone());
     let toml = plan.to_toml().context("cannot write the plan as TOML")?;

@@ -233,7 +233,9 @@ pub async fn collect(
         } else {
             RunStatus::Partial
         }
-    } else if reports.iter().any(|r| r.rejects() > 0 || r.count("rejected") > 0) {
+    } else if reports.iter().any(|r| r.count("rejected") > 0) {
+        // A file refused whole failed; refused cells alone leave the run succeeded, with
+        // their count.
         RunStatus::Partial
     } else {
         RunStatus::Succeeded
