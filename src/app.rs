@@ -124,6 +124,9 @@ pub struct Context {
     /// How long a job waits for another process running the same job for the same
     /// period (0: fail at once, saying who holds it).
     pub lease_wait: std::time::Duration,
+    /// Leases taken before a job's run was announced (the admin API answers 202 only once
+    /// the lease is held), handed to the job when it starts: by lease name.
+    pub(crate) prepared: std::sync::Mutex<std::collections::HashMap<String, crate::jobs::lease::Lease>>,
     assignments: std::sync::Mutex<
         std::collections::HashMap<crate::domain::Period, std::sync::Arc<crate::catalog::assign::Assignments>>,
     >,
@@ -176,6 +179,7 @@ impl Context {
             wh,
             cancel: Default::default(),
             lease_wait: std::time::Duration::ZERO,
+            prepared: Default::default(),
             assignments: Default::default(),
         })
     }
@@ -197,6 +201,7 @@ impl Context {
             wh,
             cancel: Default::default(),
             lease_wait: std::time::Duration::ZERO,
+            prepared: Default::default(),
             assignments: Default::default(),
         })
     }

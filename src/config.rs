@@ -205,9 +205,16 @@ pub enum SmtpSecurity {
 #[serde(deny_unknown_fields)]
 pub struct AdminSettings {
     pub bind: String,
+    /// A request still unanswered after this many seconds gets a 408.
+    #[serde(default = "request_timeout_default")]
+    pub request_timeout_secs: u64,
     /// From `CHISO_ADMIN__TOKEN` only.
     #[serde(default)]
     pub token: Secret,
+}
+
+fn request_timeout_default() -> u64 {
+    30
 }
 
 /// `[collect]`
