@@ -101,7 +101,10 @@ pub fn load_catalog(settings: &Settings) -> Result<(Directory, Catalog), LoadErr
     Ok((dir, catalog))
 }
 
-/// Connects to the configured warehouse and applies pending migrations.
+/// Connects to the configured warehouse, applies pending migrations, and marks the runs
+/// whose process is gone as interrupted (their lease is free: the holder's process on this
+/// host has exited, its heartbeat has stopped, or its PostgreSQL session has ended). A live
+/// run holds its lease and is never marked.
 pub async fn open_warehouse(settings: &Settings) -> Result<Warehouse, WarehouseError> {
     let opts = ConnectOptions {
         max_connections: settings.database.max_connections,
@@ -109,6 +112,7 @@ pub async fn open_warehouse(settings: &Settings) -> Result<Warehouse, WarehouseE
     };
     let wh = Warehouse::connect(settings.database.url.expose(), &opts).await?;
     wh.migrate().await?;
+    crate::jobs::lease::mark_interrupted(&wh).await?;
     Ok(wh)
 }
 

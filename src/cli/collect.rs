@@ -191,6 +191,11 @@ pub async fn ingest(ctx: &Ctx, args: IngestArgs) -> anyhow::Result<ExitCode> {
     for file in &args.files {
         files.push((file, super::read_input(file)?));
     }
+    // The period's lease, like collect: one ingest of a quarter at a time, across processes
+    // (`--wait`, else exit 3 naming the holder). A backfill (no --period) takes the `ingest` one.
+    let lease =
+        chiso::jobs::lease::Lease::acquire(&app.wh, &chiso::jobs::lease::lease_name("ingest", args.period), ctx.wait)
+            .await?;
     let run_id = app
         .wh
         .start_run(&chiso::warehouse::NewRun {
@@ -205,6 +210,7 @@ pub async fn ingest(ctx: &Ctx, args: IngestArgs) -> anyhow::Result<ExitCode> {
             rerun_of: None,
         })
         .await?;
+    lease.set_run(run_id).await;
     let ids = app.wh.indicator_id_map(&app.catalog.plan.id).await?;
     let source = chiso::sources::Source {
         id: "manual".into(),
@@ -304,6 +310,7 @@ pub async fn ingest(ctx: &Ctx, args: IngestArgs) -> anyhow::Result<ExitCode> {
     }
     let status = if failed { RunStatus::Partial } else { RunStatus::Succeeded };
     app.wh.finish_run(run_id, status, &serde_json::Value::Object(total), None).await?;
+    lease.release().await;
     match args.period {
         Some(p) => println!("Nhận tệp cho {} — lần chạy #{run_id}", p.vi()),
         None => println!("Nhận tệp, mọi kỳ có trong tệp (nạp bù) — lần chạy #{run_id}"),

@@ -355,6 +355,7 @@ async fn db_migrate(ctx: &Ctx) -> anyhow::Result<ExitCode> {
     )
     .await?;
     let report = wh.migrate().await?;
+    chiso::jobs::lease::mark_interrupted(&wh).await?;
     if report.applied.is_empty() {
         println!("{} {}: up to date ({} migrations applied earlier)", wh.backend(), wh.url(), report.already);
     } else {
