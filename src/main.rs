@@ -5,10 +5,11 @@ mod cli;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 fn main() -> ExitCode {
-    let args = cli::Cli::parse();
+    let matches = cli::localized(cli::Cli::command()).get_matches();
+    let args = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     if !matches!(args.command, cli::Command::Serve) {
         restore_sigpipe();
     }
@@ -22,7 +23,7 @@ fn main() -> ExitCode {
     match runtime.block_on(cli::run(args)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {}", cli::describe_error(&e));
+            eprintln!("{}: {}", cli::texts::ERROR_PREFIX, cli::describe_error(&e));
             ExitCode::from(cli::exit_code(&e))
         }
     }

@@ -37,7 +37,7 @@ async fn a_cli_job_beside_the_same_job_running_elsewhere_is_told_or_waits() {
         chiso(dir.path()).args(["collect", "--period", "2024-Q2"]).env("CHISO_DATABASE__URL", &url).output().unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     let said = text(&out);
-    assert!(said.contains("collect 2024-Q2 is already running as run 4242") && said.contains("--wait"), "{said}");
+    assert!(said.contains("collect 2024-Q2 đang chạy, lần chạy #4242") && said.contains("--wait"), "{said}");
     // With --wait, it waits for the other to end, then runs.
     let release = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -116,6 +116,7 @@ async fn sigterm_during_a_collection_leaves_a_clean_record_and_the_next_start_se
     )
     .unwrap();
     let mail = dir.path().join("maildir");
+    common::require_aiosmtpd();
     #[allow(clippy::zombie_processes)] // killed and waited for below
     let mut smtp = Command::new("/usr/bin/python3")
         .args(["-m", "aiosmtpd", "-n", "-l"])
@@ -239,7 +240,7 @@ async fn two_concurrent_ingests_run_once() {
     held.set_run(777).await;
     let out = ingest("0").output().unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    assert!(text(&out).contains("ingest 2024-Q2 is already running as run 777"), "{}", text(&out));
+    assert!(text(&out).contains("ingest 2024-Q2 đang chạy, lần chạy #777"), "{}", text(&out));
     let runs = |wh: chiso::warehouse::Warehouse| async move {
         wh.runs(&chiso::warehouse::RunFilter { job: Some("ingest".into()), ..Default::default() }).await.unwrap()
     };
@@ -253,7 +254,8 @@ async fn two_concurrent_ingests_run_once() {
     release.await.unwrap();
     // Two processes at once: both end (the second waits for the first), one run each,
     // never side by side.
-    let (a, b) = (ingest("30").spawn().unwrap(), ingest("30").spawn().unwrap());
+    let spawn = || ingest("30").stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let (a, b) = (spawn(), spawn());
     for child in [a, b] {
         let out = child.wait_with_output().unwrap();
         assert!(out.status.success(), "{}", text(&out));

@@ -18,32 +18,33 @@ use chiso::warehouse::{RunStatus, Trigger};
 
 #[derive(Debug, Args)]
 pub struct CollectArgs {
-    /// The quarter: 2024-Q2, Q2/2024, Quý II/2024 …
+    /// Quý: 2024-Q2, Q2/2024, Quý II/2024 …
     #[arg(long)]
     pub period: Period,
-    /// Only this source.
+    /// Chỉ nguồn này.
     #[arg(long)]
     pub source: Option<String>,
-    /// Re-read the stored snapshots of the period instead of fetching.
+    /// Đọc lại các bản gốc đã lưu của kỳ thay vì tải về.
     #[arg(long)]
     pub from_raw: bool,
-    /// Who asks (kept with the run).
+    /// Người yêu cầu (ghi cùng lần chạy).
     #[arg(long, env = "CHISO_OPERATOR")]
     pub operator: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct IngestArgs {
-    /// Workbooks received by mail or carried in (xlsx, xls, xlsb, ods).
+    /// Các sổ tính nhận qua thư hoặc mang đến (xlsx, xls, xlsb, ods).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// Kỳ báo cáo cần lấy (các dòng kỳ khác được bỏ qua và đếm là "khác kỳ"); bỏ trống để
     /// nạp mọi kỳ có trong tệp (nạp bù số liệu cũ).
     #[arg(long)]
     pub period: Option<Period>,
-    /// The reporting agency (id, name or alias); read from the file's title block when absent.
+    /// Đơn vị báo cáo (mã, tên hoặc tên gọi khác); bỏ trống để đọc từ tiêu đề của tệp.
     #[arg(long)]
     pub agency: Option<String>,
+    /// Người yêu cầu (ghi cùng lần chạy).
     #[arg(long, env = "CHISO_OPERATOR")]
     pub operator: Option<String>,
 }
@@ -66,16 +67,18 @@ pub enum DataFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum ExportCommand {
-    /// Every current value of a period with its trace (source, file, sha256, cell).
+    /// Mọi giá trị hiện hành của một kỳ kèm nguồn gốc (nguồn, tệp, sha256, ô).
     Observations {
+        /// Quý: 2024-Q2, Q2/2024, Quý II/2024 …
         #[arg(long)]
         period: Period,
+        /// csv (mở bằng Excel), json hoặc xlsx.
         #[arg(long, value_enum)]
         format: DataFormat,
-        /// Superseded values too.
+        /// Cả các giá trị đã bị thay.
         #[arg(long)]
         history: bool,
-        /// Where to write the xlsx (default data/reports/observations-PERIOD.xlsx).
+        /// Nơi ghi tệp xlsx (mặc định data/reports/observations-KỲ.xlsx).
         #[arg(long)]
         output: Option<PathBuf>,
     },
@@ -174,7 +177,7 @@ pub fn print_report(report: &CollectReport) {
         report.period.vi(),
         report.period,
         report.run_id,
-        report.status.as_str()
+        super::texts::run_status(report.status.as_str())
     );
     println!("{table}");
     let rejects: u64 = report.sources.iter().map(SourceReport::rejects).sum();

@@ -182,7 +182,7 @@ pub async fn gaps(ctx: &Ctx, args: GapsArgs) -> anyhow::Result<ExitCode> {
         {
             anyhow::bail!(super::Failed {
                 code: 2,
-                message: format!("--as-of {id}: no evaluate run #{id} of {} in the run history", args.period),
+                message: super::texts::unknown_as_of(id, &args.period.to_string()),
             });
         }
     }
