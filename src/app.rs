@@ -31,6 +31,8 @@ pub enum LoadError {
     Coordinator { path: String, id: String },
     #[error(transparent)]
     Vocabulary(#[from] crate::vocabulary::VocabularyError),
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
 }
 
 /// Installs the process-wide vocabulary: the embedded one, extended by the operator's file
@@ -44,18 +46,23 @@ pub fn load_vocabulary(settings: &Settings) -> Result<(), LoadError> {
     Ok(())
 }
 
-/// Reads `path`, or the embedded copy when `path` is the default and absent.
-fn read_or_embedded(path: &Path, default: &str, embedded: &'static str) -> Option<(String, String)> {
+/// Reads `path`, or the embedded copy when `path` is the default and absent. A file that is
+/// there but cannot be read (no permission, not UTF-8: a UTF-16 file saved by Notepad) is an
+/// error naming it, never replaced by the embedded copy.
+fn read_or_embedded(path: &Path, default: &str, embedded: &'static str) -> Result<Option<(String, String)>, LoadError> {
     match std::fs::read_to_string(path) {
-        Ok(text) => Some((text, path.display().to_string())),
-        Err(_) if path == Path::new(default) => Some((embedded.to_string(), format!("{default} (embedded)"))),
-        Err(_) => None,
+        Ok(text) => Ok(Some((text, path.display().to_string()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && path == Path::new(default) => {
+            Ok(Some((embedded.to_string(), format!("{default} (embedded)"))))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(LoadError::Read { path: path.display().to_string(), source }),
     }
 }
 
 pub fn load_directory(settings: &Settings) -> Result<Directory, LoadError> {
     let path = &settings.plan.agencies;
-    let dir = match read_or_embedded(path, DEFAULT_AGENCIES, EMBEDDED_AGENCIES) {
+    let dir = match read_or_embedded(path, DEFAULT_AGENCIES, EMBEDDED_AGENCIES)? {
         Some((text, shown)) => Directory::from_toml(&text, &shown)?,
         None => Directory::load(path)?,
     };
@@ -70,7 +77,7 @@ pub fn load_directory(settings: &Settings) -> Result<Directory, LoadError> {
 
 pub fn load_plan_file(settings: &Settings) -> Result<PlanFile, LoadError> {
     let path = &settings.plan.file;
-    Ok(match read_or_embedded(path, DEFAULT_PLAN, EMBEDDED_PLAN) {
+    Ok(match read_or_embedded(path, DEFAULT_PLAN, EMBEDDED_PLAN)? {
         Some((text, shown)) => PlanFile::from_toml(&text, &shown)?,
         None => PlanFile::load(path)?,
     })
@@ -78,7 +85,7 @@ pub fn load_plan_file(settings: &Settings) -> Result<PlanFile, LoadError> {
 
 pub fn load_overrides(settings: &Settings) -> Result<(OverridesFile, String), LoadError> {
     let path = &settings.plan.overrides;
-    Ok(match read_or_embedded(path, DEFAULT_OVERRIDES, EMBEDDED_OVERRIDES) {
+    Ok(match read_or_embedded(path, DEFAULT_OVERRIDES, EMBEDDED_OVERRIDES)? {
         Some((text, shown)) => (OverridesFile::from_toml(&text, &shown)?, shown),
         None => (OverridesFile::default(), path.display().to_string()),
     })
@@ -94,7 +101,10 @@ pub fn load_catalog(settings: &Settings) -> Result<(Directory, Catalog), LoadErr
     Ok((dir, catalog))
 }
 
-/// Connects to the configured warehouse and applies pending migrations.
+/// Connects to the configured warehouse, applies pending migrations, and marks the runs
+/// whose process is gone as interrupted (their lease is free: the holder's process on this
+/// host has exited, its heartbeat has stopped, or its PostgreSQL session has ended). A live
+/// run holds its lease and is never marked.
 pub async fn open_warehouse(settings: &Settings) -> Result<Warehouse, WarehouseError> {
     let opts = ConnectOptions {
         max_connections: settings.database.max_connections,
@@ -102,6 +112,7 @@ pub async fn open_warehouse(settings: &Settings) -> Result<Warehouse, WarehouseE
     };
     let wh = Warehouse::connect(settings.database.url.expose(), &opts).await?;
     wh.migrate().await?;
+    crate::jobs::lease::mark_interrupted(&wh).await?;
     Ok(wh)
 }
 
@@ -117,6 +128,9 @@ pub struct Context {
     /// How long a job waits for another process running the same job for the same
     /// period (0: fail at once, saying who holds it).
     pub lease_wait: std::time::Duration,
+    /// Leases taken before a job's run was announced (the admin API answers 202 only once
+    /// the lease is held), handed to the job when it starts: by lease name.
+    pub(crate) prepared: std::sync::Mutex<std::collections::HashMap<String, crate::jobs::lease::Lease>>,
     assignments: std::sync::Mutex<
         std::collections::HashMap<crate::domain::Period, std::sync::Arc<crate::catalog::assign::Assignments>>,
     >,
@@ -169,6 +183,7 @@ impl Context {
             wh,
             cancel: Default::default(),
             lease_wait: std::time::Duration::ZERO,
+            prepared: Default::default(),
             assignments: Default::default(),
         })
     }
@@ -190,6 +205,7 @@ impl Context {
             wh,
             cancel: Default::default(),
             lease_wait: std::time::Duration::ZERO,
+            prepared: Default::default(),
             assignments: Default::default(),
         })
     }

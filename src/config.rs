@@ -120,13 +120,27 @@ impl Serialize for Secretish {
     }
 }
 
-/// `scheme://user:password@host` → `scheme://user:***@host`.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
-    let Some((userinfo, host)) = rest.split_once('@') else { return url.to_string() };
-    match userinfo.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_string(),
+/// `scheme://user:password@host` → `scheme://user:***@host`, parsed with the `url` crate
+/// (a password holding `@`, `:` or `/` is hidden whole). A text that is not a URL but has
+/// user information before an `@` has everything up to its last `@` hidden.
+pub fn redact_url(text: &str) -> String {
+    match url::Url::parse(text) {
+        Ok(mut u) if u.password().is_some() => {
+            if u.set_password(Some("***")).is_err() {
+                return hide_userinfo(text);
+            }
+            u.to_string().replace("%2A%2A%2A", "***")
+        }
+        Ok(_) => text.to_string(),
+        Err(_) => hide_userinfo(text),
+    }
+}
+
+fn hide_userinfo(text: &str) -> String {
+    let Some((scheme, rest)) = text.split_once("://") else { return text.to_string() };
+    match rest.rsplit_once('@') {
+        Some((_, host)) => format!("{scheme}://***@{host}"),
+        None => text.to_string(),
     }
 }
 
@@ -191,9 +205,16 @@ pub enum SmtpSecurity {
 #[serde(deny_unknown_fields)]
 pub struct AdminSettings {
     pub bind: String,
+    /// A request still unanswered after this many seconds gets a 408.
+    #[serde(default = "request_timeout_default")]
+    pub request_timeout_secs: u64,
     /// From `CHISO_ADMIN__TOKEN` only.
     #[serde(default)]
     pub token: Secret,
+}
+
+fn request_timeout_default() -> u64 {
+    30
 }
 
 /// `[collect]`
@@ -238,6 +259,8 @@ pub enum ConfigError {
     Figment(Box<figment::Error>),
     #[error("{origin}: `{key}`: {reason}")]
     Invalid { origin: String, key: String, reason: String },
+    #[error("the environment variable {var} is not valid UTF-8")]
+    NotUnicode { var: String },
 }
 
 impl From<figment::Error> for ConfigError {
@@ -250,12 +273,31 @@ impl From<figment::Error> for ConfigError {
 const SECRET_KEYS: &[(&str, &str)] =
     &[("mail.smtp.password", "CHISO_MAIL__SMTP__PASSWORD"), ("admin.token", "CHISO_ADMIN__TOKEN")];
 
+/// Keys whose environment value is a string whatever it looks like (a numeric token, a
+/// user name `123456`), never read as a TOML number or boolean.
+const STRING_KEYS: &[&str] = &[
+    "mail.smtp.password",
+    "admin.token",
+    "mail.smtp.username",
+    "mail.smtp.host",
+    "mail.from",
+    "database.url",
+    "admin.bind",
+    "log.level",
+];
+
+/// Tokens: whitespace around them (a newline left by `echo` or an editor) is trimmed,
+/// with a warning.
+const TOKEN_KEYS: &[&str] = &["admin.token"];
+
 /// The layered settings and where they came from.
 #[derive(Debug, Clone)]
 pub struct Loaded {
     pub settings: Settings,
     /// The layers, in order: `embedded defaults`, the file, `environment (VARS)`.
     pub layers: Vec<String>,
+    /// Environment variables whose value was trimmed of surrounding whitespace.
+    pub trimmed: Vec<String>,
     figment: Figment,
 }
 
@@ -303,7 +345,24 @@ impl<P: Provider> Provider for Named<P> {
 /// Loads settings from the embedded defaults, an optional file and the process
 /// environment.
 pub fn load(file: Option<&Path>) -> Result<Loaded, ConfigError> {
-    load_with_env(file, std::env::vars())
+    load_with_env(file, process_env()?)
+}
+
+/// The process's `CHISO_` variables; one that is not UTF-8 is an error naming it. Other
+/// programs' variables are not read.
+pub fn process_env() -> Result<Vec<(String, String)>, ConfigError> {
+    let mut out = Vec::new();
+    for (k, v) in std::env::vars_os() {
+        let name = k.to_string_lossy();
+        if !name.starts_with("CHISO_") {
+            continue;
+        }
+        match (k.to_str(), v.into_string()) {
+            (Some(k), Ok(v)) => out.push((k.to_string(), v)),
+            _ => return Err(ConfigError::NotUnicode { var: name.into_owned() }),
+        }
+    }
+    Ok(out)
 }
 
 /// Like [`load`], with the environment given (for tests).
@@ -313,6 +372,7 @@ pub fn load_with_env(
 ) -> Result<Loaded, ConfigError> {
     let mut figment = Figment::new().merge(Named::new(Toml::string(EMBEDDED_DEFAULTS), "embedded defaults"));
     let mut layers = vec!["embedded defaults".to_string()];
+    let mut trimmed = Vec::new();
     if let Some(path) = file {
         if !path.exists() {
             return Err(ConfigError::Io {
@@ -361,8 +421,19 @@ pub fn load_with_env(
         let mut env_layer = String::new();
         for (k, v) in &env {
             // Build a TOML fragment so each value keeps its variable's name as its origin.
-            let path: Vec<String> = k[6..].split("__").map(str::to_lowercase).collect();
-            env_layer.push_str(&format!("{} = {}\n", path.join("."), toml_value(v)));
+            let key = k[6..].split("__").map(str::to_lowercase).collect::<Vec<_>>().join(".");
+            let value = if TOKEN_KEYS.contains(&key.as_str()) && v.trim() != v {
+                trimmed.push(k.clone());
+                v.trim()
+            } else {
+                v.as_str()
+            };
+            let value = if STRING_KEYS.contains(&key.as_str()) {
+                toml::Value::String(value.to_string()).to_string()
+            } else {
+                toml_value(value)
+            };
+            env_layer.push_str(&format!("{key} = {value}\n"));
         }
         let parsed: toml::Table = toml::from_str(&env_layer).map_err(|e| ConfigError::Invalid {
             origin: "environment".into(),
@@ -376,7 +447,7 @@ pub fn load_with_env(
     }
     let settings: Settings = figment.extract().map_err(|e| describe_figment_error(e, &figment))?;
     validate(&settings, &figment)?;
-    Ok(Loaded { settings, layers, figment })
+    Ok(Loaded { settings, layers, trimmed, figment })
 }
 
 /// Reads an environment value as TOML when it is a number or a boolean, else as a string.
@@ -475,7 +546,9 @@ fn validate(s: &Settings, figment: &Figment) -> Result<(), ConfigError> {
         if !schedule_ids.insert(sch.id.as_str()) || sch.id.is_empty() {
             return Err(invalid("serve.schedule", format!("schedule id `{}` must be unique and not empty", sch.id)));
         }
-        if let Err(e) = crate::serve::settings::parse_cron(&sch.cron) {
+        if let Err(e) = crate::serve::settings::parse_cron(&sch.cron)
+            .and_then(|c| crate::serve::settings::check_fires(&sch.cron, &c, s.calendar.timezone))
+        {
             return Err(invalid("serve.schedule", format!("schedule `{}`: {e}", sch.id)));
         }
     }
@@ -603,6 +676,70 @@ mod tests {
             "{err}"
         );
         assert!(!err.contains("in-a-file"));
+    }
+
+    #[test]
+    fn numeric_secrets_and_user_names_are_strings() {
+        let loaded = load_with_env(
+            None,
+            env(&[
+                ("CHISO_ADMIN__TOKEN", "123456"),
+                ("CHISO_MAIL__SMTP__USERNAME", "100200"),
+                ("CHISO_MAIL__SMTP__PASSWORD", "0042"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(loaded.settings.admin.token.expose(), "123456");
+        assert_eq!(loaded.settings.mail.smtp.username, "100200");
+        assert_eq!(loaded.settings.mail.smtp.password.expose(), "0042", "leading zeros kept");
+        // Numbers elsewhere are still numbers.
+        let loaded = load_with_env(None, env(&[("CHISO_CALENDAR__CUTOFF_DAY", "20")])).unwrap();
+        assert_eq!(loaded.settings.calendar.cutoff_day, 20);
+    }
+
+    #[test]
+    fn a_token_s_surrounding_whitespace_is_trimmed_and_said() {
+        let loaded = load_with_env(None, env(&[("CHISO_ADMIN__TOKEN", "s3cret-token\n")])).unwrap();
+        assert_eq!(loaded.settings.admin.token.expose(), "s3cret-token");
+        assert_eq!(loaded.trimmed, vec!["CHISO_ADMIN__TOKEN".to_string()]);
+        let loaded = load_with_env(None, env(&[("CHISO_ADMIN__TOKEN", "s3cret-token")])).unwrap();
+        assert!(loaded.trimmed.is_empty());
+        // A password is a password: kept as given.
+        let loaded = load_with_env(None, env(&[("CHISO_MAIL__SMTP__PASSWORD", " pass ")])).unwrap();
+        assert_eq!(loaded.settings.mail.smtp.password.expose(), " pass ");
+    }
+
+    #[test]
+    fn an_at_sign_in_a_password_is_hidden_whole() {
+        for (url, want) in [
+            ("postgres://chiso:p@ss@db:5432/chiso", "postgres://chiso:***@db:5432/chiso"),
+            ("postgres://chiso:a:b/c@db/chiso", "postgres://***@db/chiso"),
+            ("postgres://chiso:s3cret@db/chiso", "postgres://chiso:***@db/chiso"),
+            ("postgres://chiso@db/chiso", "postgres://chiso@db/chiso"),
+            ("sqlite://data/chiso.db", "sqlite://data/chiso.db"),
+            ("postgres://chiso:p@ss@[bad/chiso", "postgres://***@[bad/chiso"),
+        ] {
+            let got = redact_url(url);
+            assert_eq!(got, want, "{url}");
+            assert!(!got.contains("ss@") && !got.contains("s3cret") && !got.contains("a:b"), "{got}");
+        }
+    }
+
+    #[test]
+    fn a_cron_that_never_fires_is_refused_and_fields_combine_like_the_scheduler() {
+        let sched = |cron: &str| {
+            env(&[("CHISO_SERVE__SCHEDULE", &format!("[{{ id = \"x\", job = \"collect\", cron = \"{cron}\" }}]"))])
+        };
+        let err = load_with_env(None, sched("0 0 7 31 2 *")).unwrap_err().to_string();
+        assert!(err.contains("0 0 7 31 2 *") && err.contains("never"), "{err}");
+        assert!(load_with_env(None, sched("0 0 7 29 2 *")).is_ok(), "29 February comes every four years");
+        // Day of month AND day of week, as tokio-cron-scheduler runs it: the 13th that is
+        // a Friday, not every 13th and every Friday.
+        let cron = crate::serve::settings::parse_cron("0 0 7 13 * FRI").unwrap();
+        let tz = chrono_tz::Asia::Ho_Chi_Minh;
+        let from = chrono::TimeZone::with_ymd_and_hms(&tz, 2024, 1, 1, 0, 0, 0).unwrap();
+        let next = cron.find_next_occurrence(&from, false).unwrap();
+        assert_eq!(next.date_naive(), chrono::NaiveDate::from_ymd_opt(2024, 9, 13).unwrap());
     }
 
     #[test]

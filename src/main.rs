@@ -5,10 +5,14 @@ mod cli;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 fn main() -> ExitCode {
-    let args = cli::Cli::parse();
+    let matches = cli::localized(cli::Cli::command()).get_matches();
+    let args = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if !matches!(args.command, cli::Command::Serve) {
+        restore_sigpipe();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -19,8 +23,19 @@ fn main() -> ExitCode {
     match runtime.block_on(cli::run(args)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("{}: {}", cli::texts::ERROR_PREFIX, cli::describe_error(&e));
             ExitCode::from(cli::exit_code(&e))
         }
+    }
+}
+
+/// A command whose reader went away (`chiso runs list | head -1`) ends at once, quietly, with
+/// the conventional status of a closed pipe, as other command-line tools do; Rust ignores
+/// SIGPIPE and would panic on the next print instead. The daemon keeps ignoring it: its
+/// sockets' writes report a closed peer as an error.
+fn restore_sigpipe() {
+    // SAFETY: called before any thread starts; SIG_DFL is a valid disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

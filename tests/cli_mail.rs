@@ -2,6 +2,8 @@
 //! (`python3-aiosmtpd`, installed by `.ci/run`), storing what it receives in a maildir.
 //! Also the crash between sending and marking, injected in the binary, then resumed.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
@@ -25,6 +27,7 @@ impl Aiosmtpd {
     fn start(dir: &Path) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let maildir = dir.join("maildir");
+        common::require_aiosmtpd();
         #[allow(clippy::zombie_processes)] // killed and waited for in Drop
         let child = Command::new("/usr/bin/python3")
             .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])

@@ -98,6 +98,21 @@ where
     panic!("timed out waiting for {what}");
 }
 
+/// Waits until the runs of `job` satisfy `check`.
+async fn wait_for_runs(
+    what: &str,
+    wh: &chiso::warehouse::Warehouse,
+    job: &str,
+    secs: u64,
+    check: impl Fn(&[chiso::warehouse::RunRow]) -> bool,
+) {
+    let check = &check;
+    wait_until(what, secs, || async move {
+        check(&wh.runs(&RunFilter { job: Some(job.into()), ..Default::default() }).await.unwrap())
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_scheduled_cycle_runs_and_an_http_rerun_succeeds_with_the_token_checked() {
     let logs = logs();
@@ -116,16 +131,8 @@ async fn a_scheduled_cycle_runs_and_an_http_rerun_succeeds_with_the_token_checke
     assert_eq!(ready.status(), 200);
 
     // A cycle runs on its own.
-    let wh = db.wh.clone();
-    wait_until("a scheduled cycle to finish", 60, || {
-        let wh = wh.clone();
-        async move {
-            wh.runs(&RunFilter { job: Some("cycle".into()), ..Default::default() })
-                .await
-                .unwrap()
-                .iter()
-                .any(|r| r.trigger == "schedule" && r.status != "running")
-        }
+    wait_for_runs("a scheduled cycle to finish", &db.wh, "cycle", 60, |runs| {
+        runs.iter().any(|r| r.trigger == "schedule" && r.status != "running")
     })
     .await;
     let cycle =
@@ -200,10 +207,7 @@ async fn a_scheduled_cycle_runs_and_an_http_rerun_succeeds_with_the_token_checke
         .unwrap();
     assert_eq!(conflict.status(), 409);
     assert!(
-        conflict.json::<serde_json::Value>().await.unwrap()["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("already running")
+        conflict.json::<serde_json::Value>().await.unwrap()["error"]["message"].as_str().unwrap().contains("đang chạy")
     );
     held.release().await;
 
@@ -296,7 +300,13 @@ async fn a_restart_catches_up_one_missed_tick_and_marks_interrupted_runs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_daemons_on_one_postgres_run_each_tick_once_and_send_each_reminder_once() {
     logs();
-    let Some(db) = common::postgres().await else {
+    let pg = common::postgres().await;
+    common::record_pg_half(pg.is_some());
+    let Some(db) = pg else {
+        assert!(
+            std::env::var_os("CHISO_REQUIRE_POSTGRES").is_none(),
+            "CHISO_REQUIRE_POSTGRES is set but CHISO_TEST_DATABASE_URL is not"
+        );
         eprintln!("CHISO_TEST_DATABASE_URL is not set: the two-daemon test needs PostgreSQL (CI sets it)");
         return;
     };
@@ -393,4 +403,96 @@ async fn a_non_loopback_address_without_a_token_is_refused() {
     let err = serve(ctx, None).await.unwrap_err();
     assert!(matches!(err, ServeError::Insecure(_)), "{err}");
     assert!(err.to_string().contains("CHISO_ADMIN__TOKEN"));
+}
+
+/// `POST /api/runs` is strict: a typed body, one JSON error shape, the lease taken before
+/// the answer. 50 parallel POSTs of one job: every 202 starts a run that executes, the
+/// others are 409s naming the run that holds the lease, and no run is recorded failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_strict_api_types_its_bodies_and_takes_the_lease_before_answering() {
+    logs();
+    for db in common::all().await {
+        let out = tempfile::tempdir().unwrap();
+        let token = "tok-strict";
+        let ctx = common::context(&db, settings(token, vec![], out.path()), vec![]).await;
+        let d = start(ctx).await;
+        let http = reqwest::Client::new();
+        let post = |body: serde_json::Value| http.post(url(&d, "/api/runs")).bearer_auth(token).json(&body).send();
+        let runs_before = db.wh.runs(&RunFilter::default()).await.unwrap().len();
+
+        // A string where a boolean goes would have run the job for real.
+        for (body, field, expected) in [
+            (serde_json::json!({ "job": "remind", "period": "2024-Q2", "dry_run": "true" }), "dry_run", "a boolean"),
+            (serde_json::json!({ "job": "collect", "period": 2024 }), "period", "a string"),
+            (serde_json::json!({ "job": "collect", "period": "2024-Q2", "dryrun": true }), "dryrun", "expected one of"),
+            (serde_json::json!({ "job": "send_everything" }), "job", "expected one of"),
+        ] {
+            let r = post(body.clone()).await.unwrap();
+            assert_eq!(r.status(), 400, "{}: {body}", db.name);
+            let v: serde_json::Value = r.json().await.unwrap();
+            let m = v["error"]["message"].as_str().unwrap();
+            assert_eq!(v["error"]["code"], "bad_request");
+            assert!(m.contains(field) && m.contains(expected), "{body}: {m}");
+        }
+        assert_eq!(db.wh.runs(&RunFilter::default()).await.unwrap().len(), runs_before, "no run for a bad body");
+
+        // Errors the handlers do not build come in the same shape.
+        // Its own client: the server closes a connection whose body it refused.
+        let big = reqwest::Client::new()
+            .post(url(&d, "/api/runs"))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(vec![b' '; 3 * 1024 * 1024])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(big.status(), 413);
+        let v: serde_json::Value = big.json().await.unwrap();
+        assert_eq!(v["error"]["code"], "payload_too_large", "{v}");
+        let wrong_method = http.delete(url(&d, "/api/runs")).bearer_auth(token).send().await.unwrap();
+        assert_eq!(wrong_method.status(), 405);
+        let v: serde_json::Value = wrong_method.json().await.unwrap();
+        assert_eq!(v["error"]["code"], "method_not_allowed", "{v}");
+        let bad_query = http.get(url(&d, "/api/runs?limit=many")).bearer_auth(token).send().await.unwrap();
+        assert_eq!(bad_query.status(), 400);
+        let v: serde_json::Value = bad_query.json().await.unwrap();
+        assert!(v["error"]["message"].as_str().unwrap().contains("limit"), "{v}");
+
+        // 50 parallel POSTs of one job.
+        let answers = futures::future::join_all(
+            (0..50).map(|_| post(serde_json::json!({ "job": "evaluate", "period": "2024-Q3" }))),
+        )
+        .await;
+        let mut accepted = Vec::new();
+        let mut conflicts = 0;
+        for a in answers {
+            let a = a.unwrap();
+            let status = a.status();
+            let v: serde_json::Value = a.json().await.unwrap();
+            match status.as_u16() {
+                202 => accepted.push(v["run_id"].as_i64().unwrap()),
+                409 => {
+                    conflicts += 1;
+                    assert_eq!(v["error"]["code"], "conflict");
+                    assert!(v["error"]["holder_run_id"].as_i64().is_some(), "the holder's run is named: {v}");
+                }
+                other => panic!("{}: unexpected {other}: {v}", db.name),
+            }
+        }
+        assert!(!accepted.is_empty(), "{}: at least one POST starts the job", db.name);
+        assert_eq!(accepted.len() + conflicts, 50);
+        wait_for_runs("the accepted runs to end", &db.wh, "evaluate", 60, |runs| {
+            runs.iter().all(|r| r.status != "running")
+        })
+        .await;
+        let runs = db.wh.runs(&RunFilter { job: Some("evaluate".into()), ..Default::default() }).await.unwrap();
+        assert_eq!(runs.len(), accepted.len(), "{}: a run for each 202, none for a 409", db.name);
+        for r in &runs {
+            assert!(accepted.contains(&r.id));
+            assert_eq!(r.status, "succeeded", "{}: run {} executed: {:?}", db.name, r.id, r.error);
+        }
+        let report = stop(d).await;
+        assert_eq!(report.abandoned, 0);
+        db.cleanup().await;
+    }
 }

@@ -37,7 +37,7 @@ async fn a_cli_job_beside_the_same_job_running_elsewhere_is_told_or_waits() {
         chiso(dir.path()).args(["collect", "--period", "2024-Q2"]).env("CHISO_DATABASE__URL", &url).output().unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     let said = text(&out);
-    assert!(said.contains("collect 2024-Q2 is already running as run 4242") && said.contains("--wait"), "{said}");
+    assert!(said.contains("collect 2024-Q2 đang chạy, lần chạy #4242") && said.contains("--wait"), "{said}");
     // With --wait, it waits for the other to end, then runs.
     let release = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -116,6 +116,7 @@ async fn sigterm_during_a_collection_leaves_a_clean_record_and_the_next_start_se
     )
     .unwrap();
     let mail = dir.path().join("maildir");
+    common::require_aiosmtpd();
     #[allow(clippy::zombie_processes)] // killed and waited for below
     let mut smtp = Command::new("/usr/bin/python3")
         .args(["-m", "aiosmtpd", "-n", "-l"])
@@ -219,4 +220,112 @@ async fn sigterm_during_a_collection_leaves_a_clean_record_and_the_next_start_se
     let _ = smtp.kill();
     let _ = smtp.wait();
     wh.close().await;
+}
+
+/// Two ingests of one quarter: the second is told who runs it (exit 3), or waits with
+/// `--wait`; a real concurrent pair runs one at a time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_concurrent_ingests_run_once() {
+    let db = common::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = db.sqlite_url().unwrap();
+    let file = common::repo("tests/data/legacy.xlsx");
+    let ingest = |wait: &str| {
+        let mut cmd = chiso(dir.path());
+        cmd.args(["--wait", wait, "ingest", file.to_str().unwrap(), "--period", "2024-Q2"])
+            .env("CHISO_DATABASE__URL", &url);
+        cmd
+    };
+    let held = Lease::acquire(&db.wh, "ingest:2024-Q2", Duration::ZERO).await.unwrap();
+    held.set_run(777).await;
+    let out = ingest("0").output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("ingest 2024-Q2 đang chạy, lần chạy #777"), "{}", text(&out));
+    let runs = |wh: chiso::warehouse::Warehouse| async move {
+        wh.runs(&chiso::warehouse::RunFilter { job: Some("ingest".into()), ..Default::default() }).await.unwrap()
+    };
+    assert!(runs(db.wh.clone()).await.is_empty(), "the refused ingest started no run");
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        held.release().await;
+    });
+    let out = ingest("30").output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    release.await.unwrap();
+    // Two processes at once: both end (the second waits for the first), one run each,
+    // never side by side.
+    let spawn = || ingest("30").stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let (a, b) = (spawn(), spawn());
+    for child in [a, b] {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let mut all = runs(db.wh.clone()).await;
+    all.sort_by_key(|r| r.started_at);
+    assert_eq!(all.len(), 3);
+    for pair in all.windows(2) {
+        assert!(pair[0].finished_at.unwrap() <= pair[1].started_at, "ingests overlapped: {pair:?}");
+    }
+    db.cleanup().await;
+}
+
+/// A run whose process was killed (kill -9) is shown interrupted by the next command that
+/// opens the warehouse; a live run is never marked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_kill_9_the_next_command_shows_the_run_interrupted_and_a_live_run_is_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let portal = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(
+            wiremock::ResponseTemplate::new(200).set_body_bytes(b"slow".to_vec()).set_delay(Duration::from_secs(120)),
+        )
+        .mount(&portal)
+        .await;
+    let sources = dir.path().join("sources.toml");
+    std::fs::write(
+        &sources,
+        format!(
+            "[[source]]\nid = \"cong_slow\"\nagency = \"so_yt\"\nkind = \"http\"\nurl = \"{}/bc.xlsx\"\n",
+            portal.uri()
+        ),
+    )
+    .unwrap();
+    let url = format!("sqlite://{}", dir.path().join("chiso.db").display());
+    let env = [
+        ("CHISO_DATABASE__URL", url.as_str()),
+        ("CHISO_COLLECT__SOURCES", sources.to_str().unwrap()),
+        ("CHISO_COLLECT__HTTP__READ_TIMEOUT_SECS", "300"),
+    ];
+    let runs_list = || {
+        let out = chiso(dir.path()).args(["runs", "list", "--format", "json"]).envs(env).output().unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v.as_array().unwrap().iter().find(|r| r["job"] == "collect").cloned()
+    };
+    #[allow(clippy::zombie_processes)] // killed and waited for below
+    let mut collect = chiso(dir.path())
+        .args(["collect", "--period", "2024-Q2"])
+        .envs(env)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..200 {
+        if !portal.received_requests().await.unwrap_or_default().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!portal.received_requests().await.unwrap_or_default().is_empty(), "the collection is fetching");
+    // Live: other commands open the warehouse and leave it running.
+    for _ in 0..2 {
+        let run = runs_list().expect("the collect run is recorded");
+        assert_eq!(run["status"], "running", "a live run is never marked: {run}");
+    }
+    let killed = Command::new("kill").args(["-KILL", &collect.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    collect.wait().unwrap();
+    let run = runs_list().unwrap();
+    assert_eq!(run["status"], "failed", "{run}");
+    assert!(run["error"].as_str().unwrap().starts_with("interrupted"), "{run}");
 }

@@ -339,3 +339,33 @@ proptest! {
         read_everything(mutated);
     }
 }
+
+/// An ods formula error whose cell LibreOffice typed as a float (`office:value-type="float"
+/// office:value="0" calcext:value-type="error"`) is the error, never the 0 calamine reads.
+#[test]
+fn a_float_typed_ods_error_cell_is_the_error_not_zero() {
+    let original = bytes("tests/data/formats/so_yte_q2_2024.ods");
+    let string_typed = r#"office:value-type="string" office:string-value="" calcext:value-type="error""#;
+    let float_typed = r#"office:value-type="float" office:value="0" calcext:value-type="error""#;
+    let mut archive = zip::ZipArchive::new(Cursor::new(&original[..])).unwrap();
+    let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    for i in 0..archive.len() {
+        let mut part = archive.by_index(i).unwrap();
+        let name = part.name().unwrap().to_string();
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut part, &mut data).unwrap();
+        if name == "content.xml" {
+            let text = String::from_utf8(data).unwrap();
+            assert_eq!(text.matches(string_typed).count(), 1, "the fixture has one error cell");
+            data = text.replace(string_typed, float_typed).into_bytes();
+        }
+        let method = if name == "mimetype" { zip::CompressionMethod::Stored } else { zip::CompressionMethod::Deflated };
+        out.start_file(name, zip::write::SimpleFileOptions::default().compression_method(method)).unwrap();
+        out.write_all(&data).unwrap();
+    }
+    let damaged: Arc<[u8]> = Arc::from(out.finish().unwrap().into_inner());
+    let mut wb = Workbook::open(damaged.clone()).unwrap();
+    let row = rows(&mut wb, "BC quý 2").unwrap().into_iter().find(|r| r.index == 14).unwrap();
+    assert_eq!(row.cells[3], Cell::Error("#DIV/0!".into()), "{row:?}");
+    assert!(!row.cells.iter().any(|c| *c == num(0.0)), "no 0 read from the error cell: {row:?}");
+}

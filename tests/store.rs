@@ -142,3 +142,45 @@ async fn a_refused_batch_leaves_nothing_of_the_file_and_keeps_what_was_there() {
         assert_eq!((current[0].value, current[0].file_name.as_str()), (Value::Percent(40.0), "lan_1.xlsx"));
     }
 }
+
+/// The same file sent again with the same values: nothing new. With the same values and a
+/// changed note: the note is stored as a new version of the observation, the old one kept
+/// in its history.
+#[tokio::test]
+async fn a_changed_note_is_stored_as_a_new_version() {
+    let q2 = common::period("2024-Q2");
+    for db in common::all().await {
+        let _ctx = common::context(&db, common::settings(), vec![]).await;
+        let ids = db.wh.indicator_id_map("kh-742-2023").await.unwrap();
+        let file = "so_yt_2024_q2.xlsx";
+        let rows = |note1: &str| {
+            vec![
+                obs("1", Value::Percent(85.5), "85,5%", Some(note1), "Báo cáo!E7"),
+                obs("2", Value::Count(1000.0), "1.000", Some("không đổi"), "Báo cáo!E8"),
+            ]
+        };
+        assert_eq!(store(&db.wh, q2, file, &ids, rows("Đã xác minh")).await.unwrap(), 2);
+        let wh = &db.wh;
+        let stored = store(wh, q2, file, &ids, rows("Đã xác minh")).await.unwrap();
+        assert_eq!(stored, 0, "{}: same values, same notes: nothing new", db.name);
+        let stored = store(wh, q2, file, &ids, {
+            let mut r = rows("Đã xác minh, bổ sung 2 xã");
+            r.push(obs("3", Value::Percent(1.0), "1%", None, "Báo cáo!E9"));
+            r
+        })
+        .await
+        .unwrap();
+        assert_eq!(stored, 2, "{}: the changed note and the new row", db.name);
+        let current = wh.observations("kh-742-2023", q2, false).await.unwrap();
+        let item1: Vec<_> = current.iter().filter(|o| o.item == "1").collect();
+        assert_eq!(item1.len(), 1);
+        assert_eq!(item1[0].note.as_deref(), Some("Đã xác minh, bổ sung 2 xã"), "{}", db.name);
+        let history = wh.observations("kh-742-2023", q2, true).await.unwrap();
+        let old: Vec<_> = history.iter().filter(|o| o.item == "1" && o.superseded_at.is_some()).collect();
+        assert_eq!(old.len(), 1, "{}", db.name);
+        assert_eq!(old[0].note.as_deref(), Some("Đã xác minh"), "{}: the old note is kept in the history", db.name);
+        let item2: Vec<_> = history.iter().filter(|o| o.item == "2").collect();
+        assert_eq!(item2.len(), 1, "{}: an unchanged row gets no new version", db.name);
+        db.cleanup().await;
+    }
+}

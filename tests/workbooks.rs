@@ -91,16 +91,7 @@ fn a_real_department_workbook_with_every_quirk() {
         SheetSpec {
             name: "Hướng dẫn".into(), title: vec!["Hướng dẫn điền báo cáo".into()], ..Default::default()
         };
-    let data = SheetSpec {
-        name: "Báo cáo Q2".into(),
-        title: title_block("UBND tỉnh Vĩnh Long", "Sở Y tế", "Quý II năm 2024"),
-        header_row: 6,
-        headers: ["STT", "Nhiệm vụ / Chỉ tiêu", "ĐVT", "Chỉ tiêu năm 2024", "Kết quả thực hiện", "Ghi chú"]
-            .map(String::from)
-            .to_vec(),
-        rows,
-        ..Default::default()
-    };
+    let data = common::report_sheet("Báo cáo Q2", "Sở Y tế", rows);
     let bytes = write_book(&[hidden_trap, notes, data]).unwrap();
     let (summary, obs, rejects) =
         parse_to_vecs(Arc::from(bytes), &spec("so_yt_q2.xlsx", None), &catalog, &dir, cutoff());

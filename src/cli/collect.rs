@@ -13,36 +13,38 @@ use super::Ctx;
 use chiso::app::Context;
 use chiso::domain::{AgencyId, Period};
 use chiso::jobs::collect::{CollectReport, CollectRequest, Progress, SourceReport};
-use chiso::warehouse::Trigger;
+use chiso::report::export::Table;
+use chiso::warehouse::{RunStatus, Trigger};
 
 #[derive(Debug, Args)]
 pub struct CollectArgs {
-    /// The quarter: 2024-Q2, Q2/2024, Quý II/2024 …
+    /// Quý: 2024-Q2, Q2/2024, Quý II/2024 …
     #[arg(long)]
     pub period: Period,
-    /// Only this source.
+    /// Chỉ nguồn này.
     #[arg(long)]
     pub source: Option<String>,
-    /// Re-read the stored snapshots of the period instead of fetching.
+    /// Đọc lại các bản gốc đã lưu của kỳ thay vì tải về.
     #[arg(long)]
     pub from_raw: bool,
-    /// Who asks (kept with the run).
+    /// Người yêu cầu (ghi cùng lần chạy).
     #[arg(long, env = "CHISO_OPERATOR")]
     pub operator: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct IngestArgs {
-    /// Workbooks received by mail or carried in (xlsx, xls, xlsb, ods).
+    /// Các sổ tính nhận qua thư hoặc mang đến (xlsx, xls, xlsb, ods).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// Kỳ báo cáo cần lấy (các dòng kỳ khác được bỏ qua và đếm là "khác kỳ"); bỏ trống để
     /// nạp mọi kỳ có trong tệp (nạp bù số liệu cũ).
     #[arg(long)]
     pub period: Option<Period>,
-    /// The reporting agency; read from the file's title block when absent.
+    /// Đơn vị báo cáo (mã, tên hoặc tên gọi khác); bỏ trống để đọc từ tiêu đề của tệp.
     #[arg(long)]
-    pub agency: Option<AgencyId>,
+    pub agency: Option<String>,
+    /// Người yêu cầu (ghi cùng lần chạy).
     #[arg(long, env = "CHISO_OPERATOR")]
     pub operator: Option<String>,
 }
@@ -53,25 +55,32 @@ pub enum TableFormat {
     Table,
     Csv,
     Json,
+    Xlsx,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum DataFormat {
     Csv,
     Json,
+    Xlsx,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ExportCommand {
-    /// Every current value of a period with its trace (source, file, sha256, cell).
+    /// Mọi giá trị hiện hành của một kỳ kèm nguồn gốc (nguồn, tệp, sha256, ô).
     Observations {
+        /// Quý: 2024-Q2, Q2/2024, Quý II/2024 …
         #[arg(long)]
         period: Period,
+        /// csv (mở bằng Excel), json hoặc xlsx.
         #[arg(long, value_enum)]
         format: DataFormat,
-        /// Superseded values too.
+        /// Cả các giá trị đã bị thay.
         #[arg(long)]
         history: bool,
+        /// Nơi ghi tệp xlsx (mặc định data/reports/observations-KỲ.xlsx).
+        #[arg(long)]
+        output: Option<PathBuf>,
     },
 }
 
@@ -132,8 +141,9 @@ pub async fn collect(ctx: &Ctx, args: CollectArgs) -> anyhow::Result<ExitCode> {
     let report = chiso::jobs::collect::collect(&app, &req, progress()).await?;
     print_report(&report);
     app.wh.close().await;
-    let problems = report.sources.iter().any(|s| s.is_failed() || s.is_incomplete());
-    Ok(if problems { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    // Refused cells are the officers' to fix and leave the run succeeded; a source or a file
+    // that failed is a problem the job found.
+    Ok(if matches!(report.status, RunStatus::Succeeded) { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 pub fn print_report(report: &CollectReport) {
@@ -168,7 +178,7 @@ pub fn print_report(report: &CollectReport) {
         report.period.vi(),
         report.period,
         report.run_id,
-        report.status.as_str()
+        super::texts::run_status(report.status.as_str())
     );
     println!("{table}");
     let rejects: u64 = report.sources.iter().map(SourceReport::rejects).sum();
@@ -179,11 +189,17 @@ pub fn print_report(report: &CollectReport) {
 
 pub async fn ingest(ctx: &Ctx, args: IngestArgs) -> anyhow::Result<ExitCode> {
     let app = super::open_app(ctx).await?;
-    if let Some(a) = &args.agency
-        && app.dir.get(a).is_none()
-    {
-        anyhow::bail!(super::Failed { code: 2, message: format!("no agency `{a}` in the directory") });
+    let agency = args.agency.as_deref().map(|a| super::resolve_agency(&app.dir, a)).transpose()?;
+    // Every file is read before anything is stored: a missing one is exit 2, with no run.
+    let mut files = Vec::with_capacity(args.files.len());
+    for file in &args.files {
+        files.push((file, super::read_input(file)?));
     }
+    // The period's lease, like collect: one ingest of a quarter at a time, across processes
+    // (`--wait`, else exit 3 naming the holder). A backfill (no --period) takes the `ingest` one.
+    let lease =
+        chiso::jobs::lease::Lease::acquire(&app.wh, &chiso::jobs::lease::lease_name("ingest", args.period), ctx.wait)
+            .await?;
     let run_id = app
         .wh
         .start_run(&chiso::warehouse::NewRun {
@@ -191,17 +207,18 @@ pub async fn ingest(ctx: &Ctx, args: IngestArgs) -> anyhow::Result<ExitCode> {
             period: args.period,
             source: Some("manual".into()),
             round: None,
-            params: serde_json::json!({ "files": args.files, "agency": args.agency, "period": args.period }),
+            params: serde_json::json!({ "files": args.files, "agency": agency, "period": args.period }),
             trigger: Trigger::Cli,
             operator: args.operator.clone(),
             dry_run: false,
             rerun_of: None,
         })
         .await?;
+    lease.set_run(run_id).await;
     let ids = app.wh.indicator_id_map(&app.catalog.plan.id).await?;
     let source = chiso::sources::Source {
         id: "manual".into(),
-        agency: args.agency.clone(),
+        agency: agency.clone(),
         kind: chiso::sources::SourceKind::Folder { path: ".".into(), glob: "*".into() },
         auth: None,
         mapping: Default::default(),
@@ -212,9 +229,8 @@ pub async fn ingest(ctx: &Ctx, args: IngestArgs) -> anyhow::Result<ExitCode> {
     table.set_header(["Tệp", "Kỳ", "Đơn vị", "Kết quả", "Số liệu mới", "Thay thế", "Không đổi", "Từ chối", "Bỏ qua"]);
     let mut failed = false;
     let mut total = serde_json::Map::new();
-    for file in &args.files {
+    for (file, bytes) in files {
         let name = file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
-        let bytes = tokio::fs::read(file).await.with_context(|| format!("cannot read {}", file.display()))?;
         let sha = chiso::sha256_hex(&bytes);
         let record = chiso::warehouse::FetchRecord {
             run_id: Some(run_id),
@@ -296,8 +312,9 @@ pub async fn ingest(ctx: &Ctx, args: IngestArgs) -> anyhow::Result<ExitCode> {
             ]);
         }
     }
-    let status = if failed { chiso::warehouse::RunStatus::Partial } else { chiso::warehouse::RunStatus::Succeeded };
+    let status = if failed { RunStatus::Partial } else { RunStatus::Succeeded };
     app.wh.finish_run(run_id, status, &serde_json::Value::Object(total), None).await?;
+    lease.release().await;
     match args.period {
         Some(p) => println!("Nhận tệp cho {} — lần chạy #{run_id}", p.vi()),
         None => println!("Nhận tệp, mọi kỳ có trong tệp (nạp bù) — lần chạy #{run_id}"),
@@ -326,62 +343,86 @@ fn skipped_cell(summary: Option<&chiso::ingest::FileSummary>) -> String {
     parts.join(", ")
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+/// How `rejects` and `export` hand their table over: csv and json on stdout, xlsx to a file.
+fn emit(
+    table: &Table,
+    format: DataFormat,
+    json: impl FnOnce() -> serde_json::Result<String>,
+    output: Option<PathBuf>,
+    default: &str,
+) -> anyhow::Result<()> {
+    match format {
+        DataFormat::Json => println!("{}", json()?),
+        DataFormat::Csv => chiso::report::export::write_csv(std::io::stdout().lock(), table)?,
+        DataFormat::Xlsx => {
+            let out = output.unwrap_or_else(|| PathBuf::from(default));
+            super::write_file(&out, &chiso::report::export::write_xlsx(table)?)?;
+            println!("{} dòng → {}", table.rows.len(), out.display());
+        }
+    }
+    Ok(())
 }
 
-fn csv_line(fields: &[String]) -> String {
-    fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(",")
-}
-
-pub async fn rejects(ctx: &Ctx, period: Period, format: TableFormat) -> anyhow::Result<ExitCode> {
+pub async fn rejects(
+    ctx: &Ctx,
+    period: Period,
+    format: TableFormat,
+    output: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
     let app = super::open_app(ctx).await?;
     let rows = app.wh.rejects(period).await?;
-    match format {
-        TableFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
-        TableFormat::Csv => {
-            println!("source,agency,file,location,item,raw_text,code,message");
-            for r in &rows {
-                println!(
-                    "{}",
-                    csv_line(&[
-                        r.source_id.clone(),
-                        r.agency_id.clone().unwrap_or_default(),
-                        r.file_name.clone().unwrap_or_default(),
-                        r.location.clone(),
-                        r.item_key.clone().unwrap_or_default(),
-                        r.raw_text.clone(),
-                        r.code.clone(),
-                        r.message.clone()
-                    ])
-                );
-            }
+    let data = match format {
+        TableFormat::Table => None,
+        TableFormat::Csv => Some(DataFormat::Csv),
+        TableFormat::Json => Some(DataFormat::Json),
+        TableFormat::Xlsx => Some(DataFormat::Xlsx),
+    };
+    if let Some(format) = data {
+        let mut table =
+            Table::new("Từ chối", &["source", "agency", "file", "location", "item", "raw_text", "code", "message"]);
+        for r in &rows {
+            table.push(vec![
+                r.source_id.clone(),
+                r.agency_id.clone().unwrap_or_default(),
+                r.file_name.clone().unwrap_or_default(),
+                r.location.clone(),
+                r.item_key.clone().unwrap_or_default(),
+                r.raw_text.clone(),
+                r.code.clone(),
+                r.message.clone(),
+            ]);
         }
-        TableFormat::Table => {
-            let mut table = comfy_table::Table::new();
-            table.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
-            table.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
-            table.set_header(["Nguồn", "Đơn vị", "Tệp", "Vị trí", "Chỉ tiêu", "Giá trị", "Lý do"]);
-            for r in &rows {
-                let agency = r
-                    .agency_id
-                    .as_deref()
-                    .and_then(|a| app.dir.get_str(a))
-                    .map_or_else(|| r.agency_id.clone().unwrap_or_default(), |a| a.label().to_string());
-                table.add_row([
-                    r.source_id.clone(),
-                    agency,
-                    r.file_name.clone().unwrap_or_default(),
-                    r.location.clone(),
-                    r.item_key.clone().unwrap_or_default(),
-                    r.raw_text.clone(),
-                    r.message.clone(),
-                ]);
-            }
-            println!("Các giá trị bị từ chối — {} ({} dòng)", period.vi(), rows.len());
-            if !rows.is_empty() {
-                println!("{table}");
-            }
+        emit(
+            &table,
+            format,
+            || serde_json::to_string_pretty(&rows),
+            output,
+            &format!("data/reports/rejects-{period}.xlsx"),
+        )?;
+    } else {
+        let mut table = comfy_table::Table::new();
+        table.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
+        table.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+        table.set_header(["Nguồn", "Đơn vị", "Tệp", "Vị trí", "Chỉ tiêu", "Giá trị", "Lý do"]);
+        for r in &rows {
+            let agency = r
+                .agency_id
+                .as_deref()
+                .and_then(|a| app.dir.get_str(a))
+                .map_or_else(|| r.agency_id.clone().unwrap_or_default(), |a| a.label().to_string());
+            table.add_row([
+                r.source_id.clone(),
+                agency,
+                r.file_name.clone().unwrap_or_default(),
+                r.location.clone(),
+                r.item_key.clone().unwrap_or_default(),
+                r.raw_text.clone(),
+                r.message.clone(),
+            ]);
+        }
+        println!("Các giá trị bị từ chối — {} ({} dòng)", period.vi(), rows.len());
+        if !rows.is_empty() {
+            println!("{table}");
         }
     }
     app.wh.close().await;
@@ -389,43 +430,58 @@ pub async fn rejects(ctx: &Ctx, period: Period, format: TableFormat) -> anyhow::
 }
 
 pub async fn export(ctx: &Ctx, cmd: ExportCommand) -> anyhow::Result<ExitCode> {
-    let ExportCommand::Observations { period, format, history } = cmd;
+    let ExportCommand::Observations { period, format, history, output } = cmd;
     let app = super::open_app(ctx).await?;
     let rows = app.wh.observations(&app.catalog.plan.id, period, history).await?;
-    match format {
-        DataFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
-        DataFormat::Csv => {
-            println!(
-                "period,item,measure,agency,kind,value,raw_text,note,source,file,sha256,location,loaded_at,superseded_at"
-            );
-            for r in &rows {
-                let (kind, value) = match r.value {
-                    chiso::domain::Value::Percent(v) => ("percent", v.to_string()),
-                    chiso::domain::Value::Count(v) => ("count", v.to_string()),
-                    chiso::domain::Value::Status(p) => ("status", p.as_str().to_string()),
-                };
-                println!(
-                    "{}",
-                    csv_line(&[
-                        r.period.clone(),
-                        r.item.clone(),
-                        r.measure.clone(),
-                        r.agency_id.clone(),
-                        kind.into(),
-                        value,
-                        r.raw_text.clone(),
-                        r.note.clone().unwrap_or_default(),
-                        r.source_id.clone(),
-                        r.file_name.clone(),
-                        r.sha256.clone(),
-                        r.location.clone(),
-                        r.loaded_at.to_rfc3339(),
-                        r.superseded_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
-                    ])
-                );
-            }
-        }
+    let mut table = Table::new(
+        "Số liệu",
+        &[
+            "period",
+            "item",
+            "measure",
+            "agency",
+            "kind",
+            "value",
+            "raw_text",
+            "note",
+            "source",
+            "file",
+            "sha256",
+            "location",
+            "loaded_at",
+            "superseded_at",
+        ],
+    );
+    for r in &rows {
+        let (kind, value) = match r.value {
+            chiso::domain::Value::Percent(v) => ("percent", v.to_string()),
+            chiso::domain::Value::Count(v) => ("count", v.to_string()),
+            chiso::domain::Value::Status(p) => ("status", p.as_str().to_string()),
+        };
+        table.push(vec![
+            r.period.clone(),
+            r.item.clone(),
+            r.measure.clone(),
+            r.agency_id.clone(),
+            kind.into(),
+            value,
+            r.raw_text.clone(),
+            r.note.clone().unwrap_or_default(),
+            r.source_id.clone(),
+            r.file_name.clone(),
+            r.sha256.clone(),
+            r.location.clone(),
+            r.loaded_at.to_rfc3339(),
+            r.superseded_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+        ]);
     }
+    emit(
+        &table,
+        format,
+        || serde_json::to_string_pretty(&rows),
+        output,
+        &format!("data/reports/observations-{period}.xlsx"),
+    )?;
     app.wh.close().await;
     Ok(ExitCode::SUCCESS)
 }
@@ -453,25 +509,15 @@ pub async fn known_values(
     Ok(Known(map))
 }
 
-pub async fn template(
-    ctx: &Ctx,
-    agency: AgencyId,
-    period: Period,
-    output: Option<PathBuf>,
-) -> anyhow::Result<ExitCode> {
+pub async fn template(ctx: &Ctx, agency: &str, period: Period, output: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let app = super::open_app(ctx).await?;
-    if app.dir.get(&agency).is_none() {
-        anyhow::bail!(super::Failed { code: 2, message: format!("no agency `{agency}` in the directory") });
-    }
+    let agency = super::resolve_agency(&app.dir, agency)?;
     let known = known_values(&app, &agency, period).await?;
     let spec =
         chiso::report::template::build_spec(&app.catalog, &app.dir, &app.settings.calendar, &agency, period, &known);
     let bytes = chiso::report::template::write(&spec).context("cannot write the workbook")?;
     let out = output.unwrap_or_else(|| PathBuf::from(format!("data/templates/{agency}-{period}.xlsx")));
-    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
-    }
-    std::fs::write(&out, bytes).with_context(|| format!("cannot write {}", out.display()))?;
+    super::write_file(&out, &bytes)?;
     println!(
         "{} — {}: {} chỉ tiêu chủ trì, {} chỉ tiêu phối hợp → {}",
         spec.agency_name,

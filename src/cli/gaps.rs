@@ -173,25 +173,55 @@ pub async fn gaps(ctx: &Ctx, args: GapsArgs) -> anyhow::Result<ExitCode> {
         ),
         None => None,
     };
+    let agency = args.agency.as_deref().map(|a| super::resolve_agency(&app.dir, a)).transpose()?;
+    if let Some(id) = args.as_of {
+        let known = app.wh.run(id).await?;
+        if !known
+            .as_ref()
+            .is_some_and(|r| r.job == "evaluate" && r.period.as_deref() == Some(args.period.to_string().as_str()))
+        {
+            anyhow::bail!(super::Failed {
+                code: 2,
+                message: super::texts::unknown_as_of(id, &args.period.to_string()),
+            });
+        }
+    }
     let mut rows = app.wh.gaps(&app.catalog.plan.id, args.period, args.as_of).await?;
     if rows.is_empty() {
         println!("Chưa có kết quả đánh giá {}: chạy `chiso evaluate --period {}`", args.period.vi(), args.period);
         app.wh.close().await;
         return Ok(ExitCode::from(1));
     }
-    rows.retain(|g| args.agency.as_deref().is_none_or(|a| g.agency == a));
+    rows.retain(|g| agency.as_ref().is_none_or(|a| g.agency == a.as_str()));
     rows.retain(|g| statuses.is_empty() || statuses.contains(&g.status));
     rows.retain(|g| section.is_none_or(|s| g.section == s.as_str()));
     sort_by_severity(&mut rows);
     match args.format {
         GapFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
         GapFormat::Csv => {
-            println!(
-                "item,measure,task,agency,agency_name,kind,target,expected,actual,gap,pace,status,status_vi,reason,run"
+            let mut table = chiso::report::export::Table::new(
+                "Tiến độ",
+                &[
+                    "item",
+                    "measure",
+                    "task",
+                    "agency",
+                    "agency_name",
+                    "kind",
+                    "target",
+                    "expected",
+                    "actual",
+                    "gap",
+                    "pace",
+                    "status",
+                    "status_vi",
+                    "reason",
+                    "run",
+                ],
             );
             for g in &rows {
                 let c = cells(&app, g, false);
-                let fields = [
+                table.push(vec![
                     g.item.clone(),
                     g.measure.clone(),
                     g.task.clone(),
@@ -207,18 +237,15 @@ pub async fn gaps(ctx: &Ctx, args: GapsArgs) -> anyhow::Result<ExitCode> {
                     g.status.vi().to_string(),
                     g.reason.clone(),
                     g.valid_from_run.to_string(),
-                ];
-                println!("{}", fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+                ]);
             }
+            chiso::report::export::write_csv(std::io::stdout().lock(), &table)?;
         }
         GapFormat::Xlsx => {
             let out =
                 args.output.clone().unwrap_or_else(|| PathBuf::from(format!("data/reports/gaps-{}.xlsx", args.period)));
             let bytes = write_xlsx(&app, args.period, &rows).context("cannot write the workbook")?;
-            if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent)?;
-            }
-            std::fs::write(&out, bytes).with_context(|| format!("cannot write {}", out.display()))?;
+            super::write_file(&out, &bytes)?;
             println!("{} dòng → {}", rows.len(), out.display());
         }
         GapFormat::Table => {
@@ -248,10 +275,6 @@ pub fn print_table(app: &Context, period: Period, rows: &[StoredGap], limit: usi
     println!("{table}");
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
-}
-
 fn write_xlsx(app: &Context, period: Period, rows: &[StoredGap]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     use rust_xlsxwriter::{Format, FormatBorder, Workbook};
     let mut wb = Workbook::new();
@@ -274,7 +297,7 @@ fn write_xlsx(app: &Context, period: Period, rows: &[StoredGap]) -> Result<Vec<u
     }
     for (r, g) in rows.iter().enumerate() {
         for (c, v) in cells(app, g, false).iter().enumerate() {
-            ws.write_with_format(3 + r as u32, c as u16, v.as_str(), &cell)?;
+            ws.write_string_with_format(3 + r as u32, c as u16, v, &cell)?;
         }
     }
     ws.autofilter(2, 0, 2 + rows.len() as u32, (HEADERS.len() - 1) as u16)?;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::Args;
 
-use chiso::domain::{AgencyId, Period};
+use chiso::domain::Period;
 use chiso::ingest::normalize::Normalized;
 use chiso::ingest::{FileSpec, FileSummary, ParseOptions};
 
@@ -23,7 +23,7 @@ pub struct InspectArgs {
     pub period: Option<Period>,
     /// Đơn vị báo cáo; bỏ trống để đọc từ tệp (tiêu đề, chữ ký, tên tệp).
     #[arg(long)]
-    pub agency: Option<AgencyId>,
+    pub agency: Option<String>,
     /// Nguồn trong config/sources.toml có cấu hình đọc (mapping) và đơn vị của tệp.
     #[arg(long)]
     pub source: Option<String>,
@@ -34,9 +34,9 @@ pub struct InspectArgs {
 
 pub fn inspect(ctx: &super::Ctx, args: InspectArgs) -> anyhow::Result<ExitCode> {
     let (dir, catalog) = chiso::app::load_catalog(&ctx.settings).context("cannot load the plan catalogue")?;
-    let bytes = std::fs::read(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
+    let bytes = super::read_input(&args.file)?;
     let mut mapping = Default::default();
-    let mut agency = args.agency.clone();
+    let mut agency = args.agency.as_deref().map(|a| super::resolve_agency(&dir, a)).transpose()?;
     if let Some(id) = &args.source {
         let sources = chiso::app::load_sources(&ctx.settings, &dir).context("cannot load the sources")?;
         let Some(source) = sources.into_iter().find(|s| s.id == *id) else {

@@ -9,6 +9,7 @@ mod inspect;
 mod plan;
 mod remind;
 mod runs;
+pub mod texts;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,24 +20,24 @@ use clap::{Parser, Subcommand, ValueEnum};
 use chiso::config::{self, LogFormat, Settings};
 use chiso::domain::Period;
 
-/// chiso tracks Kế hoạch 742/KH-UBND (Vĩnh Long's digital-transformation plan): it collects
-/// each department's quarterly figures, computes the gap to every yearly target and
-/// reminds the lead agencies that lag.
+/// chiso theo dõi Kế hoạch 742/KH-UBND (chuyển đổi số tỉnh Vĩnh Long): thu thập số liệu
+/// hằng quý của các cơ quan, tính khoảng cách tới chỉ tiêu từng năm và nhắc các cơ quan chủ
+/// trì còn chậm.
 ///
-/// Every command runs on the embedded defaults (SQLite under data/, mail written as .eml
-/// files under data/outbox/, the bundled plan and agency directory). Settings come from
-/// --config and CHISO_SECTION__KEY environment variables; see `chiso config check`.
+/// Mọi lệnh chạy được với cấu hình mặc định đóng gói sẵn (SQLite trong data/, thư ghi thành
+/// tệp .eml trong data/outbox/, kế hoạch và danh mục cơ quan kèm theo). Cấu hình lấy từ
+/// --config và các biến môi trường CHISO_MỤC__KHÓA; xem `chiso config check`.
 #[derive(Debug, Parser)]
 #[command(name = "chiso", version, about, long_about)]
 pub struct Cli {
-    /// A settings file laid over the embedded defaults.
+    /// Tệp cấu hình đặt chồng lên cấu hình mặc định.
     #[arg(long, global = true, env = "CHISO_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Log format: text for a terminal, json for a log collector (overrides [log] format).
+    /// Định dạng nhật ký: text cho màn hình, json cho hệ thống thu nhật ký (thay [log] format).
     #[arg(long, global = true, value_enum)]
     pub log_format: Option<LogFormatArg>,
-    /// When the same job for the same period is running elsewhere (the daemon, another
-    /// operator), wait up to this many seconds for it instead of stopping at once (exit 3).
+    /// Khi cùng công việc của cùng kỳ đang chạy ở nơi khác (dịch vụ, cán bộ khác), chờ tối đa
+    /// bấy nhiêu giây thay vì dừng ngay (mã thoát 3).
     #[arg(long, global = true, env = "CHISO_WAIT", value_name = "SECS", default_value_t = 0)]
     pub wait: u64,
     #[command(subcommand)]
@@ -58,88 +59,100 @@ pub enum OutputFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Settings: print the effective settings (secrets hidden) and check that they,
-    /// the agency directory and the plan can be used.
+    /// Cấu hình: in cấu hình đang dùng (ẩn bí mật) và kiểm tra cấu hình, danh mục cơ quan và
+    /// kế hoạch dùng được.
     #[command(subcommand)]
     Config(ConfigCommand),
-    /// The warehouse: apply migrations.
+    /// Kho dữ liệu: áp dụng các bản nâng cấp cấu trúc (migration).
     #[command(subcommand)]
     Db(DbCommand),
-    /// The plan catalogue: import it from the plan's text, store it, check it.
+    /// Danh mục kế hoạch: nhập từ văn bản kế hoạch, lưu vào kho, kiểm tra.
     #[command(subcommand)]
     Plan(plan::PlanCommand),
-    /// Fetch every source's figures for a quarter, keep each file as a raw snapshot, and
-    /// store what changed; prints a summary per source. Exits 1 when a source failed.
+    /// Lấy số liệu một quý từ mọi nguồn, giữ mỗi tệp làm bản gốc và lưu những gì thay đổi; in
+    /// tóm tắt theo nguồn. Mã thoát 1 khi có nguồn hoặc tệp lỗi.
     Collect(collect::CollectArgs),
-    /// Run the collection pipeline on local files (received by mail, carried in); the
-    /// agency is read from the title block when --agency is absent.
+    /// Nhận các tệp có sẵn trên máy (gửi qua thư, mang đến) qua cùng quy trình thu thập; không
+    /// có --agency thì đơn vị được đọc từ phần tiêu đề của tệp.
     Ingest(collect::IngestArgs),
     /// Xem chiso đọc một tệp thế nào, không lưu gì: trang được chọn và lý do, các dòng tiêu
     /// đề và vai trò từng cột, đơn vị và kỳ tìm thấy ở đâu, rồi từng dòng: chỉ tiêu, căn
     /// cứ, kết quả (lưu, giữ lại, từ chối, bỏ qua) và lý do.
     Inspect(inspect::InspectArgs),
-    /// List what could not be used for a quarter, where and why (in Vietnamese).
+    /// Liệt kê các giá trị không dùng được của một quý: ở đâu và vì sao.
     Rejects {
+        /// Quý: 2024-Q2, Q2/2024, Quý II/2024 …
         #[arg(long)]
         period: Period,
+        /// table cho người đọc; csv, json, xlsx cho công cụ khác.
         #[arg(long, value_enum, default_value_t)]
         format: collect::TableFormat,
-    },
-    /// Export data for auditors.
-    #[command(subcommand)]
-    Export(collect::ExportCommand),
-    /// Write the workbook an agency fills in for a quarter: its indicators, targets, last
-    /// values, validated input cells. A filled workbook imports with no mapping.
-    Template {
-        #[arg(long)]
-        agency: chiso::domain::AgencyId,
-        #[arg(long)]
-        period: Period,
-        /// Default: data/templates/AGENCY-PERIOD.xlsx
+        /// Nơi ghi tệp xlsx (mặc định data/reports/rejects-KỲ.xlsx).
         #[arg(long)]
         output: Option<PathBuf>,
     },
-    /// Judge every indicator of a quarter from the stored figures: who is on track,
-    /// behind, silent, by how much; kept as a new version of the quarter's gap table.
-    Evaluate {
+    /// Xuất dữ liệu cho kiểm tra, đối chiếu.
+    #[command(subcommand)]
+    Export(collect::ExportCommand),
+    /// Tạo sổ tính một cơ quan điền cho một quý: chỉ tiêu, mục tiêu, số liệu kỳ trước, ô nhập
+    /// có kiểm tra. Sổ đã điền được nhận lại không cần cấu hình đọc.
+    Template {
+        /// Cơ quan: mã, tên hoặc tên gọi khác (so_yt, "Sở Y tế").
+        #[arg(long)]
+        agency: String,
+        /// Quý: 2024-Q2, Q2/2024, Quý II/2024 …
         #[arg(long)]
         period: Period,
+        /// Mặc định: data/templates/CƠQUAN-KỲ.xlsx
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Đánh giá mọi chỉ tiêu của một quý từ số liệu đã lưu: ai đạt tiến độ, ai chậm, ai chưa báo
+    /// cáo, chậm bao nhiêu; lưu thành phiên bản mới của bảng tiến độ quý.
+    Evaluate {
+        /// Quý: 2024-Q2, Q2/2024, Quý II/2024 …
+        #[arg(long)]
+        period: Period,
+        /// Người yêu cầu (ghi cùng lần chạy).
         #[arg(long, env = "CHISO_OPERATOR")]
         operator: Option<String>,
     },
-    /// The gap table of a quarter, most severe first (Vietnamese headers), or csv, json,
-    /// xlsx for others.
+    /// Bảng tiến độ của một quý, nặng nhất trước; hoặc csv, json, xlsx.
     Gaps(gaps::GapsArgs),
-    /// Remind the agencies that lag or have not reported: one digest per agency for the
-    /// round that is due, their workbook attached; queued once per (period, agency,
-    /// round), then sent (SMTP in working hours, or .eml files under data/outbox/).
+    /// Nhắc các cơ quan chậm hoặc chưa báo cáo: mỗi cơ quan một thư tổng hợp cho đợt nhắc đến
+    /// hạn, kèm sổ tính; xếp hàng một lần cho mỗi (kỳ, cơ quan, đợt) rồi gửi (SMTP trong giờ
+    /// làm việc, hoặc tệp .eml trong data/outbox/).
     Remind(remind::RemindArgs),
-    /// The messages reminders produced: list, show, retry, send what is due.
+    /// Các thư nhắc đã tạo: liệt kê, xem, gửi lại, gửi những thư đến hạn.
     #[command(subcommand)]
     Outbox(remind::OutboxCommand),
-    /// Run history: every execution of every job, whoever started it.
+    /// Lịch sử chạy: mọi lần chạy của mọi công việc, dù ai khởi động.
     #[command(subcommand)]
     Runs(runs::RunsCommand),
-    /// Run a recorded run's job again with the same parameters; --dry-run shows first
-    /// what it would change (values superseded, statuses flipped, reminders sent or
-    /// corrected) and writes nothing but its run record.
+    /// Chạy lại công việc của một lần chạy đã ghi với cùng tham số; --dry-run cho xem trước
+    /// những gì sẽ thay đổi (giá trị bị thay, trạng thái đổi, thư nhắc hoặc đính chính) và chỉ
+    /// ghi bản ghi lần chạy.
     Rerun {
+        /// Số của lần chạy (chiso runs list).
         id: i64,
+        /// Chỉ xem trước, không thay đổi gì.
         #[arg(long)]
         dry_run: bool,
+        /// Người yêu cầu (ghi cùng lần chạy).
         #[arg(long, env = "CHISO_OPERATOR")]
         operator: Option<String>,
+        /// text cho người đọc, json cho máy.
         #[arg(long, value_enum, default_value_t)]
         format: OutputFormat,
     },
-    /// The daemon: runs the schedules of [serve], sends the outbox when due, answers the
-    /// admin API on [admin] bind; stops cleanly on SIGTERM or SIGINT.
+    /// Dịch vụ chạy nền: chạy các lịch trong [serve], gửi thư đến hạn, trả lời API quản trị
+    /// tại [admin] bind; dừng gọn khi nhận SIGTERM hoặc SIGINT.
     Serve,
-    /// The main job on one quarter: migrate the warehouse, load and check the plan,
-    /// collect → evaluate → remind. Without --period, the configured demo quarter
-    /// ([cycle] default_period) or else the current one.
+    /// Công việc chính cho một quý: nâng cấp kho, nạp và kiểm tra kế hoạch, thu thập → đánh
+    /// giá → nhắc việc. Không có --period thì dùng quý minh họa đã cấu hình ([cycle]
+    /// default_period), nếu không thì quý hiện tại.
     Cycle {
-        /// The quarter: 2024-Q2, Q2/2024, Quý II/2024 …
+        /// Quý: 2024-Q2, Q2/2024, Quý II/2024 …
         #[arg(long)]
         period: Option<Period>,
     },
@@ -147,9 +160,10 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
-    /// Print the effective settings with secrets redacted, and where each layer came from;
-    /// fail with file, key and reason on a bad value.
+    /// In cấu hình đang dùng (ẩn bí mật) và nguồn của từng lớp; giá trị sai thì báo tệp, khóa
+    /// và lý do.
     Check {
+        /// text cho người đọc, json cho máy.
         #[arg(long, value_enum, default_value_t)]
         format: OutputFormat,
     },
@@ -157,9 +171,76 @@ pub enum ConfigCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum DbCommand {
-    /// Apply pending migrations (also done at the start of every command that needs the
-    /// warehouse).
+    /// Áp dụng các bản nâng cấp còn thiếu (mọi lệnh dùng kho cũng tự làm việc này).
     Migrate,
+}
+
+/// The command line with its help in Vietnamese: clap's own headings and its help and
+/// version flags replaced by [`texts`], in every command. Command names and flags stay.
+pub fn localized(cmd: clap::Command) -> clap::Command {
+    use clap::{Arg, ArgAction};
+    let root = cmd.get_version().is_some();
+    let mut cmd = cmd
+        .help_template(texts::HELP_TEMPLATE)
+        .subcommand_help_heading(texts::COMMANDS_HEADING)
+        .disable_help_subcommand(true)
+        .disable_help_flag(true)
+        .mut_args(|a| {
+            if a.get_help_heading().is_some() {
+                a
+            } else if a.is_positional() {
+                a.help_heading(texts::ARGUMENTS_HEADING)
+            } else {
+                a.help_heading(texts::OPTIONS_HEADING)
+            }
+        })
+        .arg(
+            Arg::new("help")
+                .short('h')
+                .long("help")
+                .action(ArgAction::Help)
+                .help(texts::HELP_FLAG)
+                .help_heading(texts::OPTIONS_HEADING),
+        );
+    if root {
+        cmd = cmd.disable_version_flag(true).arg(
+            Arg::new("version")
+                .short('V')
+                .long("version")
+                .action(ArgAction::Version)
+                .help(texts::VERSION_FLAG)
+                .help_heading(texts::OPTIONS_HEADING),
+        );
+    }
+    cmd.mut_subcommands(localized)
+}
+
+/// Reads a file the operator named. A missing file, or a folder given as a file, is
+/// unusable input (exit 2); any other failure to read is exit 1.
+pub fn read_input(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    let unusable = |message: String| Failed { code: 2, message };
+    if path.is_dir() {
+        return Err(unusable(texts::folder_not_file(path)).into());
+    }
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(unusable(texts::no_such_file(path)).into()),
+        Err(e) => Err(anyhow::Error::new(e).context(format!("cannot read {}", path.display()))),
+    }
+}
+
+/// An agency the operator named on the command line: by id, name or alias, resolved as
+/// everywhere else (`Sở Y tế`, `so_yt`, `SYT`). An unknown or ambiguous name is exit 2.
+pub fn resolve_agency(dir: &chiso::catalog::Directory, name: &str) -> Result<chiso::domain::AgencyId, Failed> {
+    dir.resolve(name, None).map_err(|e| Failed { code: 2, message: texts::unknown_agency(name, &e.to_string()) })
+}
+
+/// Writes a file the operator asked for, creating its folder.
+pub fn write_file(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// A failure that maps to a given exit code.
@@ -168,6 +249,23 @@ pub enum DbCommand {
 pub struct Failed {
     pub code: u8,
     pub message: String,
+}
+
+/// The error and its causes, each once: a cause whose text an outer message already
+/// quotes (`cannot open the warehouse: pool timed out: pool timed out`) is not repeated.
+pub fn describe_error(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 pub fn exit_code(e: &anyhow::Error) -> u8 {
@@ -239,6 +337,9 @@ fn init_tracing(settings: &Settings, format: Option<LogFormatArg>) {
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let loaded = config::load(cli.config.as_deref()).context("the settings are not usable")?;
     init_tracing(&loaded.settings, cli.log_format);
+    for var in &loaded.trimmed {
+        eprintln!("{}", texts::token_trimmed(var));
+    }
     let ctx = Ctx {
         settings: loaded.settings.clone(),
         layers: loaded.layers.clone(),
@@ -251,9 +352,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Collect(args) => collect::collect(&ctx, args).await,
         Command::Ingest(args) => collect::ingest(&ctx, args).await,
         Command::Inspect(args) => inspect::inspect(&ctx, args),
-        Command::Rejects { period, format } => collect::rejects(&ctx, period, format).await,
+        Command::Rejects { period, format, output } => collect::rejects(&ctx, period, format, output).await,
         Command::Export(cmd) => collect::export(&ctx, cmd).await,
-        Command::Template { agency, period, output } => collect::template(&ctx, agency, period, output).await,
+        Command::Template { agency, period, output } => collect::template(&ctx, &agency, period, output).await,
         Command::Evaluate { period, operator } => gaps::evaluate(&ctx, period, operator).await,
         Command::Gaps(args) => gaps::gaps(&ctx, args).await,
         Command::Remind(args) => remind::run_remind(&ctx, args).await,
@@ -326,6 +427,7 @@ async fn db_migrate(ctx: &Ctx) -> anyhow::Result<ExitCode> {
     )
     .await?;
     let report = wh.migrate().await?;
+    chiso::jobs::lease::mark_interrupted(&wh).await?;
     if report.applied.is_empty() {
         println!("{} {}: up to date ({} migrations applied earlier)", wh.backend(), wh.url(), report.already);
     } else {
@@ -386,4 +488,29 @@ async fn cycle(ctx: &Ctx, period: Option<Period>) -> anyhow::Result<ExitCode> {
     }
     app.wh.close().await;
     Ok(if report.ok && !failed && !reminded.failed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_cause_is_printed_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("pool timed out while waiting for an open connection")]
+        struct Timeout;
+        #[derive(Debug, thiserror::Error)]
+        #[error("cannot connect to sqlite://x.db: {0}")]
+        struct Connect(#[source] Timeout);
+        let e = anyhow::Error::new(Connect(Timeout)).context("cannot open the warehouse");
+        assert_eq!(
+            describe_error(&e),
+            "cannot open the warehouse: cannot connect to sqlite://x.db: pool timed out while waiting for an open connection"
+        );
+        let e = anyhow::Error::new(Timeout).context("cannot open the warehouse");
+        assert_eq!(
+            describe_error(&e),
+            "cannot open the warehouse: pool timed out while waiting for an open connection"
+        );
+    }
 }

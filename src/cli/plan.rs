@@ -12,22 +12,23 @@ use chiso::warehouse::CatalogLoad;
 
 #[derive(Debug, Subcommand)]
 pub enum PlanCommand {
-    /// Read the plan's text (the appendix table copied from the signed document) and write
-    /// the catalogue file. Nothing is written if the text cannot be read.
+    /// Đọc văn bản kế hoạch (bảng phụ lục chép từ văn bản đã ký) và ghi tệp danh mục. Không
+    /// ghi gì nếu không đọc được văn bản.
     Import {
-        /// The plan text, e.g. ../shared/seeds/000_a6a36165291b907c.txt
+        /// Văn bản kế hoạch, ví dụ config/plans/kh-742-2023.source.txt
         #[arg(long, value_name = "FILE")]
         from_text: PathBuf,
-        /// Where to write; default: the configured [plan] file.
+        /// Nơi ghi; mặc định: tệp [plan] file đã cấu hình.
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
-    /// Store the plan, its targets and assignments, and the agency directory in the
-    /// warehouse. Loading twice changes nothing; a changed file updates in place.
+    /// Lưu kế hoạch, chỉ tiêu, phân công và danh mục cơ quan vào kho. Nạp lại không đổi gì;
+    /// tệp thay đổi thì cập nhật tại chỗ.
     Load,
-    /// Print item counts, target kinds per year, flagged items with their reasons, and
-    /// unresolved agency names. Exits 1 when a name is unresolved or a target unread.
+    /// In số nhiệm vụ, loại chỉ tiêu theo năm, các nhiệm vụ cần xem lại và lý do, tên cơ quan
+    /// chưa xác định. Mã thoát 1 khi còn tên chưa xác định hoặc chỉ tiêu chưa đọc được.
     Check {
+        /// text cho người đọc, json cho máy.
         #[arg(long, value_enum, default_value_t)]
         format: OutputFormat,
     },
@@ -43,7 +44,8 @@ pub async fn run(ctx: &Ctx, cmd: PlanCommand) -> anyhow::Result<ExitCode> {
 
 fn import(ctx: &Ctx, from: &std::path::Path, output: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let dir = chiso::app::load_directory(&ctx.settings)?;
-    let text = std::fs::read_to_string(from).with_context(|| format!("cannot read {}", from.display()))?;
+    let text = String::from_utf8(super::read_input(from)?)
+        .map_err(|_| super::Failed { code: 2, message: super::texts::not_utf8_text(from) })?;
     let plan = chiso::catalog::plan::import_text(&text, &from.display().to_string(), &dir)?;
     let out = output.unwrap_or_else(|| ctx.settings.plan.file.clone());
     let toml = plan.to_toml().context("cannot write the plan as TOML")?;

@@ -13,22 +13,29 @@ use super::{Ctx, Failed, OutputFormat, open_app};
 
 #[derive(Debug, Subcommand)]
 pub enum RunsCommand {
-    /// Every run of every job, newest first: who started it, how it ended, its counts.
+    /// Mọi lần chạy của mọi công việc, mới nhất trước: ai khởi động, kết thúc thế nào, số đếm.
     List {
+        /// Chỉ công việc này: collect, ingest, evaluate, remind, cycle.
         #[arg(long)]
         job: Option<String>,
+        /// Chỉ kỳ này.
         #[arg(long)]
         period: Option<Period>,
-        /// running | succeeded | partial | failed | cancelled
+        /// running (đang chạy) | succeeded (thành công) | partial (một phần) | failed (thất bại) | cancelled (đã dừng)
         #[arg(long)]
         status: Option<String>,
+        /// Số lần chạy hiện ra nhiều nhất.
         #[arg(long, default_value_t = 30)]
         limit: i64,
+        /// text cho người đọc, json cho máy.
         #[arg(long, value_enum, default_value_t)]
         format: OutputFormat,
     },
-    /// One run in full: parameters, trigger and operator, counts, the error chain.
-    Show { id: i64 },
+    /// Một lần chạy đầy đủ: tham số, cách khởi động và người yêu cầu, số đếm, chuỗi lỗi.
+    Show {
+        /// Số của lần chạy.
+        id: i64,
+    },
 }
 
 fn local(ctx: &Ctx, t: chrono::DateTime<chrono::Utc>) -> String {
@@ -69,8 +76,8 @@ pub async fn runs(ctx: &Ctx, cmd: RunsCommand) -> anyhow::Result<ExitCode> {
                             job.push_str(&format!(" ↻{of}"));
                         }
                         let trigger = match &r.operator {
-                            Some(op) => format!("{} ({op})", r.trigger),
-                            None => r.trigger.clone(),
+                            Some(op) => format!("{} ({op})", super::texts::trigger(&r.trigger)),
+                            None => super::texts::trigger(&r.trigger).to_string(),
                         };
                         let mut error = r.error.clone().unwrap_or_default();
                         if error.chars().count() > 80 {
@@ -80,7 +87,7 @@ pub async fn runs(ctx: &Ctx, cmd: RunsCommand) -> anyhow::Result<ExitCode> {
                             r.id.to_string(),
                             job,
                             r.period.clone().unwrap_or_default(),
-                            r.status.clone(),
+                            super::texts::run_status(&r.status).to_string(),
                             trigger,
                             local(ctx, r.started_at),
                             duration(r),
@@ -102,10 +109,10 @@ pub async fn runs(ctx: &Ctx, cmd: RunsCommand) -> anyhow::Result<ExitCode> {
                 r.period.clone().unwrap_or_default(),
                 if r.dry_run { " (chạy thử)" } else { "" }
             );
-            println!("  trạng thái  {}", r.status);
+            println!("  trạng thái  {}", super::texts::run_status(&r.status));
             println!(
                 "  khởi động   {}{}",
-                r.trigger,
+                super::texts::trigger(&r.trigger),
                 r.operator.as_deref().map(|o| format!(", bởi {o}")).unwrap_or_default()
             );
             if let Some(of) = r.rerun_of {

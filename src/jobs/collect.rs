@@ -292,7 +292,9 @@ pub async fn collect(
         } else {
             RunStatus::Partial
         }
-    } else if reports.iter().any(|r| r.rejects() > 0 || r.count("rejected") > 0) {
+    } else if reports.iter().any(|r| r.count("rejected") > 0) {
+        // A file refused whole failed; refused cells alone leave the run succeeded, with
+        // their count.
         RunStatus::Partial
     } else {
         RunStatus::Succeeded
@@ -306,15 +308,21 @@ pub async fn collect(
             "stopped by a shutdown before the end; files already stored are complete, the others untouched".into(),
         );
     }
-    super::end(
-        ctx,
-        lease,
-        run_id,
-        status,
-        &report.counts(),
-        (!failed.is_empty()).then(|| failed.join("; ")).as_deref(),
-    )
-    .await?;
+    let mut counts = report.counts();
+    if cancelled && !req.dry_run {
+        // The sources stopped mid-way report nothing; the files they had stored are complete
+        // and counted from the warehouse.
+        match ctx.wh.run_stored(run_id).await {
+            Ok((files, observations, superseded, _unchanged, rejects)) => {
+                counts["files_stored"] = files.into();
+                counts["observations"] = observations.into();
+                counts["superseded"] = superseded.into();
+                counts["rejects"] = rejects.into();
+            }
+            Err(e) => tracing::warn!(run = run_id, "cannot count what the cancelled run stored: {e}"),
+        }
+    }
+    super::end(ctx, lease, run_id, status, &counts, (!failed.is_empty()).then(|| failed.join("; ")).as_deref()).await?;
     Ok(report)
 }
 

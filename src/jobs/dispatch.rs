@@ -360,16 +360,23 @@ async fn cycle_steps(
     ))
 }
 
-/// Creates the run row of a job about to be started in the background (the API answers
-/// with its id): refused at once, with who holds it, when the job's lease is taken.
-pub async fn prepare(ctx: &Context, spec: &JobSpec, origin: &Origin) -> Result<i64, JobError> {
+/// A job's run announced before the job starts, its lease held.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub run_id: i64,
+    pub lease: String,
+}
+
+/// Takes the job's lease and creates its run row, for a job about to be started in the
+/// background (the API answers with the run's id): refused at once, with who holds it, when
+/// the lease is taken. [`execute`] with `origin.run_id` set adopts the lease; [`finish`]
+/// releases it if the job did not.
+pub async fn prepare(ctx: &Context, spec: &JobSpec, origin: &Origin) -> Result<Prepared, JobError> {
     spec.validate(ctx)?;
     let period = spec.period_or_current(ctx, origin.now.unwrap_or_else(Utc::now));
     let name = lease_name(spec.job.as_str(), Some(period));
-    if !super::lease::is_free(&ctx.wh, &name).await? {
-        return Err(JobError::Busy(LeaseError::Busy { holder: ctx.wh.lease_holder(&name).await?, name }));
-    }
-    let id = ctx
+    let lease = super::lease::Lease::acquire(&ctx.wh, &name, std::time::Duration::ZERO).await?;
+    let started = ctx
         .wh
         .start_run(&NewRun {
             job: spec.job.as_str().into(),
@@ -382,6 +389,22 @@ pub async fn prepare(ctx: &Context, spec: &JobSpec, origin: &Origin) -> Result<i
             dry_run: spec.dry_run,
             rerun_of: origin.rerun_of,
         })
-        .await?;
-    Ok(id)
+        .await;
+    let id = match started {
+        Ok(id) => id,
+        Err(e) => {
+            lease.release().await;
+            return Err(e.into());
+        }
+    };
+    lease.set_run(id).await;
+    super::keep_prepared(ctx, lease);
+    Ok(Prepared { run_id: id, lease: name })
+}
+
+/// Releases a prepared lease its job did not adopt (a reminder round with nothing to do).
+pub async fn finish(ctx: &Context, prepared: &Prepared) {
+    if let Some(lease) = super::take_prepared(ctx, &prepared.lease) {
+        lease.release().await;
+    }
 }

@@ -26,12 +26,12 @@ fn busy_message(name: &str, holder: Option<&LeaseHolder>) -> String {
     let (job, period) = name.split_once(':').unwrap_or((name, ""));
     match holder {
         Some(h) => format!(
-            "{job} {period} is already running{} (on {}, since {} UTC): wait for it to end, or pass --wait",
-            h.run_id.map(|r| format!(" as run {r}")).unwrap_or_default(),
+            "{job} {period} đang chạy{} (trên {}, từ {} UTC): chờ lần chạy đó xong, hoặc dùng --wait",
+            h.run_id.map(|r| format!(", lần chạy #{r}")).unwrap_or_default(),
             h.holder,
             h.acquired_at.format("%Y-%m-%d %H:%M:%S")
         ),
-        None => format!("{job} {period} is already running in another process: wait for it to end, or pass --wait"),
+        None => format!("{job} {period} đang chạy ở một tiến trình khác: chờ lần chạy đó xong, hoặc dùng --wait"),
     }
 }
 

@@ -23,7 +23,12 @@ pub(crate) async fn begin(
     wait: Option<std::time::Duration>,
 ) -> Result<(Lease, i64), LeaseError> {
     let name = lease_name(&run.job, run.period);
-    let lease = match Lease::acquire(&ctx.wh, &name, wait.unwrap_or(ctx.lease_wait)).await {
+    let prepared = existing.and_then(|_| take_prepared(ctx, &name));
+    let acquired = match prepared {
+        Some(lease) => Ok(lease),
+        None => Lease::acquire(&ctx.wh, &name, wait.unwrap_or(ctx.lease_wait)).await,
+    };
+    let lease = match acquired {
         Ok(l) => l,
         Err(e) => {
             if let Some(id) = existing {
@@ -47,6 +52,17 @@ pub(crate) async fn begin(
     };
     lease.set_run(id).await;
     Ok((lease, id))
+}
+
+/// Keeps a lease taken for a run announced before its job starts.
+pub(crate) fn keep_prepared(ctx: &Context, lease: Lease) {
+    let mut held = ctx.prepared.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    held.insert(lease.name.clone(), lease);
+}
+
+/// The lease kept for a run announced before its job started, if any.
+pub(crate) fn take_prepared(ctx: &Context, name: &str) -> Option<Lease> {
+    ctx.prepared.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(name)
 }
 
 /// Closes a run and releases its lease.

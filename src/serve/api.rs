@@ -20,7 +20,8 @@ use subtle::ConstantTimeEq;
 
 use super::Daemon;
 use crate::domain::Period;
-use crate::jobs::dispatch::{JobError, JobKind, JobSpec, Origin, execute, prepare};
+use crate::jobs::dispatch::{JobError, JobSpec, Origin, execute, finish, prepare};
+use crate::jobs::lease::LeaseError;
 use crate::warehouse::{RunFilter, Trigger};
 
 /// The OpenAPI document of this API.
@@ -33,6 +34,106 @@ pub(crate) fn digest(token: &str) -> [u8; 32] {
 /// A JSON error: `{"error": {"code": "…", "message": "…"}}`.
 fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
     (status, Json(serde_json::json!({ "error": { "code": code, "message": message.into() } }))).into_response()
+}
+
+/// The error code of a status, for errors the handlers do not build themselves.
+fn code_of(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::REQUEST_TIMEOUT => "timeout",
+        StatusCode::CONFLICT => "conflict",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        s if s.is_server_error() => "internal",
+        _ => "error",
+    }
+}
+
+/// `dry_run: invalid type: string "true", expected a boolean`.
+fn describe_body_error(e: &serde_path_to_error::Error<serde_json::Error>) -> String {
+    let inner = e.inner();
+    if inner.is_syntax() || inner.is_eof() {
+        return format!("the body is not JSON: {inner}");
+    }
+    let path = e.path().to_string();
+    let message = inner.to_string();
+    // serde_json appends "at line 1 column 20"; the field's name says more.
+    let message = message.split(" at line ").next().unwrap_or(&message);
+    if path == "." || path.is_empty() {
+        format!("the body must be an object like {{\"job\": \"collect\", \"period\": \"2024-Q2\"}}: {message}")
+    } else {
+        format!("`{path}`: {message}")
+    }
+}
+
+/// A 409 naming the run that holds the lease. A holder that has just taken the lease
+/// records its run a moment later: its row is read again for up to a second.
+async fn conflict(d: &Daemon, e: LeaseError) -> Response {
+    let e = match e {
+        LeaseError::Busy { name, mut holder } => {
+            for _ in 0..50 {
+                if holder.as_ref().is_some_and(|h| h.run_id.is_some()) {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                match d.ctx.wh.lease_holder(&name).await {
+                    Ok(Some(h)) => holder = Some(h),
+                    Ok(None) | Err(_) => break,
+                }
+            }
+            LeaseError::Busy { name, holder }
+        }
+        other => other,
+    };
+    let holder = match &e {
+        LeaseError::Busy { holder, .. } => holder.as_ref().and_then(|h| h.run_id),
+        LeaseError::Warehouse(_) => None,
+    };
+    let body =
+        serde_json::json!({ "error": { "code": "conflict", "message": e.to_string(), "holder_run_id": holder } });
+    (StatusCode::CONFLICT, Json(body)).into_response()
+}
+
+/// Every error leaves in the one JSON shape, whoever produced it: a rejected body (413),
+/// an unknown method (405), the timeout layer (408), a query that does not parse.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
+    let mut message = String::from_utf8_lossy(&text).trim().to_string();
+    if message.is_empty() {
+        message = status.canonical_reason().unwrap_or("error").to_string();
+    }
+    let mut out = error(status, code_of(status), message);
+    for name in [header::WWW_AUTHENTICATE, header::ALLOW] {
+        if let Some(v) = parts.headers.get(&name) {
+            out.headers_mut().insert(name, v.clone());
+        }
+    }
+    out
+}
+
+/// A handler that panicked: a 500 in the JSON shape, the panic logged.
+fn panicked(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let what = err
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| err.downcast_ref::<&str>().copied())
+        .unwrap_or("a panic");
+    tracing::error!("admin API: a handler panicked: {what}");
+    error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the request failed inside chiso; see the daemon's log")
 }
 
 fn bad_request(message: impl Into<String>) -> Response {
@@ -64,6 +165,7 @@ fn parse_period(s: Option<&str>) -> Result<Option<Period>, BadRequest> {
 }
 
 pub fn router(daemon: Arc<Daemon>) -> Router {
+    let timeout = std::time::Duration::from_secs(daemon.ctx.settings.admin.request_timeout_secs.max(1));
     let protected = Router::new()
         .route("/metrics", get(metrics))
         .route("/api/runs", get(list_runs).post(post_run))
@@ -79,6 +181,10 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .merge(protected)
         .fallback(|| async { error(StatusCode::NOT_FOUND, "not_found", "no such endpoint; see /api/openapi.json") })
         .with_state(daemon)
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(json_errors))
 }
 
 async fn auth(
@@ -135,41 +241,27 @@ async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
-const RUN_FIELDS: [&str; 7] = ["job", "period", "source", "round", "dry_run", "force", "from_raw"];
-
-/// `POST /api/runs`: starts a job in the background; `202` with its run id.
-async fn post_run(State(d): State<Arc<Daemon>>, headers: HeaderMap, body: Bytes) -> Response {
-    let v: serde_json::Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(e) => return bad_request(format!("the body is not JSON: {e}")),
+/// `POST /api/runs`: takes the job's lease, creates its run, answers `202` with the run's
+/// id and runs the job in the background. The body is a [`JobSpec`] (unknown fields and
+/// wrong types are a 400 naming the field and the type expected); a job whose lease is held
+/// is a 409 with the holder's run, never a 202 followed by a failure.
+async fn post_run(
+    State(d): State<Arc<Daemon>>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(r) => return error(r.status(), code_of(r.status()), r.body_text()),
     };
-    let Some(obj) = v.as_object() else {
-        return bad_request("the body must be a JSON object like {\"job\": \"collect\", \"period\": \"2024-Q2\"}");
+    let mut de = serde_json::Deserializer::from_slice(&body);
+    let spec: JobSpec = match serde_path_to_error::deserialize(&mut de) {
+        Ok(s) => s,
+        Err(e) => return bad_request(describe_body_error(&e)),
     };
-    if let Some(k) = obj.keys().find(|k| !RUN_FIELDS.contains(&k.as_str())) {
-        return bad_request(format!("unknown field `{k}`; fields: {}", RUN_FIELDS.join(", ")));
+    if let Err(e) = de.end() {
+        return bad_request(format!("the body is not JSON: {e}"));
     }
-    let Some(job) = obj.get("job").and_then(|j| j.as_str()).and_then(JobKind::parse) else {
-        return bad_request("`job` must be one of collect, evaluate, remind, cycle");
-    };
-    let period = match parse_period(obj.get("period").and_then(|p| p.as_str())) {
-        Ok(p) => p,
-        Err(r) => return r.into_response(),
-    };
-    if obj.get("period").is_some_and(|p| !p.is_string() && !p.is_null()) {
-        return bad_request("`period` must be a string such as \"2024-Q2\"");
-    }
-    let text = |k: &str| obj.get(k).and_then(|x| x.as_str()).map(str::to_string);
-    let flag = |k: &str| obj.get(k).and_then(serde_json::Value::as_bool).unwrap_or(false);
-    let spec = JobSpec {
-        job,
-        period,
-        source: text("source"),
-        round: text("round"),
-        dry_run: flag("dry_run"),
-        from_raw: flag("from_raw"),
-        force: flag("force"),
-    };
     // Officers' names are Vietnamese: the header is read as UTF-8.
     let operator = headers
         .get("x-chiso-operator")
@@ -177,16 +269,19 @@ async fn post_run(State(d): State<Arc<Daemon>>, headers: HeaderMap, body: Bytes)
         .map(crate::text::clean)
         .filter(|s| !s.is_empty());
     let mut origin = Origin::new(Trigger::Api, operator);
-    let run_id = match prepare(&d.ctx, &spec, &origin).await {
-        Ok(id) => id,
+    let prepared = match prepare(&d.ctx, &spec, &origin).await {
+        Ok(p) => p,
         Err(JobError::Invalid(m)) => return bad_request(m),
-        Err(JobError::Busy(e)) => return error(StatusCode::CONFLICT, "conflict", e.to_string()),
+        Err(JobError::Busy(e)) => return conflict(&d, e).await,
         Err(e) => return internal(e),
     };
+    let run_id = prepared.run_id;
     origin.run_id = Some(run_id);
     let task = d.clone();
     d.tracker.spawn(async move {
-        match execute(&task.ctx, &spec, &origin).await {
+        let result = execute(&task.ctx, &spec, &origin).await;
+        finish(&task.ctx, &prepared).await;
+        match result {
             Ok(o) => tracing::info!(run = run_id, job = spec.job.as_str(), status = %o.status, "API run done"),
             Err(e) => {
                 tracing::warn!(run = run_id, job = spec.job.as_str(), "API run ended in error: {e}");

@@ -53,12 +53,24 @@ pub struct ServeSettings {
     pub schedules: Vec<Schedule>,
 }
 
-/// Parses a schedule's cron expression.
+/// Parses a schedule's cron expression with the parser and options tokio-cron-scheduler
+/// runs it with (`Job::new_async_tz`: six fields, seconds first, day of month AND day of
+/// week), so the settings check, the catch-up after downtime and the scheduler agree on
+/// which ticks exist.
 pub fn parse_cron(expr: &str) -> Result<croner::Cron, String> {
     croner::parser::CronParser::builder()
         .seconds(croner::parser::Seconds::Required)
-        .dom_and_dow(false)
+        .dom_and_dow(true)
         .build()
         .parse(expr)
         .map_err(|e| format!("`{expr}` is not a cron expression with six fields, seconds first ({e})"))
+}
+
+/// A cron that can never fire (`0 0 7 31 2 *`, 31 February) is refused: croner finds no
+/// tick before its search limit.
+pub fn check_fires(expr: &str, cron: &croner::Cron, tz: chrono_tz::Tz) -> Result<(), String> {
+    let now = chrono::Utc::now().with_timezone(&tz);
+    cron.find_next_occurrence(&now, false)
+        .map(|_| ())
+        .map_err(|_| format!("`{expr}` never fires (no such day in any year)"))
 }

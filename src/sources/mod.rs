@@ -217,9 +217,15 @@ impl Source {
     /// The request headers, with the secret read from the environment now.
     pub fn auth_headers(&self) -> Result<Vec<(String, String)>, String> {
         let Some(auth) = &self.auth else { return Ok(Vec::new()) };
-        let token = std::env::var(&auth.env).map_err(|_| {
+        let raw = std::env::var(&auth.env).map_err(|_| {
             format!("the environment variable {} (credentials of source `{}`) is not set", auth.env, self.id)
         })?;
+        // A newline left by `echo` or an editor would make the header invalid: the token is
+        // trimmed, and the operator told.
+        let token = raw.trim().to_string();
+        if token != raw {
+            tracing::warn!(variable = %auth.env, source = %self.id, "token trimmed of surrounding whitespace");
+        }
         let value = if auth.scheme.is_empty() { token } else { format!("{} {token}", auth.scheme) };
         Ok(vec![(auth.header.clone(), value)])
     }

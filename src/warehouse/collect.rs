@@ -551,7 +551,8 @@ impl Warehouse {
                 let unchanged = sqlx::query(sqlx::AssertSqlSafe(format!(
                     "DELETE FROM observations WHERE id IN (SELECT n.id FROM observations n JOIN observations o ON {same} \
                      WHERE n.id > $2 AND n.ingestion_id = $1 AND o.ingestion_id <> $1 AND o.superseded_at IS NULL AND o.kind = n.kind \
-                     AND o.value_num IS NOT DISTINCT FROM n.value_num AND o.value_status IS NOT DISTINCT FROM n.value_status)"
+                     AND o.value_num IS NOT DISTINCT FROM n.value_num AND o.value_status IS NOT DISTINCT FROM n.value_status \
+                     AND o.note IS NOT DISTINCT FROM n.note)"
                 )))
                 .bind(ingestion_id)
                 .bind(first_id)
@@ -591,6 +592,23 @@ impl Warehouse {
             .op("ingestion")?;
             tx.commit().await.op("ingestion commit")?;
             Ok(counts)
+        })
+    }
+
+    /// What the files of a run stored, from the warehouse itself (a cancelled run's sources
+    /// do not report what they had stored): `(files, observations, superseded, unchanged,
+    /// rejects)`.
+    pub async fn run_stored(&self, run_id: i64) -> Result<(i64, i64, i64, i64, i64), WarehouseError> {
+        with_pool!(self, |pool| {
+            sqlx::query_as(
+            "SELECT COUNT(*), CAST(COALESCE(SUM(observations), 0) AS BIGINT), CAST(COALESCE(SUM(superseded), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(unchanged), 0) AS BIGINT), CAST(COALESCE(SUM(rejects), 0) AS BIGINT) \
+             FROM ingestions WHERE run_id = $1"
+        )
+        .bind(run_id)
+        .fetch_one(pool)
+        .await
+        .op("run stored")
         })
     }
 

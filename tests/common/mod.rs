@@ -84,11 +84,57 @@ pub async fn postgres() -> Option<TestDb> {
     Some(TestDb { wh, name: "postgres", _dir: None, schema: Some((admin, schema)) })
 }
 
-/// SQLite always, PostgreSQL when configured.
+/// SQLite always, PostgreSQL when configured. A skipped PostgreSQL half is not silent:
+/// each call is recorded (see [`record_pg_half`]) and `tests/zz_postgres_summary.rs` ends
+/// `cargo test` with `PostgreSQL: N of M warehouse tests ran`; with `CHISO_REQUIRE_POSTGRES`
+/// set (CI), a missing PostgreSQL fails the test.
 pub async fn all() -> Vec<TestDb> {
     let mut out = vec![sqlite().await];
-    out.extend(postgres().await);
+    let pg = postgres().await;
+    record_pg_half(pg.is_some());
+    if pg.is_none() && std::env::var_os("CHISO_REQUIRE_POSTGRES").is_some() {
+        panic!("CHISO_REQUIRE_POSTGRES is set but CHISO_TEST_DATABASE_URL is not: the PostgreSQL half cannot run");
+    }
+    out.extend(pg);
     out
+}
+
+/// Debian's `python3-aiosmtpd`, the real SMTP server of the binary's mail tests: absent, the
+/// test fails saying which package to install, not with a server that never answers.
+pub fn require_aiosmtpd() {
+    let found = std::process::Command::new("/usr/bin/python3")
+        .args(["-c", "import aiosmtpd"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        found,
+        "python3-aiosmtpd is not installed: the mail tests of the binary need it (apt-get install python3-aiosmtpd)"
+    );
+}
+
+/// Where this `cargo test` invocation records its PostgreSQL halves: one folder per cargo
+/// process (every test binary of a run is its child).
+pub fn pg_halves_dir() -> std::path::PathBuf {
+    // SAFETY: getppid has no preconditions and cannot fail.
+    let cargo = unsafe { libc::getppid() };
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("pg-halves").join(cargo.to_string())
+}
+
+/// Appends `ran` or `skipped` and the test's name to this run's record.
+pub fn record_pg_half(ran: bool) {
+    use std::io::Write;
+    let dir = pg_halves_dir();
+    let test = std::thread::current().name().unwrap_or("?").to_string();
+    let line = format!("{}\t{}\n", if ran { "ran" } else { "skipped" }, test);
+    let _ = std::fs::create_dir_all(&dir).and_then(|()| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(format!("{}.tsv", std::process::id())))?
+            .write_all(line.as_bytes())
+    });
 }
 
 pub fn repo(path: &str) -> std::path::PathBuf {
@@ -112,6 +158,22 @@ pub fn catalog() -> (chiso::catalog::Directory, chiso::catalog::plan::Catalog) {
     let catalog =
         chiso::catalog::plan::Catalog::build(&plan, &overrides, &path.display().to_string(), &dir).expect("catalog");
     (dir, catalog)
+}
+
+/// A department's quarterly report sheet as officers send it: the title block of `agency`
+/// for Quý II/2024, then STT, task, unit, target, result and note columns.
+#[allow(dead_code)]
+pub fn report_sheet(name: &str, agency: &str, rows: Vec<Vec<chiso::demo::DemoCell>>) -> chiso::demo::SheetSpec {
+    chiso::demo::SheetSpec {
+        name: name.into(),
+        title: chiso::demo::title_block("UBND tỉnh Vĩnh Long", agency, "Quý II năm 2024"),
+        header_row: 6,
+        headers: ["STT", "Nhiệm vụ / Chỉ tiêu", "ĐVT", "Chỉ tiêu năm 2024", "Kết quả thực hiện", "Ghi chú"]
+            .map(String::from)
+            .to_vec(),
+        rows,
+        ..Default::default()
+    }
 }
 
 /// Settings on the embedded defaults, with fast retries for tests.
