@@ -638,6 +638,9 @@ async fn store_and_ingest(
     meta: FetchMeta,
 ) -> FileReport {
     let (ctx, run, period) = (sh.ctx, sh.run, sh.period());
+    // One copy of the body from here on: the Vec is moved into the shared buffer the
+    // parser reads, before the warehouse copies it into the raw snapshot.
+    let bytes: Arc<[u8]> = Arc::from(bytes);
     let sha = crate::sha256_hex(&bytes);
     let unchanged =
         ctx.wh.current_ingestion_sha(&source.id, period, name).await.ok().flatten().as_deref() == Some(sha.as_str());
@@ -645,7 +648,7 @@ async fn store_and_ingest(
         if unchanged {
             return FileReport { name: name.into(), outcome: "unchanged", ..Default::default() };
         }
-        return ingest_or_preview(sh, source, name, None, Arc::from(bytes), sha).await;
+        return ingest_or_preview(sh, source, name, None, bytes, sha).await;
     }
     let media = FileFormat::detect(&bytes).as_str();
     let record = FetchRecord {
@@ -666,7 +669,7 @@ async fn store_and_ingest(
     if unchanged {
         return FileReport { name: name.into(), outcome: "unchanged", ..Default::default() };
     }
-    ingest_or_preview(sh, source, name, Some(fetch_id), Arc::from(bytes), sha).await
+    ingest_or_preview(sh, source, name, Some(fetch_id), bytes, sha).await
 }
 
 /// Ingests a file, or in a preview, reads it and compares it with what is stored.
