@@ -292,5 +292,6 @@ fn to_row(g: chiso::warehouse::StoredGap) -> GapRow {
         co: g.co.iter().filter_map(|c| c.parse().ok()).collect(),
         members: None,
         observation_id: g.observation_id,
+        refused: g.reject,
     }
 }

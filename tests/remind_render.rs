@@ -34,6 +34,7 @@ fn row(item: &str, agency: &str, status: Status) -> GapRow {
         co: Vec::new(),
         members: None,
         observation_id: None,
+        refused: None,
     }
 }
 

@@ -31,7 +31,7 @@ pub struct GapsArgs {
     /// Only this agency's rows.
     #[arg(long)]
     pub agency: Option<String>,
-    /// Only these statuses (comma-separated): overdue, lagging, missing, at_risk, not_due,
+    /// Only these statuses (comma-separated): overdue, lagging, missing, refused, at_risk, not_due,
     /// on_track, done, not_applicable.
     #[arg(long, value_delimiter = ',')]
     pub status: Vec<String>,
@@ -162,7 +162,7 @@ pub async fn gaps(ctx: &Ctx, args: GapsArgs) -> anyhow::Result<ExitCode> {
         statuses.push(Status::parse(s.trim()).ok_or_else(|| super::Failed {
             code: 2,
             message: format!(
-                "`{s}` is not a status (overdue, lagging, missing, at_risk, not_due, on_track, done, not_applicable)"
+                "`{s}` is not a status (overdue, lagging, missing, refused, at_risk, not_due, on_track, done, not_applicable)"
             ),
         })?);
     }

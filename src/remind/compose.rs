@@ -126,7 +126,11 @@ pub fn digest_item(row: &GapRow, ind: Option<&Indicator>, dir: &Directory, recip
         task: ind.map(|i| i.task.clone()).unwrap_or_default(),
         target: row.target.clone(),
         expected: num(row.expected),
-        actual: row.actual.map(|v| v.vi()).unwrap_or_default(),
+        actual: match (&row.refused, row.actual) {
+            (_, Some(v)) => v.vi(),
+            (Some(r), None) => format!("“{}” (không được ghi nhận)", r.raw_text),
+            (None, None) => String::new(),
+        },
         gap: diff(row.gap),
         pace: diff(row.pace),
         status: row.status.vi().to_string(),
@@ -141,6 +145,7 @@ fn headline(rows: &[GapRow], counts: &BTreeMap<Status, usize>) -> String {
     match counts.keys().collect::<Vec<_>>().as_slice() {
         [Status::NotDue] | [Status::Missing] => format!("{n} chỉ tiêu chưa báo cáo"),
         [Status::Lagging] => format!("{n} chỉ tiêu chậm tiến độ"),
+        [Status::Refused] => format!("{n} chỉ tiêu có số liệu không hợp lệ"),
         [Status::AtRisk] => format!("{n} chỉ tiêu có nguy cơ chậm"),
         [Status::Overdue] => format!("{n} nhiệm vụ quá hạn"),
         _ => format!("{n} chỉ tiêu cần xử lý"),

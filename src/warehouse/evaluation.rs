@@ -13,7 +13,7 @@ use super::{QueryContext, Warehouse, WarehouseError, with_pool};
 use crate::catalog::Directory;
 use crate::catalog::plan::Catalog;
 use crate::domain::{ItemKey, Period, Value};
-use crate::evaluate::{GapRow, Observations, Observed, RowKind, Status};
+use crate::evaluate::{GapRow, Observations, Observed, Refusal, RowKind, Status};
 
 /// What storing an evaluation did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -49,6 +49,9 @@ pub struct StoredGap {
     pub members: Option<(i64, i64)>,
     pub observation_id: Option<i64>,
     pub valid_from_run: i64,
+    /// The figure sent and refused, for a `refused` row.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reject: Option<Refusal>,
 }
 
 /// A stable 64-bit FNV-1a hash of a row's content: stored, compared across runs and
@@ -78,6 +81,9 @@ fn content_hash(r: &GapRow) -> i64 {
         feed(&b.to_le_bytes());
     }
     feed(&r.observation_id.unwrap_or(-1).to_le_bytes());
+    if let Some(x) = &r.refused {
+        feed(reject_json(Some(x)).unwrap_or_default().as_bytes());
+    }
     h as i64
 }
 
@@ -90,8 +96,12 @@ fn actual_parts(v: Option<Value>) -> (Option<&'static str>, Option<f64>, Option<
     }
 }
 
+fn reject_json(r: Option<&Refusal>) -> Option<String> {
+    r.and_then(|r| serde_json::to_string(r).ok())
+}
+
 const ROWS_PER_STATEMENT: usize = 400;
-const BINDS_PER_ROW: usize = 18;
+const BINDS_PER_ROW: usize = 19;
 
 /// A multi-row insert for SQLite: plain `?` parameters (sqlx looks every parameter's name
 /// up, and SQLite finds names by a linear scan: thousands of numbered parameters make each
@@ -101,7 +111,7 @@ fn insert_sql(rows: usize, period: i64, run: i64, at: DateTime<Utc>) -> String {
     let at = at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false);
     let mut sql = String::from(
         "INSERT INTO evaluations (indicator_id, measure, row_kind, agency_id, status, target, expected, actual_kind, actual_num, \
-         actual_status, gap, pace, reason, co, members_judged, members_good, observation_id, content_hash, period, valid_from_run, evaluated_at) VALUES ",
+         actual_status, gap, pace, reason, co, members_judged, members_good, observation_id, content_hash, reject, period, valid_from_run, evaluated_at) VALUES ",
     );
     let row = format!("({}{period},{run},'{at}')", "?,".repeat(BINDS_PER_ROW));
     for r in 0..rows {
@@ -155,7 +165,8 @@ impl EvalRowsSink for sqlx::Transaction<'_, sqlx::Sqlite> {
                     .bind(r.members.map(|m| i64::from(m.0)))
                     .bind(r.members.map(|m| i64::from(m.1)))
                     .bind(r.observation_id)
-                    .bind(*hash);
+                    .bind(*hash)
+                    .bind(reject_json(r.refused.as_ref()));
             }
             q.execute(&mut **self).await.op("evaluation insert")?;
         }
@@ -189,7 +200,7 @@ impl EvalRowsSink for sqlx::Transaction<'_, sqlx::Postgres> {
         let mut copy = self
             .copy_in_raw(
                 "COPY evaluations (indicator_id, measure, row_kind, agency_id, status, target, expected, actual_kind, actual_num, actual_status, \
-                 gap, pace, reason, co, members_judged, members_good, observation_id, content_hash, period, valid_from_run, evaluated_at) \
+                 gap, pace, reason, co, members_judged, members_good, observation_id, content_hash, reject, period, valid_from_run, evaluated_at) \
                  FROM STDIN WITH (FORMAT csv)",
             )
             .await
@@ -215,6 +226,7 @@ impl EvalRowsSink for sqlx::Transaction<'_, sqlx::Postgres> {
             num(&mut buf, r.members.map(|m| m.1));
             num(&mut buf, r.observation_id);
             num(&mut buf, Some(hash));
+            field(&mut buf, reject_json(r.refused.as_ref()).as_deref());
             buf.push_str(&format!("{period},{run},{at}\n"));
             if buf.len() > (1 << 20) {
                 copy.send(std::mem::take(&mut buf).into_bytes()).await.op("evaluation copy")?;
@@ -360,7 +372,7 @@ impl Warehouse {
         with_pool!(self, |pool| {
             let sql = "SELECT i.item_key, i.number, i.sub, i.section, i.task, e.measure, e.row_kind, e.agency_id, e.status, e.target, \
                        e.expected, e.actual_kind, e.actual_num, e.actual_status, e.gap, e.pace, e.reason, e.co, e.members_judged, e.members_good, \
-                       e.observation_id, e.valid_from_run \
+                       e.observation_id, e.valid_from_run, e.reject \
                        FROM evaluations e JOIN indicators i ON i.id = e.indicator_id \
                        WHERE i.plan_id = $1 AND e.period = $2 AND ( ($3 < 0 AND e.valid_to_run IS NULL) \
                        OR ($3 >= 0 AND e.valid_from_run <= $3 AND (e.valid_to_run IS NULL OR e.valid_to_run > $3)) ) \
@@ -403,6 +415,7 @@ impl Warehouse {
                     members: judged.zip(good),
                     observation_id: r.get(20),
                     valid_from_run: r.get(21),
+                    reject: r.get::<Option<String>, _>(22).and_then(|j| serde_json::from_str(&j).ok()),
                 });
             }
             Ok(out)

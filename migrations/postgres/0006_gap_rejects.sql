@@ -1,0 +1,4 @@
+-- A gap row carries the figure the agency sent and chiso refused (JSON: location, raw
+-- text, code, message, what to write instead, file), so `chiso gaps` and the digests say
+-- "refused" with the cell and the reason rather than "not reported".
+ALTER TABLE evaluations ADD COLUMN reject TEXT;

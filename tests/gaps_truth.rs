@@ -1,0 +1,131 @@
+//! Gaps and digests that tell each agency the truth, through the `chiso` binary as an
+//! operator runs it on the demo quarter (the demo's Sở Y tế sent 135% for item 23): a
+//! refused figure is `refused` with its cell, text, reason and what to write, in
+//! `chiso gaps` and in both parts of the agency's digest, never "Chưa báo cáo".
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use mail_parser::MessageParser;
+
+fn chiso(dir: &Path, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_chiso"));
+    cmd.current_dir(dir).args(args).env_remove("CHISO_CONFIG").env("NO_COLOR", "1");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("CHISO_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.output().expect("the chiso binary runs")
+}
+
+/// Copies a directory tree (the shipped `config/`, with the demo sources).
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+/// A working directory holding the shipped settings and demo sources.
+fn workdir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&common::repo("config"), &dir.path().join("config"));
+    dir
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Splits one CSV line (fields quoted when they hold a comma or a quote).
+fn csv_line(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => out.push(std::mem::take(&mut field)),
+            (c, _) => field.push(c),
+        }
+    }
+    out.push(field);
+    out
+}
+
+#[test]
+fn a_refused_figure_is_named_with_its_cell_and_reason_in_gaps_and_in_both_digest_parts() {
+    let dir = workdir();
+    let cycle = chiso(dir.path(), &["cycle", "--period", "2024-Q2"]);
+    assert!(dir.path().join("data/chiso.db").exists(), "{}", stdout(&cycle));
+
+    // `chiso gaps`: the row of item 23 for Sở Y tế is refused, with the cell and the reason.
+    let out = chiso(dir.path(), &["gaps", "--period", "2024-Q2", "--agency", "so_yt", "--format", "csv"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = stdout(&out);
+    let mut lines = text.lines();
+    let header = csv_line(lines.next().unwrap());
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let rows: Vec<Vec<String>> = lines.map(csv_line).collect();
+    let item23: Vec<&Vec<String>> = rows.iter().filter(|r| r[col("item")] == "23").collect();
+    assert_eq!(item23.len(), 1, "{item23:?}");
+    let r = item23[0];
+    assert_eq!(r[col("status")], "refused");
+    assert_eq!(r[col("status_vi")], "Số liệu không hợp lệ");
+    let reason = &r[col("reason")];
+    assert!(reason.starts_with("Ô E"), "{reason}");
+    assert!(reason.contains("ghi “135%”"), "{reason}");
+    assert!(reason.contains("vượt quá 100%"), "{reason}");
+    assert!(reason.ends_with("; ghi tỷ lệ từ 0 đến 100"), "{reason}");
+    // Nothing is stored as an actual figure, and no row of the agency says "not reported"
+    // for the item.
+    assert_eq!(r[col("actual")], "");
+    assert!(!rows.iter().any(|r| r[col("item")] == "23" && r[col("status")] == "missing"));
+
+    // The JSON carries the reject itself.
+    let out = chiso(dir.path(), &["gaps", "--period", "2024-Q2", "--agency", "so_yt", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let row = json.as_array().unwrap().iter().find(|r| r["item"] == "23").unwrap();
+    assert_eq!(row["reject"]["raw_text"], "135%");
+    assert_eq!(row["reject"]["code"], "percent_out_of_range");
+    assert!(row["reject"]["location"].as_str().unwrap().contains("!E"), "{row}");
+    // Rows judged on a figure carry no reject.
+    assert!(json.as_array().unwrap().iter().filter(|r| r["status"] != "refused").all(|r| r.get("reject").is_none()));
+
+    // The digest of Sở Y tế, both parts.
+    let eml = std::fs::read_dir(dir.path().join("data/outbox/2024-Q2"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("so_yt__"))
+        .expect("Sở Y tế got a digest");
+    let raw = std::fs::read(&eml).unwrap();
+    let parsed = MessageParser::default().parse(&raw).unwrap();
+    let plain = parsed.body_text(0).unwrap().into_owned();
+    let html = parsed.body_html(0).unwrap().into_owned();
+    let block = plain.split("Chỉ tiêu số ").find(|b| b.starts_with("23")).expect("item 23 in the plain part");
+    assert!(block.contains("Kết quả đã báo cáo: “135%” (không được ghi nhận)"), "{block}");
+    assert!(block.contains("Tình trạng: Số liệu không hợp lệ – Ô E"), "{block}");
+    assert!(block.contains("ghi tỷ lệ từ 0 đến 100"), "{block}");
+    assert!(!block.contains("Chưa báo cáo"), "{block}");
+    assert!(!block.contains("chưa có"), "{block}");
+    let cell =
+        html.split("<tr>").find(|b| b.contains("<td>23</td>") || b.contains("<td>23<")).expect("item 23 in HTML");
+    assert!(cell.contains("Số liệu không hợp lệ"), "{cell}");
+    assert!(cell.contains("&ldquo;135%&rdquo;") || cell.contains("“135%”"), "{cell}");
+    assert!(cell.contains("ghi tỷ lệ từ 0 đến 100"), "{cell}");
+    assert!(!cell.contains("chưa báo cáo") && !cell.contains("Chưa báo cáo"), "{cell}");
+}
