@@ -148,6 +148,7 @@ async fn run(communes: usize) {
         now,
         run_id: None,
         evaluation_run: None,
+        group_mode: settings.group_items,
     };
     let planned = started.elapsed();
     let mut bytes = 0usize;

@@ -129,3 +129,77 @@ fn a_refused_figure_is_named_with_its_cell_and_reason_in_gaps_and_in_both_digest
     assert!(cell.contains("ghi tỷ lệ từ 0 đến 100"), "{cell}");
     assert!(!cell.contains("chưa báo cáo") && !cell.contains("Chưa báo cáo"), "{cell}");
 }
+
+/// The shipped plan judged at a moment, on the given figures of 2024-Q4.
+fn judge_q4(figures: &[(&str, &str, f64)]) -> Vec<chiso::evaluate::GapRow> {
+    use chiso::evaluate::{EvalInput, Observations, Observed, evaluate};
+    let (dir, catalog) = common::catalog();
+    let settings = common::settings();
+    let period = common::period("2024-Q4");
+    let assignments = chiso::catalog::assign::Assignments::new(&catalog, &dir, 2024, settings.calendar.cutoff(period));
+    let mut current = Observations::default();
+    for (n, (item, agency, v)) in figures.iter().enumerate() {
+        let i = catalog.indicators.iter().position(|x| x.key.to_string() == *item).unwrap();
+        let a = dir.index_of(&agency.parse().unwrap()).unwrap();
+        let value = chiso::domain::Value::Count(*v);
+        current.insert(i, 0, a, Observed { value, id: n as i64 + 1 });
+    }
+    let previous = Observations::default();
+    let input = EvalInput {
+        catalog: &catalog,
+        dir: &dir,
+        assignments: &assignments,
+        calendar: &settings.calendar,
+        settings: settings.evaluate,
+        period,
+        now: "2025-02-01T03:00:00Z".parse().unwrap(),
+        current: &current,
+        previous_year_end: &previous,
+    };
+    evaluate(&input).into_iter().filter(|r| r.item.to_string() == "105").collect()
+}
+
+fn digests_for(rows: &[chiso::evaluate::GapRow]) -> Vec<String> {
+    let plan = common::plan_round(rows, "2025-02-03", "sau_han", chiso::remind::GroupItems::Count);
+    plan.digests.iter().map(|d| d.agency.to_string()).collect()
+}
+
+#[test]
+fn two_leads_of_a_summed_target_are_judged_on_their_joint_figure() {
+    use chiso::evaluate::{RowKind, Status};
+    // Item 105, 2024: 8 products, led by Sở KH&CN and Sở NN&PTNT.
+    let rows = judge_q4(&[("105", "so_khcn", 5.0), ("105", "so_nnptnt", 3.0)]);
+    let joint = rows.iter().find(|r| r.kind == RowKind::Aggregate).unwrap();
+    assert_eq!(joint.actual.and_then(|v| v.number()), Some(8.0));
+    assert_eq!(joint.status, Status::OnTrack);
+    for (agency, share) in [("so_khcn", "5"), ("so_nnptnt", "3")] {
+        let r = rows.iter().find(|r| r.agency == agency).unwrap();
+        assert_eq!(r.status, Status::OnTrack, "{agency}: {}", r.reason);
+        assert!(
+            r.reason.starts_with(&format!("Phần của đơn vị: {share}; chỉ tiêu chung của 2 đơn vị")),
+            "{}",
+            r.reason
+        );
+    }
+    assert_eq!(digests_for(&rows), Vec::<String>::new(), "together they met it: nobody is reminded");
+
+    // 5 + 2 = 7 of 8: the joint figure lags, both are reminded, each told its share.
+    let rows = judge_q4(&[("105", "so_khcn", 5.0), ("105", "so_nnptnt", 2.0)]);
+    for (agency, share) in [("so_khcn", "5"), ("so_nnptnt", "2")] {
+        let r = rows.iter().find(|r| r.agency == agency).unwrap();
+        assert!(r.status.needs_action(), "{agency}: {:?}", r.status);
+        assert_eq!((r.expected, r.gap), (Some(8.0), Some(1.0)), "{agency}: the joint shortfall");
+        assert!(r.reason.starts_with(&format!("Phần của đơn vị: {share};")), "{}", r.reason);
+    }
+    let mut reminded = digests_for(&rows);
+    reminded.sort();
+    assert_eq!(reminded, vec!["so_khcn".to_string(), "so_nnptnt".to_string()]);
+
+    // One lead's 8 covers the target: the other, silent, is not reminded either.
+    let rows = judge_q4(&[("105", "so_khcn", 8.0)]);
+    let silent = rows.iter().find(|r| r.agency == "so_nnptnt").unwrap();
+    assert_eq!(silent.status, Status::OnTrack, "{}", silent.reason);
+    assert!(silent.reason.starts_with("Đơn vị chưa báo cáo phần của mình"), "{}", silent.reason);
+    assert!(silent.actual.is_none());
+    assert_eq!(digests_for(&rows), Vec::<String>::new());
+}

@@ -433,21 +433,59 @@ fn evaluate_indicator(input: &EvalInput<'_>, index: usize, ind: &Indicator, rows
         let several = judged.len() > 1
             || matches!(&target.spec, TargetSpec::Units(u) if u.share.is_some() || u.communes_per_district.is_some());
         if several && !judged.is_empty() {
-            rows.push(aggregate_row(
-                &c,
-                &measure.kind,
-                &measure.key,
-                &target.spec,
-                threshold,
-                &member_rows,
-                &target.raw,
-                m,
-            ));
+            let joint =
+                aggregate_row(&c, &measure.kind, &measure.key, &target.spec, threshold, &member_rows, &target.raw, m);
+            if is_shared(&c, &measure.kind, &target.spec, judged.len()) {
+                judge_shares(&measure.kind, &joint, &mut member_rows);
+            }
+            rows.push(joint);
         }
         rows.extend(member_rows);
         if let TargetSpec::Units(u) = &target.spec {
             rows.extend(district_rows(&c, u, m, &target.raw));
         }
+    }
+}
+
+/// A count several agencies reach together (item 105: Sở KH&CN and Sở NN&PTNT, 8 products
+/// between them): the target is a sum, so each lead is judged on the joint figure. The plan's
+/// unit decides (counts are summed); the overrides file's `aggregate` settles the rest.
+fn is_shared(c: &Ctx<'_, '_>, kind: &MeasureKind, spec: &TargetSpec, judged: usize) -> bool {
+    judged > 1
+        && c.ind.aggregate == Aggregate::Sum
+        && matches!(kind, MeasureKind::Count { .. })
+        && matches!(spec, TargetSpec::Count { .. } | TargetSpec::Composite { .. })
+}
+
+/// Each lead of a shared target takes the joint row's standing, told its own share: no lead
+/// is reminded while the joint figure keeps pace, and a lead that has not reported stays
+/// `missing` only while the joint figure lags. Refused figures stay refused.
+fn judge_shares(kind: &MeasureKind, joint: &GapRow, members: &mut [GapRow]) {
+    let n = members.len();
+    if joint.actual.and_then(|v| v.number()).is_none() {
+        return;
+    }
+    for r in members.iter_mut() {
+        if r.status == Status::Refused {
+            continue;
+        }
+        let share = r.actual.and_then(|v| v.number());
+        let own = match share {
+            Some(v) => format!("Phần của đơn vị: {}", show(kind, v)),
+            None => "Đơn vị chưa báo cáo phần của mình".to_string(),
+        };
+        let status = match (share, joint.status) {
+            (None, s) if s.needs_action() => r.status,
+            (_, s) => s,
+        };
+        *r = GapRow {
+            status,
+            expected: joint.expected,
+            gap: joint.gap,
+            pace: joint.pace,
+            reason: format!("{own}; chỉ tiêu chung của {n} đơn vị chủ trì – {}", joint.reason),
+            ..r.clone()
+        };
     }
 }
 
@@ -487,13 +525,13 @@ fn unreported(c: &Ctx<'_, '_>) -> GapRow {
     if c.past_due {
         GapRow {
             status: Status::Missing,
-            reason: format!("Chưa báo cáo {} (hạn {})", c.input.period.vi(), due.format("%d/%m/%Y")),
+            reason: format!("Hạn báo cáo {} {} đã qua", c.input.period.vi(), due.format("%d/%m/%Y")),
             ..blank(c)
         }
     } else {
         GapRow {
             status: Status::NotDue,
-            reason: format!("Chưa đến hạn báo cáo ({})", due.format("%d/%m/%Y")),
+            reason: format!("Hạn báo cáo {} {}", c.input.period.vi(), due.format("%d/%m/%Y")),
             ..blank(c)
         }
     }
@@ -551,8 +589,14 @@ fn judge_number(
             ..blank(c)
         };
     };
-    let Some(observed) = observed else { return unreported(c) };
     let baseline = baseline_of(c, last_year, "");
+    // No report: still say what is expected by now.
+    let Some(observed) = observed else {
+        return GapRow {
+            expected: expected_at(c.ind.trajectory, c.quarter, threshold.value, baseline),
+            ..unreported(c)
+        };
+    };
     let Some(actual) = observed.value.number() else {
         let expected = expected_at(c.ind.trajectory, c.quarter, threshold.value, baseline);
         return judge_reported_status(c, kind, threshold, expected, observed.value);

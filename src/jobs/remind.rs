@@ -371,6 +371,7 @@ async fn run(
         now,
         run_id: Some(run_id),
         evaluation_run: report.evaluation_run,
+        group_mode: ctx.settings.remind.group_items,
     };
     let preview = |d: &Digest, state: &str, subject: String, error: Option<String>| Planned {
         key: d.key.clone(),
@@ -380,7 +381,7 @@ async fn run(
         on_behalf: d.on_behalf.clone(),
         to: d.to.iter().map(|r| r.address.clone()).collect(),
         cc: d.cc.iter().map(|r| r.address.clone()).collect(),
-        items: d.rows.len(),
+        items: d.rows.len() + d.group_rows.len(),
         subject,
         not_before: d.not_before,
         held_by_interval: d.held_by_interval,
@@ -424,6 +425,7 @@ async fn run(
         now,
         run_id: Some(run_id),
         evaluation_run: report.evaluation_run,
+        group_mode: ctx.settings.remind.group_items,
     });
     let fresh = Arc::new(fresh);
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Composed>(256);

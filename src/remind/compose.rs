@@ -61,6 +61,7 @@ pub struct ComposeInput<'a> {
     pub now: DateTime<Utc>,
     pub run_id: Option<i64>,
     pub evaluation_run: Option<i64>,
+    pub group_mode: super::GroupItems,
 }
 
 /// `<3f2a…@vinhlong.example>`: the same key always gives the same Message-ID, so a message
@@ -143,6 +144,7 @@ pub fn digest_item(row: &GapRow, ind: Option<&Indicator>, dir: &Directory, recip
 fn headline(rows: &[GapRow], counts: &BTreeMap<Status, usize>) -> String {
     let n = rows.len();
     match counts.keys().collect::<Vec<_>>().as_slice() {
+        [] => "0 chỉ tiêu được giao chủ trì cần xử lý".to_string(),
         [Status::NotDue] | [Status::Missing] => format!("{n} chỉ tiêu chưa báo cáo"),
         [Status::Lagging] => format!("{n} chỉ tiêu chậm tiến độ"),
         [Status::Refused] => format!("{n} chỉ tiêu có số liệu không hợp lệ"),
@@ -166,8 +168,9 @@ fn map(pairs: &[(&str, String)]) -> BTreeMap<String, String> {
 
 /// The template context of a digest.
 pub fn context(input: &ComposeInput<'_>, d: &Digest, attachment_names: Vec<String>) -> DigestContext {
-    let items: Vec<DigestItem> =
-        d.rows.iter().map(|r| digest_item(r, input.catalog.indicator(r.item), input.dir, &d.agency)).collect();
+    let line = |r: &GapRow| digest_item(r, input.catalog.indicator(r.item), input.dir, &d.agency);
+    let items: Vec<DigestItem> = d.rows.iter().map(line).collect();
+    let group_items: Vec<DigestItem> = d.group_rows.iter().map(line).collect();
     let mut counts: BTreeMap<Status, usize> = BTreeMap::new();
     for r in &d.rows {
         *counts.entry(r.status).or_default() += 1;
@@ -177,6 +180,8 @@ pub fn context(input: &ComposeInput<'_>, d: &Digest, attachment_names: Vec<Strin
         count_map.insert(s.as_str().to_string(), *n);
     }
     count_map.insert("total".into(), d.rows.len());
+    count_map.insert("group".into(), d.group_rows.len());
+    count_map.insert("group_more".into(), d.group_more);
     let (start, end) = input.calendar.window(input.period);
     let due = input.calendar.due_date(input.period);
     let today = input.calendar.local_date(input.now);
@@ -200,6 +205,9 @@ pub fn context(input: &ComposeInput<'_>, d: &Digest, attachment_names: Vec<Strin
         headline: headline(&d.rows, &counts),
         summary: summary(&counts),
         items,
+        group_items,
+        group_title: d.group_title.clone(),
+        group_mode: input.group_mode.as_str().to_string(),
         counts: count_map,
         attachment_names,
         coordinator: input.coordinator.clone(),
@@ -244,7 +252,8 @@ pub fn compose(input: &ComposeInput<'_>, d: &Digest) -> Result<NewMessage, Compo
         kind: d.kind.as_str(),
         run_id: input.run_id,
         evaluation_run: input.evaluation_run,
-        items: serde_json::to_string(&d.rows).unwrap_or_else(|_| "[]".into()),
+        items: serde_json::to_string(&d.rows.iter().chain(&d.group_rows).collect::<Vec<_>>())
+            .unwrap_or_else(|_| "[]".into()),
         subject: rendered.subject,
         text: rendered.text,
         html: rendered.html,
@@ -272,6 +281,7 @@ pub struct Shared {
     pub now: DateTime<Utc>,
     pub run_id: Option<i64>,
     pub evaluation_run: Option<i64>,
+    pub group_mode: super::GroupItems,
 }
 
 impl Shared {
@@ -292,6 +302,7 @@ impl Shared {
             now: self.now,
             run_id: self.run_id,
             evaluation_run: self.evaluation_run,
+            group_mode: self.group_mode,
         }
     }
 }
