@@ -130,13 +130,14 @@ fn a_refused_figure_is_named_with_its_cell_and_reason_in_gaps_and_in_both_digest
     assert!(!cell.contains("chưa báo cáo") && !cell.contains("Chưa báo cáo"), "{cell}");
 }
 
-/// The shipped plan judged at a moment, on the given figures of 2024-Q4.
-fn judge_q4(figures: &[(&str, &str, f64)]) -> Vec<chiso::evaluate::GapRow> {
+/// The shipped plan judged for a quarter on the given count figures, long after its due date.
+fn judge(p: &str, figures: &[(&str, &str, f64)]) -> Vec<chiso::evaluate::GapRow> {
     use chiso::evaluate::{EvalInput, Observations, Observed, evaluate};
     let (dir, catalog) = common::catalog();
     let settings = common::settings();
-    let period = common::period("2024-Q4");
-    let assignments = chiso::catalog::assign::Assignments::new(&catalog, &dir, 2024, settings.calendar.cutoff(period));
+    let period = common::period(p);
+    let assignments =
+        chiso::catalog::assign::Assignments::new(&catalog, &dir, period.year(), settings.calendar.cutoff(period));
     let mut current = Observations::default();
     for (n, (item, agency, v)) in figures.iter().enumerate() {
         let i = catalog.indicators.iter().position(|x| x.key.to_string() == *item).unwrap();
@@ -145,18 +146,22 @@ fn judge_q4(figures: &[(&str, &str, f64)]) -> Vec<chiso::evaluate::GapRow> {
         current.insert(i, 0, a, Observed { value, id: n as i64 + 1 });
     }
     let previous = Observations::default();
-    let input = EvalInput {
+    evaluate(&EvalInput {
         catalog: &catalog,
         dir: &dir,
         assignments: &assignments,
         calendar: &settings.calendar,
         settings: settings.evaluate,
         period,
-        now: "2025-02-01T03:00:00Z".parse().unwrap(),
+        now: "2026-01-15T03:00:00Z".parse().unwrap(),
         current: &current,
         previous_year_end: &previous,
-    };
-    evaluate(&input).into_iter().filter(|r| r.item.to_string() == "105").collect()
+    })
+}
+
+/// Item 105's rows of 2024-Q4.
+fn judge_q4(figures: &[(&str, &str, f64)]) -> Vec<chiso::evaluate::GapRow> {
+    judge("2024-Q4", figures).into_iter().filter(|r| r.item.to_string() == "105").collect()
 }
 
 fn digests_for(rows: &[chiso::evaluate::GapRow]) -> Vec<String> {
@@ -202,4 +207,73 @@ fn two_leads_of_a_summed_target_are_judged_on_their_joint_figure() {
     assert!(silent.reason.starts_with("Đơn vị chưa báo cáo phần của mình"), "{}", silent.reason);
     assert!(silent.actual.is_none());
     assert_eq!(digests_for(&rows), Vec::<String>::new());
+}
+
+#[test]
+fn a_group_with_no_members_after_the_reorganisation_is_not_applicable_with_its_reason() {
+    use chiso::evaluate::Status;
+    let judge = |p: &str| judge(p, &[]);
+    let q3 = judge("2025-Q3");
+    for item in ["12", "41", "42", "43", "45", "46", "72"] {
+        let rows: Vec<_> = q3.iter().filter(|r| r.item.to_string() == item).collect();
+        assert_eq!(rows.len(), 1, "item {item}: {rows:?}");
+        assert_eq!(rows[0].status, Status::NotApplicable, "item {item}");
+        assert_eq!(
+            rows[0].reason.split_once("để giao chủ trì; ").map(|(_, why)| why).unwrap_or(&rows[0].reason),
+            "cấp huyện không còn từ 01/07/2025 khi sắp xếp đơn vị hành chính (chính quyền địa phương hai cấp)",
+            "item {item}"
+        );
+    }
+    let reason_of = |item: &str| q3.iter().find(|r| r.item.to_string() == item).unwrap().reason.clone();
+    assert!(reason_of("12").starts_with("Không áp dụng: “UBND cấp huyện” không còn đơn vị nào"), "{}", reason_of("12"));
+    assert!(reason_of("42").contains("“Thành phố Vĩnh Long”, “Thị xã Bình Minh”"), "{}", reason_of("42"));
+    // No row of the quarter is `missing` for want of members.
+    assert!(!q3.iter().any(|r| r.status == Status::Missing && r.reason.contains("chưa có thành viên")));
+    assert!(!q3.iter().any(|r| r.agency.starts_with("h_")), "no district is judged after 1/7/2025");
+    // Before the reorganisation the districts answer for item 12.
+    let q2 = judge("2025-Q2");
+    assert!(q2.iter().any(|r| r.item.to_string() == "12" && r.agency == "h_long_ho" && r.status == Status::Missing));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn letters_are_signed_and_sent_by_the_coordinator_of_the_day_and_greet_the_people_s_committee() {
+    use chiso::jobs::remind::{RemindRequest, remind};
+    for (period, now, sender) in [
+        ("2024-Q4", "2024-12-20T10:00:00+07:00", "Sở Thông tin và Truyền thông Vĩnh Long"),
+        ("2025-Q1", "2025-03-24T10:00:00+07:00", "Sở Khoa học và Công nghệ Vĩnh Long"),
+    ] {
+        let db = common::sqlite().await;
+        let out = tempfile::tempdir().unwrap();
+        let mut settings = common::settings();
+        settings.mail.outbox_dir = out.path().to_path_buf();
+        let ctx = common::context(&db, settings, Vec::new()).await;
+        let now: chrono::DateTime<chrono::Utc> = chrono::DateTime::parse_from_rfc3339(now).unwrap().into();
+        let q = common::period(period);
+        let report = remind(&ctx, &RemindRequest { now: Some(now), ..RemindRequest::new(q) }, None).await.unwrap();
+        assert!(report.queued > 0, "{period}");
+        let eml = |prefix: &str| {
+            let path = std::fs::read_dir(out.path().join(period))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
+                .unwrap_or_else(|| panic!("{period}: no letter to {prefix}"));
+            std::fs::read(path).unwrap()
+        };
+        let raw = eml("h_long_ho__");
+        let parsed = MessageParser::default().parse(&raw).unwrap();
+        let from = parsed.from().and_then(|a| a.first()).unwrap();
+        assert_eq!(from.name(), Some(sender), "{period}");
+        assert_eq!(from.address(), Some("chuyendoiso@vinhlong.example"), "the address stays");
+        let text = parsed.body_text(0).unwrap().replace("\r\n", "\n");
+        assert!(text.starts_with("Kính gửi: UBND huyện Long Hồ"), "{text}");
+        let signature = sender.trim_end_matches(" Vĩnh Long");
+        assert!(text.contains(&format!("Trân trọng,\n{signature}\n")), "{period}: {text}");
+        let to = parsed.to().and_then(|a| a.first()).unwrap();
+        assert_eq!(to.name(), Some("UBND huyện Long Hồ"));
+        // A department is greeted by its own name.
+        let raw = eml("so_yt__");
+        let text = MessageParser::default().parse(&raw).unwrap().body_text(0).unwrap().replace("\r\n", "\n");
+        assert!(text.starts_with("Kính gửi: Sở Y tế\n"), "{text}");
+        db.cleanup().await;
+    }
 }

@@ -53,8 +53,18 @@ pub enum OutboxCommand {
     },
     /// One message: recipients with their delivery state, subject, plain text, attachments.
     Show { id: i64 },
-    /// Put a failed or partial message back in the queue for the recipients that failed.
-    Retry { id: i64 },
+    /// Put a failed or partial message back in the queue for the recipients that failed;
+    /// `--failed` does so for every failed or partial message (of `--period`, or all).
+    Retry {
+        #[arg(required_unless_present = "failed", conflicts_with = "failed")]
+        id: Option<i64>,
+        /// Every failed or partial message at once.
+        #[arg(long)]
+        failed: bool,
+        /// With `--failed`: only this quarter's messages.
+        #[arg(long, requires = "failed")]
+        period: Option<Period>,
+    },
     /// Send what is due now (the daemon does this on its own).
     Send,
 }
@@ -187,6 +197,12 @@ pub fn print_delivery(app: &Context, d: &DeliveryReport) {
         "  đã gửi {} thư ({} người nhận), {} thư bị từ chối một phần, {} thư không gửi được, {} thư chờ gửi lại",
         d.sent, d.recipients_sent, d.partial, d.failed, d.retrying
     );
+    if let Some(why) = &d.stopped {
+        println!("  {why}");
+    }
+    if d.released > 0 {
+        println!("  {} thư đã nhận gửi nhưng chưa gửi được trả lại hàng đợi", d.released);
+    }
     for f in &d.refused {
         println!("    bị từ chối: {} — {} {}", f.address, f.code.map(|c| c.to_string()).unwrap_or_default(), f.error);
     }
@@ -282,7 +298,18 @@ pub async fn run_outbox(ctx: &Ctx, cmd: OutboxCommand) -> anyhow::Result<ExitCod
             println!("{text}");
             ExitCode::SUCCESS
         }
-        OutboxCommand::Retry { id } => {
+        OutboxCommand::Retry { id: None, period, .. } => {
+            let ids = app.wh.failed_messages(period).await?;
+            let now = Utc::now();
+            for id in &ids {
+                app.wh.retry_message(*id, now).await?;
+            }
+            println!("đã đưa lại {} thư không gửi được vào hàng đợi", ids.len());
+            let d = send_due(&app, now, fault_from_env()).await?;
+            print_delivery(&app, &d);
+            ExitCode::SUCCESS
+        }
+        OutboxCommand::Retry { id: Some(id), .. } => {
             if app.wh.retry_message(id, Utc::now()).await? {
                 println!("message {id} queued again for its failed recipients");
                 let d = send_due(&app, Utc::now(), fault_from_env()).await?;

@@ -366,6 +366,12 @@ fn evaluate_indicator(input: &EvalInput<'_>, index: usize, ind: &Indicator, rows
         co: co.clone(),
     };
     let judged: &BTreeSet<AgencyId> = input.assignments.leads(index);
+    if judged.is_empty()
+        && let Some(reason) = reorganised(input, &ind.lead)
+    {
+        rows.push(na(reason, "*".into()));
+        return;
+    }
     if judged.is_empty() {
         // Nobody in the directory answers for it: say so rather than drop the indicator.
         let names: Vec<String> =
@@ -487,6 +493,38 @@ fn judge_shares(kind: &MeasureKind, joint: &GapRow, members: &mut [GapRow]) {
             ..r.clone()
         };
     }
+}
+
+/// Why lead groups that had members no longer have any on the period's cut-off (the
+/// districts after 1/7/2025): every former member was dissolved or merged. `None` when a
+/// lead never had members (a directory gap, reported as such).
+fn reorganised(input: &EvalInput<'_>, leads: &[AgencyId]) -> Option<String> {
+    let date = input.assignments.date;
+    let since = NaiveDate::from_ymd_opt(input.period.year() - 2, 1, 1)?;
+    let mut ended: Option<NaiveDate> = None;
+    let mut district = true;
+    let mut names = Vec::new();
+    for lead in leads {
+        let group = input.dir.get(lead)?;
+        let former = if group.is_group() { input.dir.members_at(lead, since) } else { vec![lead.clone()] };
+        if former.is_empty() {
+            return None;
+        }
+        for m in &former {
+            let a = input.dir.get(m)?;
+            let to = a.valid_to.filter(|to| *to < date)?;
+            ended = Some(ended.map_or(to, |e| e.max(to)));
+            district &= a.level == crate::catalog::Level::District;
+        }
+        names.push(format!("“{}”", group.name));
+    }
+    let from = ended?.succ_opt()?.format("%d/%m/%Y");
+    let why = if district {
+        format!("cấp huyện không còn từ {from} khi sắp xếp đơn vị hành chính (chính quyền địa phương hai cấp)")
+    } else {
+        format!("các đơn vị đã giải thể hoặc sáp nhập trước {from} khi sắp xếp lại tổ chức")
+    };
+    Some(format!("Không áp dụng: {} không còn đơn vị nào để giao chủ trì; {why}", names.join(", ")))
 }
 
 /// The threshold of a numeric target for one measure.

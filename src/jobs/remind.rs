@@ -5,6 +5,21 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+/// The sender as the coordinating agency valid on the day of composition: a configured
+/// `mail.from` that names the plan's coordinator (`Sở Thông tin và Truyền thông Vĩnh Long`)
+/// names its successor once it is merged (`Sở Khoa học và Công nghệ Vĩnh Long` from
+/// 1/3/2025); the address stays. A sender name that names another agency is kept.
+fn sender_on_the_day(ctx: &Context, from: lettre::message::Mailbox, current: &str) -> lettre::message::Mailbox {
+    let Some(configured) = from.name.clone() else { return from };
+    let Some(original) = ctx.dir.get(&ctx.settings.plan.coordinator).map(|a| a.name.clone()) else { return from };
+    match configured.strip_prefix(original.as_str()) {
+        Some(rest) if !current.is_empty() => {
+            lettre::message::Mailbox::new(Some(format!("{current}{rest}")), from.email)
+        }
+        _ => from,
+    }
+}
+
 /// Messages queued per transaction.
 const QUEUE_BATCH: usize = 128;
 
@@ -354,6 +369,7 @@ async fn run(
         .and_then(|id| ctx.dir.get(&id))
         .map(|a| Named { name: a.name.clone(), email: a.emails.first().cloned().unwrap_or_default() })
         .unwrap_or_default();
+    let from = sender_on_the_day(ctx, from, &coordinator.name);
     let preview_books = WorkbookCache::default();
     let input = ComposeInput {
         catalog: &ctx.catalog,

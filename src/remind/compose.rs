@@ -258,6 +258,7 @@ pub fn compose(input: &ComposeInput<'_>, d: &Digest) -> Result<NewMessage, Compo
         text: rendered.text,
         html: rendered.html,
         message_id: message_id(&d.key, input.from),
+        sender: input.from.name.clone(),
         not_before: d.not_before,
         recipients,
         attachments: files,

@@ -166,6 +166,19 @@ impl OwnItems {
     }
 }
 
+/// The name an agency writes itself in a letter: a district or commune is its People's
+/// Committee (`UBND huyện Long Hồ`, `UBND xã An Bình`); others by their name (`Sở Y tế`).
+pub fn addressee(a: &crate::catalog::Agency) -> String {
+    use crate::catalog::Level;
+    let name = a.name.trim();
+    if !matches!(a.level, Level::District | Level::Commune) || name.starts_with("UBND") {
+        return name.to_string();
+    }
+    let mut c = name.chars();
+    let lowered: String = c.next().map(|f| f.to_lowercase().chain(c).collect()).unwrap_or_default();
+    format!("UBND {lowered}")
+}
+
 /// The idempotency key of a message.
 pub fn message_key(plan: &str, period: Period, agency: &str, round: &str) -> String {
     format!("{plan}/{period}/{agency}/{round}")
@@ -199,12 +212,7 @@ fn recipients(dir: &Directory, id: &AgencyId, kind: &'static str) -> Vec<NewReci
     a.emails
         .iter()
         .filter(|e| !e.trim().is_empty())
-        .map(|e| NewRecipient {
-            address: e.trim().to_string(),
-            name: a.name.clone(),
-            kind,
-            agency: Some(id.to_string()),
-        })
+        .map(|e| NewRecipient { address: e.trim().to_string(), name: addressee(a), kind, agency: Some(id.to_string()) })
         .collect()
 }
 
@@ -366,7 +374,7 @@ pub fn plan_round(input: &PlanInput<'_>) -> RoundPlan {
         plan.digests.push(Digest {
             key: key(&agency),
             kind: MessageKind::Reminder,
-            agency_name: a.name.clone(),
+            agency_name: addressee(a),
             agency: agency.clone(),
             origins,
             on_behalf,
@@ -408,7 +416,7 @@ pub fn plan_round(input: &PlanInput<'_>) -> RoundPlan {
         plan.digests.push(Digest {
             key: key(&id),
             kind: MessageKind::Correction,
-            agency_name: a.name.clone(),
+            agency_name: addressee(a),
             agency: id.clone(),
             origins: Vec::new(),
             on_behalf: Vec::new(),
