@@ -123,6 +123,7 @@ async fn run(communes: usize) {
         opens_at: round_opens(round, &sending, due),
         now,
         today: ctx.settings.calendar.local_date(now),
+        responsible_on: ctx.settings.calendar.cutoff(period),
         rows: &rows,
         last: &last,
         key_suffix: None,

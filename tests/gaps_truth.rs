@@ -277,3 +277,36 @@ async fn letters_are_signed_and_sent_by_the_coordinator_of_the_day_and_greet_the
         db.cleanup().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_round_run_again_after_a_merger_queues_nothing() {
+    use chiso::jobs::remind::{RemindRequest, remind};
+    let db = common::sqlite().await;
+    let out = tempfile::tempdir().unwrap();
+    let mut settings = common::settings();
+    settings.mail.outbox_dir = out.path().to_path_buf();
+    let ctx = common::context(&db, settings, Vec::new()).await;
+    let q2 = common::period("2025-Q2");
+    let at = |s: &str| -> chrono::DateTime<chrono::Utc> { chrono::DateTime::parse_from_rfc3339(s).unwrap().into() };
+    let round =
+        |now: &str| RemindRequest { now: Some(at(now)), round: Some("sau_han".into()), ..RemindRequest::new(q2) };
+    // The day after the due date, before the communes merged on 1/7/2025.
+    let first = remind(&ctx, &round("2025-06-20T10:00:00+07:00"), None).await.unwrap();
+    assert!(first.queued > 100, "{}", first.queued);
+    let keys: std::collections::BTreeSet<String> =
+        db.wh.outbox(Some(q2), None, None).await.unwrap().into_iter().map(|r| r.key).collect();
+    assert!(keys.contains("kh-742-2023/2025-Q2/xa_29542/sau_han"), "a commune of the period is named in its key");
+    // The same round again after the merger: the communes of the period were reminded, their
+    // successors are not reminded again.
+    let again = remind(&ctx, &round("2025-07-10T10:00:00+07:00"), None).await.unwrap();
+    assert_eq!(
+        again.queued,
+        0,
+        "{:?}",
+        again.planned.iter().filter(|p| p.state == "new").map(|p| &p.key).collect::<Vec<_>>()
+    );
+    let after: std::collections::BTreeSet<String> =
+        db.wh.outbox(Some(q2), None, None).await.unwrap().into_iter().map(|r| r.key).collect();
+    assert_eq!(after, keys, "no key names a successor");
+    db.cleanup().await;
+}

@@ -179,15 +179,21 @@ fn merged_agencies_are_reached_through_their_successors() {
     ];
     let plan = plan_for(&rows, "2025-06-02", "sau_han");
     assert!(plan.unreachable.is_empty(), "{:?}", plan.unreachable);
-    let khcn = plan.digests.iter().find(|d| d.agency.as_str() == "so_khcn").unwrap();
-    assert_eq!(all_rows(khcn).len(), 2, "its own item and the dissolved Sở TT&TT's");
-    assert_eq!(khcn.on_behalf, vec!["Sở Thông tin và Truyền thông".to_string()]);
-    assert_eq!(khcn.origins.iter().map(AgencyId::as_str).collect::<Vec<_>>(), vec!["so_khcn", "so_tttt"]);
-    assert_eq!(khcn.key, "kh-742-2023/2024-Q4/so_khcn/sau_han");
+    // Delivered to Sở KH&CN, under the key of the agency responsible in the period: its own
+    // digest and Sở TT&TT's, on whose behalf it is written.
+    let khcn: Vec<&Digest> = plan.digests.iter().filter(|d| d.agency.as_str() == "so_khcn").collect();
+    assert_eq!(
+        khcn.iter().map(|d| d.key.as_str()).collect::<Vec<_>>(),
+        vec!["kh-742-2023/2024-Q4/so_khcn/sau_han", "kh-742-2023/2024-Q4/so_tttt/sau_han"]
+    );
+    assert_eq!(khcn.iter().map(|d| all_rows(d).len()).sum::<usize>(), 2, "its own item and the dissolved Sở TT&TT's");
+    assert_eq!(khcn[1].on_behalf, vec!["Sở Thông tin và Truyền thông".to_string()]);
+    assert_eq!(khcn[1].origins.iter().map(AgencyId::as_str).collect::<Vec<_>>(), vec!["so_tttt"]);
     // Sở LĐTB&XH's first successor (Sở Nội vụ) answers for it.
     let nv = plan.digests.iter().find(|d| d.agency.as_str() == "so_nv").unwrap();
     assert_eq!(nv.to[0].address, "so_nv@vinhlong.example");
-    assert_eq!(plan.digests.len(), 2);
+    assert_eq!(nv.key, "kh-742-2023/2024-Q4/so_ldtbxh/sau_han");
+    assert_eq!(plan.digests.len(), 3);
     // Before the merger each is written to itself.
     let before = plan_for(&rows, "2024-12-20", "sau_han");
     assert_eq!(before.digests.len(), 3);

@@ -328,6 +328,7 @@ async fn run(
         opens_at,
         now,
         today,
+        responsible_on: ctx.settings.calendar.cutoff(req.period),
         rows,
         last: &last,
         key_suffix: req.force.then(|| format!("#r{run_id}")),

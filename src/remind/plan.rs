@@ -107,6 +107,9 @@ pub struct PlanInput<'a> {
     pub now: DateTime<Utc>,
     /// The local date recipients are resolved on (successors of merged agencies).
     pub today: NaiveDate,
+    /// The period's cut-off: the agency responsible then names the message's key, so a
+    /// round sent to a predecessor is never sent again to its successor.
+    pub responsible_on: NaiveDate,
     pub rows: &'a [GapRow],
     /// The last message of this period to each agency.
     pub last: &'a HashMap<String, LastMessage>,
@@ -220,8 +223,8 @@ fn recipients(dir: &Directory, id: &AgencyId, kind: &'static str) -> Vec<NewReci
 pub fn plan_round(input: &PlanInput<'_>) -> RoundPlan {
     let dir = input.dir;
     let round = input.round;
-    // Rows by the agency they are routed to.
-    let mut routed: BTreeMap<AgencyId, Vec<&GapRow>> = BTreeMap::new();
+    // Rows by the agency responsible in the period and the agency they are delivered to.
+    let mut routed: BTreeMap<(AgencyId, AgencyId), Vec<&GapRow>> = BTreeMap::new();
     let mut open: BTreeSet<String> = BTreeSet::new();
     let mut unroutable: BTreeMap<String, (String, usize)> = BTreeMap::new();
     let own = OwnItems::new(input.catalog, dir);
@@ -241,7 +244,8 @@ pub fn plan_round(input: &PlanInput<'_>) -> RoundPlan {
                     open.insert(to.to_string());
                 }
                 if in_round(row, round) {
-                    routed.entry(to).or_default().push(row);
+                    let responsible = route(dir, &agency, input.responsible_on).unwrap_or_else(|_| to.clone());
+                    routed.entry((responsible, to)).or_default().push(row);
                 }
             }
             Err(reason) => {
@@ -286,7 +290,7 @@ pub fn plan_round(input: &PlanInput<'_>) -> RoundPlan {
             None => k,
         }
     };
-    for (agency, all) in routed {
+    for ((responsible, agency), all) in routed {
         let Some(a) = dir.get(&agency) else { continue };
         let (rows, group): (Vec<&GapRow>, Vec<&GapRow>) = all.into_iter().partition(|r| own.is_own(r));
         // A figure the agency sent and chiso refused is listed whatever the mode: the
@@ -372,7 +376,7 @@ pub fn plan_round(input: &PlanInput<'_>) -> RoundPlan {
         }
         let (not_before, held) = schedule(&agency);
         plan.digests.push(Digest {
-            key: key(&agency),
+            key: key(&responsible),
             kind: MessageKind::Reminder,
             agency_name: addressee(a),
             agency: agency.clone(),

@@ -186,6 +186,7 @@ pub fn plan_round(
         opens_at: now,
         now,
         today: now.date_naive(),
+        responsible_on: settings.calendar.cutoff(period("2024-Q4")),
         rows,
         last: &last,
         key_suffix: None,
