@@ -128,6 +128,18 @@ fn a_refused_figure_is_named_with_its_cell_and_reason_in_gaps_and_in_both_digest
     assert!(cell.contains("&ldquo;135%&rdquo;") || cell.contains("“135%”"), "{cell}");
     assert!(cell.contains("ghi tỷ lệ từ 0 đến 100"), "{cell}");
     assert!(!cell.contains("chưa báo cáo") && !cell.contains("Chưa báo cáo"), "{cell}");
+
+    // "Why did Sở Y tế get this?": `chiso outbox show` names the round, the runs and every
+    // item with its status, figure and refused cell.
+    let list = chiso(dir.path(), &["outbox", "list", "--period", "2024-Q2", "--format", "json"]);
+    let list: serde_json::Value = serde_json::from_str(&stdout(&list)).unwrap();
+    let id = list.as_array().unwrap().iter().find(|m| m["agency"] == "so_yt").unwrap()["id"].as_i64().unwrap();
+    let show = stdout(&chiso(dir.path(), &["outbox", "show", &id.to_string()]));
+    assert!(show.contains("dựa trên lần đánh giá #"), "{show}");
+    let line = show.lines().find(|l| l.trim_start().starts_with("chỉ tiêu 23 ")).expect("item 23 listed");
+    assert!(line.contains("(so_yt): Số liệu không hợp lệ; số liệu: “135%” (không được ghi nhận); Ô E"), "{line}");
+    let missing = show.lines().find(|l| l.trim_start().starts_with("chỉ tiêu 141 ")).expect("item 141 listed");
+    assert!(missing.contains("Chưa báo cáo; số liệu: chưa có; Hạn báo cáo"), "{missing}");
 }
 
 /// The shipped plan judged for a quarter on the given count figures, long after its due date.
@@ -309,4 +321,16 @@ async fn the_same_round_run_again_after_a_merger_queues_nothing() {
         db.wh.outbox(Some(q2), None, None).await.unwrap().into_iter().map(|r| r.key).collect();
     assert_eq!(after, keys, "no key names a successor");
     db.cleanup().await;
+}
+
+#[test]
+fn a_composite_measure_reads_in_the_plan_s_words() {
+    let (dir, catalog) = common::catalog();
+    let ind = catalog.indicators.iter().find(|i| i.key.to_string() == "122").unwrap();
+    let mut row = judge("2024-Q4", &[]).into_iter().find(|r| r.item.to_string() == "122").unwrap();
+    row.measure = "ca_nhan_co_so_doanh_nghiep".into();
+    row.agency = "so_yt".into();
+    let line = chiso::remind::compose::digest_item(&row, Some(ind), &dir, &"so_yt".parse().unwrap());
+    assert_eq!(line.measure, "cá nhân, cơ sở, doanh nghiệp");
+    assert!(!line.measure.contains('_'));
 }

@@ -294,6 +294,7 @@ pub async fn run_outbox(ctx: &Ctx, cmd: OutboxCommand) -> anyhow::Result<ExitCod
             for a in attachments {
                 println!("  attached   {a}");
             }
+            print_why(&app, id, &row.round).await?;
             println!();
             println!("{text}");
             ExitCode::SUCCESS
@@ -330,4 +331,30 @@ pub async fn run_outbox(ctx: &Ctx, cmd: OutboxCommand) -> anyhow::Result<ExitCod
     };
     app.wh.close().await;
     Ok(code)
+}
+
+/// Why a message exists: the round, the run that queued it, the evaluation it was based on,
+/// and every item it listed with its status, figure and refused cell.
+async fn print_why(app: &Context, id: i64, round: &str) -> anyhow::Result<()> {
+    let (run, evaluation) = app.wh.outbox_runs(id).await?.unwrap_or_default();
+    let show = |r: Option<i64>| r.map_or_else(|| "—".to_string(), |r| format!("#{r}"));
+    println!("  vòng nhắc  {round}, lần chạy nhắc {}, dựa trên lần đánh giá {}", show(run), show(evaluation));
+    let items: Vec<serde_json::Value> =
+        app.wh.outbox_items(id).await?.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default();
+    for i in &items {
+        let text = |k: &str| i[k].as_str().unwrap_or_default().to_string();
+        let status = chiso::evaluate::Status::parse(&text("status")).map_or_else(|| text("status"), |s| s.vi().into());
+        let figure = serde_json::from_value::<chiso::domain::Value>(i["actual"].clone())
+            .map(|v| v.vi())
+            .or_else(|_| i["refused"]["raw_text"].as_str().map(|t| format!("“{t}” (không được ghi nhận)")).ok_or(()))
+            .unwrap_or_else(|_| "chưa có".into());
+        let measure = if text("measure").is_empty() { String::new() } else { format!(" – {}", text("measure")) };
+        println!(
+            "  chỉ tiêu {}{measure} ({}): {status}; số liệu: {figure}; {}",
+            text("item"),
+            text("agency"),
+            text("reason")
+        );
+    }
+    Ok(())
 }

@@ -123,7 +123,11 @@ pub fn digest_item(row: &GapRow, ind: Option<&Indicator>, dir: &Directory, recip
     };
     DigestItem {
         item: row.item.to_string(),
-        measure: row.measure.clone(),
+        // A composite measure by the words the plan counts it in, not its internal key.
+        measure: match kind {
+            Some(MeasureKind::Count { unit: Some(u) }) if !row.measure.is_empty() => u.clone(),
+            _ => row.measure.clone(),
+        },
         task: ind.map(|i| i.task.clone()).unwrap_or_default(),
         target: row.target.clone(),
         expected: num(row.expected),

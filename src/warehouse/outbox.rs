@@ -544,6 +544,15 @@ impl Warehouse {
 }
 
 impl Warehouse {
+    /// The remind run that queued a message and the evaluation run it was based on.
+    pub async fn outbox_runs(&self, id: i64) -> Result<Option<(Option<i64>, Option<i64>)>, WarehouseError> {
+        with_pool!(self, |pool| sqlx::query_as("SELECT run_id, evaluation_run FROM outbox WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await
+            .op("outbox read"))
+    }
+
     /// The gap rows a message listed, as JSON: why this agency got this message.
     pub async fn outbox_items(&self, id: i64) -> Result<Option<String>, WarehouseError> {
         with_pool!(self, |pool| sqlx::query_scalar("SELECT items FROM outbox WHERE id = $1")
