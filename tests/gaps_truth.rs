@@ -42,6 +42,14 @@ fn workdir() -> tempfile::TempDir {
     dir
 }
 
+/// A job context whose mail is written as .eml files under a temporary directory.
+async fn file_context(db: &common::TestDb) -> (chiso::app::Context, tempfile::TempDir) {
+    let out = tempfile::tempdir().unwrap();
+    let mut settings = common::settings();
+    settings.mail.outbox_dir = out.path().to_path_buf();
+    (common::context(db, settings, Vec::new()).await, out)
+}
+
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -255,10 +263,7 @@ async fn letters_are_signed_and_sent_by_the_coordinator_of_the_day_and_greet_the
         ("2025-Q1", "2025-03-24T10:00:00+07:00", "Sở Khoa học và Công nghệ Vĩnh Long"),
     ] {
         let db = common::sqlite().await;
-        let out = tempfile::tempdir().unwrap();
-        let mut settings = common::settings();
-        settings.mail.outbox_dir = out.path().to_path_buf();
-        let ctx = common::context(&db, settings, Vec::new()).await;
+        let (ctx, out) = file_context(&db).await;
         let now: chrono::DateTime<chrono::Utc> = chrono::DateTime::parse_from_rfc3339(now).unwrap().into();
         let q = common::period(period);
         let report = remind(&ctx, &RemindRequest { now: Some(now), ..RemindRequest::new(q) }, None).await.unwrap();
@@ -294,10 +299,7 @@ async fn letters_are_signed_and_sent_by_the_coordinator_of_the_day_and_greet_the
 async fn the_same_round_run_again_after_a_merger_queues_nothing() {
     use chiso::jobs::remind::{RemindRequest, remind};
     let db = common::sqlite().await;
-    let out = tempfile::tempdir().unwrap();
-    let mut settings = common::settings();
-    settings.mail.outbox_dir = out.path().to_path_buf();
-    let ctx = common::context(&db, settings, Vec::new()).await;
+    let (ctx, _out) = file_context(&db).await;
     let q2 = common::period("2025-Q2");
     let at = |s: &str| -> chrono::DateTime<chrono::Utc> { chrono::DateTime::parse_from_rfc3339(s).unwrap().into() };
     let round =
@@ -333,4 +335,53 @@ fn a_composite_measure_reads_in_the_plan_s_words() {
     let line = chiso::remind::compose::digest_item(&row, Some(ind), &dir, &"so_yt".parse().unwrap());
     assert_eq!(line.measure, "cá nhân, cơ sở, doanh nghiệp");
     assert!(!line.measure.contains('_'));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_is_kept_apart_and_never_becomes_the_current_table() {
+    use chiso::evaluate::Status;
+    use chiso::jobs::evaluate::{EvaluateRequest, evaluate};
+    use chiso::jobs::remind::{RemindRequest, remind};
+    for db in common::all().await {
+        let (ctx, _out) = file_context(&db).await;
+        let q2 = common::period("2024-Q2");
+        let at = |s: &str| -> chrono::DateTime<chrono::Utc> { chrono::DateTime::parse_from_rfc3339(s).unwrap().into() };
+        let live = EvaluateRequest {
+            now: Some(at("2024-06-25T10:00:00+07:00")),
+            ..EvaluateRequest::new(q2, chiso::warehouse::Trigger::Cli, None)
+        };
+        let live_run = evaluate(&ctx, &live).await.unwrap().run_id;
+        let current = db.wh.gaps("kh-742-2023", q2, None).await.unwrap();
+        assert!(current.iter().any(|g| g.status == Status::Missing));
+        // `remind --at` a moment before the due date: judged then, stored apart.
+        let replay = RemindRequest {
+            now: Some(at("2024-06-17T10:00:00+07:00")),
+            replay: true,
+            deliver: false,
+            ..RemindRequest::new(q2)
+        };
+        let r = remind(&ctx, &replay, None).await.unwrap();
+        let replay_run = r.evaluation_run.unwrap();
+        assert_ne!(replay_run, live_run);
+        assert_eq!(
+            db.wh.gaps("kh-742-2023", q2, None).await.unwrap(),
+            current,
+            "{}: the live table is unchanged",
+            db.name
+        );
+        let then = db.wh.gaps("kh-742-2023", q2, Some(replay_run)).await.unwrap();
+        assert_eq!(then.len(), current.len());
+        assert!(then.iter().all(|g| g.valid_from_run == replay_run));
+        assert!(!then.iter().any(|g| g.status == Status::Missing), "before the due date nothing is missing yet");
+        assert!(then.iter().any(|g| g.status == Status::NotDue));
+        // The live run's own view is untouched by the replay.
+        assert_eq!(db.wh.gaps("kh-742-2023", q2, Some(live_run)).await.unwrap(), current);
+        // `evaluate --at` likewise.
+        let e = evaluate(&ctx, &EvaluateRequest { replay: true, now: Some(at("2024-05-01T10:00:00+07:00")), ..live })
+            .await
+            .unwrap();
+        assert_eq!(db.wh.gaps("kh-742-2023", q2, None).await.unwrap(), current);
+        assert_eq!(db.wh.gaps("kh-742-2023", q2, Some(e.run_id)).await.unwrap().len(), current.len());
+        db.cleanup().await;
+    }
 }

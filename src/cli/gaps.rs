@@ -51,10 +51,22 @@ pub struct GapsArgs {
     pub limit: usize,
 }
 
-pub async fn evaluate(ctx: &Ctx, period: Period, operator: Option<String>) -> anyhow::Result<ExitCode> {
+pub async fn evaluate(
+    ctx: &Ctx,
+    period: Period,
+    at: Option<chrono::DateTime<chrono::Utc>>,
+    operator: Option<String>,
+) -> anyhow::Result<ExitCode> {
     let app = super::open_app(ctx).await?;
-    let report = chiso::jobs::evaluate::evaluate(&app, &EvaluateRequest::new(period, Trigger::Cli, operator)).await?;
+    let req = EvaluateRequest { now: at, replay: at.is_some(), ..EvaluateRequest::new(period, Trigger::Cli, operator) };
+    let report = chiso::jobs::evaluate::evaluate(&app, &req).await?;
     print_summary(&report);
+    if req.replay {
+        println!(
+            "Đánh giá lại tại thời điểm đã chọn, lưu riêng: xem bằng `chiso gaps --period {period} --as-of {}`; bảng hiện hành không đổi",
+            report.run_id
+        );
+    }
     app.wh.close().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -104,6 +104,10 @@ pub enum Command {
     Evaluate {
         #[arg(long)]
         period: Period,
+        /// Judge as of this moment (RFC 3339): stored as a replay, seen with `gaps --as-of RUN`;
+        /// the current table is left as it is.
+        #[arg(long)]
+        at: Option<chrono::DateTime<chrono::Utc>>,
         #[arg(long, env = "CHISO_OPERATOR")]
         operator: Option<String>,
     },
@@ -254,7 +258,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rejects { period, format } => collect::rejects(&ctx, period, format).await,
         Command::Export(cmd) => collect::export(&ctx, cmd).await,
         Command::Template { agency, period, output } => collect::template(&ctx, agency, period, output).await,
-        Command::Evaluate { period, operator } => gaps::evaluate(&ctx, period, operator).await,
+        Command::Evaluate { period, at, operator } => gaps::evaluate(&ctx, period, at, operator).await,
         Command::Gaps(args) => gaps::gaps(&ctx, args).await,
         Command::Remind(args) => remind::run_remind(&ctx, args).await,
         Command::Outbox(cmd) => remind::run_outbox(&ctx, cmd).await,

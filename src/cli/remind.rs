@@ -30,7 +30,8 @@ pub struct RemindArgs {
     /// Queue only; leave sending to `chiso serve` or `chiso outbox send`.
     #[arg(long)]
     pub no_send: bool,
-    /// Judge as of this moment (RFC 3339) instead of now: replays and demonstrations.
+    /// Judge as of this moment (RFC 3339) instead of now: a replay, stored apart (`gaps --as-of
+    /// RUN`); the current gap table is left as it is.
     #[arg(long)]
     pub at: Option<DateTime<Utc>>,
     #[arg(long, env = "CHISO_OPERATOR")]
@@ -83,6 +84,7 @@ pub async fn run_remind(ctx: &Ctx, args: RemindArgs) -> anyhow::Result<ExitCode>
         period: args.period,
         round: args.round,
         now: args.at,
+        replay: args.at.is_some(),
         dry_run: args.dry_run,
         force: args.force,
         deliver: !args.no_send,

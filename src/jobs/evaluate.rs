@@ -22,6 +22,10 @@ pub struct EvaluateRequest {
     /// Judge and compare with the stored gap table; store nothing.
     #[serde(default)]
     pub dry_run: bool,
+    /// Judged as of another moment (`--at`): stored as a replay, seen with `--as-of RUN`,
+    /// never as the current table.
+    #[serde(default)]
+    pub replay: bool,
     /// A run created beforehand (admin API).
     #[serde(skip)]
     pub run_id: Option<i64>,
@@ -34,7 +38,17 @@ pub struct EvaluateRequest {
 
 impl EvaluateRequest {
     pub fn new(period: Period, trigger: Trigger, operator: Option<String>) -> Self {
-        Self { period, now: None, trigger, operator, dry_run: false, run_id: None, rerun_of: None, wait: None }
+        Self {
+            period,
+            now: None,
+            trigger,
+            operator,
+            dry_run: false,
+            replay: false,
+            run_id: None,
+            rerun_of: None,
+            wait: None,
+        }
     }
 }
 
@@ -223,7 +237,7 @@ async fn run(ctx: &Context, req: &EvaluateRequest, run_id: i64) -> Result<Evalua
         (EvalCounts::default(), Some(super::preview::flips(&stored, &rows)))
     } else {
         let ids = ctx.wh.indicator_id_map(&ctx.catalog.plan.id).await?;
-        (ctx.wh.store_evaluation(run_id, req.period, &ids, &rows).await?, None)
+        (ctx.wh.store_evaluation(run_id, req.period, &ids, &rows, req.replay).await?, None)
     };
     let mut by_section: BTreeMap<Section, BTreeMap<Status, usize>> = BTreeMap::new();
     for r in &rows {

@@ -79,6 +79,10 @@ pub struct RemindRequest {
     pub force: bool,
     /// Send what is due after queuing (the daemon's delivery loop sends otherwise).
     pub deliver: bool,
+    /// Judged as of another moment (`--at`): the evaluation is stored as a replay and the
+    /// current gap table is left as it was.
+    #[serde(default)]
+    pub replay: bool,
     pub trigger: Trigger,
     pub operator: Option<String>,
     #[serde(skip)]
@@ -99,6 +103,7 @@ impl RemindRequest {
             dry_run: false,
             force: false,
             deliver: true,
+            replay: false,
             trigger: Trigger::Cli,
             operator: None,
             fault: Fault::None,
@@ -298,6 +303,7 @@ async fn run(
                 ctx,
                 &EvaluateRequest {
                     now: Some(now),
+                    replay: req.replay,
                     wait: Some(std::time::Duration::from_secs(300).max(ctx.lease_wait)),
                     ..EvaluateRequest::new(req.period, req.trigger, req.operator.clone())
                 },
