@@ -385,3 +385,20 @@ async fn a_replay_is_kept_apart_and_never_becomes_the_current_table() {
         db.cleanup().await;
     }
 }
+
+#[test]
+fn a_dry_rerun_of_a_remind_run_counts_what_it_would_queue() {
+    let dir = workdir();
+    let out = chiso(dir.path(), &["remind", "--period", "2024-Q2", "--no-send", "--format", "json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let run = report["run_id"].as_i64().unwrap().to_string();
+    let queued = report["queued"].as_u64().unwrap();
+    assert!(queued > 10);
+    let out = chiso(dir.path(), &["rerun", &run, "--dry-run"]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    // Everything was queued by the first run: the rerun would queue nothing new.
+    assert!(text.contains("0 thư sẽ được xếp hàng (0 thư đính chính), 0 thư rút lại"), "{text}");
+    assert!(text.contains(&format!("{queued} thư đã gửi trước đó")), "{text}");
+}
