@@ -123,6 +123,7 @@ async fn run(communes: usize) {
         opens_at: round_opens(round, &sending, due),
         now,
         today: ctx.settings.calendar.local_date(now),
+        responsible_on: ctx.settings.calendar.cutoff(period),
         rows: &rows,
         last: &last,
         key_suffix: None,
@@ -148,6 +149,7 @@ async fn run(communes: usize) {
         now,
         run_id: None,
         evaluation_run: None,
+        group_mode: settings.group_items,
     };
     let planned = started.elapsed();
     let mut bytes = 0usize;

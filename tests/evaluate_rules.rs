@@ -278,9 +278,9 @@ fn the_due_date_ends_at_local_midnight() {
     let last_minute = Utc.with_ymd_and_hms(2024, 6, 19, 16, 59, 59).unwrap();
     let next_day = Utc.with_ymd_and_hms(2024, 6, 19, 17, 0, 0).unwrap();
     let case = Case { period: "2024-Q2", now: last_minute, reports: vec![], last_year: vec![] };
-    check(&w, case, &[("3", "so_b", Status::NotDue, None, None, None, "Chưa đến hạn báo cáo (19/06/2024)")]);
+    check(&w, case, &[("3", "so_b", Status::NotDue, None, None, None, "Hạn báo cáo Quý II/2024 19/06/2024")]);
     let case = Case { period: "2024-Q2", now: next_day, reports: vec![], last_year: vec![] };
-    check(&w, case, &[("3", "so_b", Status::Missing, None, None, None, "Chưa báo cáo Quý II/2024 (hạn 19/06/2024)")]);
+    check(&w, case, &[("3", "so_b", Status::Missing, None, None, None, "Hạn báo cáo Quý II/2024 19/06/2024 đã qua")]);
 }
 
 #[test]

@@ -4,13 +4,11 @@
 
 mod common;
 
-use std::collections::HashMap;
-
 use chiso::domain::{AgencyId, Period, Value};
 use chiso::evaluate::{GapRow, RowKind, Status};
-use chiso::remind::SendingCalendar;
+use chiso::remind::GroupItems;
 use chiso::remind::compose::{ComposeInput, Known, context};
-use chiso::remind::plan::{Digest, MessageKind, PlanInput, plan_round, route};
+use chiso::remind::plan::{Digest, MessageKind, route};
 use chiso::remind::render::{Named, Templates};
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -34,6 +32,7 @@ fn row(item: &str, agency: &str, status: Status) -> GapRow {
         co: Vec::new(),
         members: None,
         observation_id: None,
+        refused: None,
     }
 }
 
@@ -49,6 +48,10 @@ fn lagging(item: &str, agency: &str, target: &str, expected: f64, actual: f64, p
     }
 }
 
+fn sectioned_again<'a>(input: &ComposeInput<'a>) -> ComposeInput<'a> {
+    ComposeInput { group_mode: chiso::remind::GroupItems::Section, coordinator: input.coordinator.clone(), ..*input }
+}
+
 fn digest(rows: Vec<GapRow>, kind: MessageKind) -> Digest {
     Digest {
         key: "kh-742-2023/2024-Q2/so_yt/sau_han".into(),
@@ -58,6 +61,9 @@ fn digest(rows: Vec<GapRow>, kind: MessageKind) -> Digest {
         origins: vec!["so_yt".parse().unwrap()],
         on_behalf: Vec::new(),
         rows,
+        group_rows: Vec::new(),
+        group_title: String::new(),
+        group_more: 0,
         to: Vec::new(),
         cc: Vec::new(),
         not_before: at("2024-06-20T07:30:00+07:00"),
@@ -96,16 +102,49 @@ fn the_digest_reads_well_in_both_parts() {
         now: at("2024-06-20T10:00:00+07:00"),
         run_id: None,
         evaluation_run: None,
+        group_mode: chiso::remind::GroupItems::Count,
     };
     let mut missing = row("6", "so_yt", Status::Missing);
     missing.target = "90%".into();
-    missing.reason = "Chưa báo cáo Quý II/2024 (hạn 19/06/2024)".into();
-    let d = digest(vec![lagging("15", "so_yt", "100%", 97.5, 85.0, 7.5), missing], MessageKind::Reminder);
-    let ctx = context(&input, &d, vec!["bao-cao-2024-Q2-so_yt.xlsx".into()]);
+    missing.reason = "Hạn báo cáo Quý II/2024 19/06/2024 đã qua".into();
+    missing.expected = Some(90.0);
+    // The demo's refused 135% for item 23, as the evaluation words it.
+    let refusal = chiso::evaluate::Refusal {
+        location: "Báo cáo!E27".into(),
+        raw_text: "135%".into(),
+        code: "percent_out_of_range".into(),
+        message: "Kết quả 135% vượt quá 100%".into(),
+        hint: "ghi tỷ lệ từ 0 đến 100".into(),
+        file: Some("BC_CDS_Quy_II_2024_SoYTe.xlsx".into()),
+    };
+    let mut refused = row("23", "so_yt", Status::Refused);
+    refused.target = "100%".into();
+    refused.reason = refusal.vi();
+    refused.refused = Some(refusal);
+    let mut group = row("1", "so_yt", Status::Missing);
+    group.target = "100%".into();
+    group.expected = Some(100.0);
+    group.reason = "Hạn báo cáo Quý II/2024 19/06/2024 đã qua".into();
+    let mut d = digest(vec![lagging("15", "so_yt", "100%", 97.5, 85.0, 7.5), missing, refused], MessageKind::Reminder);
+    d.group_rows = vec![group];
+    d.group_title = "Nhiệm vụ chung của các sở, ban, ngành tỉnh".into();
+    let sectioned = ComposeInput { group_mode: chiso::remind::GroupItems::Section, ..input };
+    let ctx = context(&sectioned, &d, vec!["bao-cao-2024-Q2-so_yt.xlsx".into()]);
     let r = templates.render("reminder", &ctx).unwrap();
-    assert_eq!(r.subject, "[Chuyển đổi số] Nhắc báo cáo Quý II/2024 – 2 chỉ tiêu cần xử lý");
+    assert_eq!(r.subject, "[Chuyển đổi số] Nhắc báo cáo Quý II/2024 – 3 chỉ tiêu cần xử lý");
     insta::assert_snapshot!("reminder_text", r.text);
     insta::assert_snapshot!("reminder_html", r.html);
+    // As one line: the group item is counted, not listed.
+    let input = ComposeInput { group_mode: chiso::remind::GroupItems::Count, ..sectioned };
+    let counted = Digest { group_rows: Vec::new(), group_more: 1, ..d.clone() };
+    let r = templates.render("reminder", &context(&input, &counted, vec![])).unwrap();
+    assert!(r.text.contains("đơn vị còn 1 chỉ tiêu cần xử lý; các chỉ tiêu này có trong tệp đính kèm"), "{}", r.text);
+    assert!(!r.text.contains("Chỉ tiêu số 1\n") && !r.text.contains("Duy trì tỷ lệ dịch vụ công"), "{}", r.text);
+    // Only group items, as a section: the subject counts 0 named items.
+    let only_group = Digest { rows: Vec::new(), ..d.clone() };
+    let r = templates.render("reminder", &context(&sectioned_again(&input), &only_group, vec![])).unwrap();
+    assert_eq!(r.subject, "[Chuyển đổi số] Nhắc báo cáo Quý II/2024 – 0 chỉ tiêu được giao chủ trì cần xử lý");
+    assert!(r.text.contains("Duy trì tỷ lệ dịch vụ công"), "{}", r.text);
 
     let only_lagging = digest(vec![lagging("15", "so_yt", "100%", 97.5, 85.0, 7.5)], MessageKind::Reminder);
     let r = templates.render("reminder", &context(&input, &only_lagging, vec![])).unwrap();
@@ -117,30 +156,18 @@ fn the_digest_reads_well_in_both_parts() {
     insta::assert_snapshot!("correction_text", r.text);
 }
 
+/// Named and group items alike.
+fn all_rows(d: &Digest) -> Vec<&GapRow> {
+    d.rows.iter().chain(&d.group_rows).collect()
+}
+
+/// These cases are about routing: every row counts, named or not.
 fn plan_for(rows: &[GapRow], today: &str, round_id: &str) -> chiso::remind::plan::RoundPlan {
-    let (dir, catalog) = common::catalog();
-    let mut settings = common::settings();
-    let sending = SendingCalendar::new(&settings.remind.working, settings.calendar.timezone).unwrap();
-    let round = settings.remind.rounds.iter().find(|r| r.id == round_id).unwrap().clone();
-    settings.remind.rounds.clear();
-    let now: DateTime<Utc> = format!("{today}T03:00:00Z").parse().unwrap();
-    let last = HashMap::new();
-    plan_round(&PlanInput {
-        catalog: &catalog,
-        dir: &dir,
-        settings: &settings.remind,
-        sending: &sending,
-        coordinator: &settings.plan.coordinator,
-        plan_id: "kh-742-2023",
-        period: "2024-Q4".parse().unwrap(),
-        round: &round,
-        opens_at: now,
-        now,
-        today: NaiveDate::parse_from_str(today, "%Y-%m-%d").unwrap(),
-        rows,
-        last: &last,
-        key_suffix: None,
-    })
+    plan_with(rows, today, round_id, GroupItems::Section)
+}
+
+fn plan_with(rows: &[GapRow], today: &str, round_id: &str, mode: GroupItems) -> chiso::remind::plan::RoundPlan {
+    common::plan_round(rows, today, round_id, mode)
 }
 
 #[test]
@@ -152,15 +179,21 @@ fn merged_agencies_are_reached_through_their_successors() {
     ];
     let plan = plan_for(&rows, "2025-06-02", "sau_han");
     assert!(plan.unreachable.is_empty(), "{:?}", plan.unreachable);
-    let khcn = plan.digests.iter().find(|d| d.agency.as_str() == "so_khcn").unwrap();
-    assert_eq!(khcn.rows.len(), 2, "its own item and the dissolved Sở TT&TT's");
-    assert_eq!(khcn.on_behalf, vec!["Sở Thông tin và Truyền thông".to_string()]);
-    assert_eq!(khcn.origins.iter().map(AgencyId::as_str).collect::<Vec<_>>(), vec!["so_khcn", "so_tttt"]);
-    assert_eq!(khcn.key, "kh-742-2023/2024-Q4/so_khcn/sau_han");
+    // Delivered to Sở KH&CN, under the key of the agency responsible in the period: its own
+    // digest and Sở TT&TT's, on whose behalf it is written.
+    let khcn: Vec<&Digest> = plan.digests.iter().filter(|d| d.agency.as_str() == "so_khcn").collect();
+    assert_eq!(
+        khcn.iter().map(|d| d.key.as_str()).collect::<Vec<_>>(),
+        vec!["kh-742-2023/2024-Q4/so_khcn/sau_han", "kh-742-2023/2024-Q4/so_tttt/sau_han"]
+    );
+    assert_eq!(khcn.iter().map(|d| all_rows(d).len()).sum::<usize>(), 2, "its own item and the dissolved Sở TT&TT's");
+    assert_eq!(khcn[1].on_behalf, vec!["Sở Thông tin và Truyền thông".to_string()]);
+    assert_eq!(khcn[1].origins.iter().map(AgencyId::as_str).collect::<Vec<_>>(), vec!["so_tttt"]);
     // Sở LĐTB&XH's first successor (Sở Nội vụ) answers for it.
     let nv = plan.digests.iter().find(|d| d.agency.as_str() == "so_nv").unwrap();
     assert_eq!(nv.to[0].address, "so_nv@vinhlong.example");
-    assert_eq!(plan.digests.len(), 2);
+    assert_eq!(nv.key, "kh-742-2023/2024-Q4/so_ldtbxh/sau_han");
+    assert_eq!(plan.digests.len(), 3);
     // Before the merger each is written to itself.
     let before = plan_for(&rows, "2024-12-20", "sau_han");
     assert_eq!(before.digests.len(), 3);
@@ -197,8 +230,8 @@ fn the_round_before_the_due_date_asks_only_who_has_not_reported() {
     let rows = vec![reported, row("2", "so_yt", Status::NotDue), row("3", "so_tc", Status::OnTrack)];
     let plan = plan_for(&rows, "2024-12-16", "truoc_han");
     assert_eq!(plan.digests.len(), 1);
-    assert_eq!(plan.digests[0].rows.len(), 1);
-    assert_eq!(plan.digests[0].rows[0].item.to_string(), "2");
+    assert_eq!(all_rows(&plan.digests[0]).len(), 1);
+    assert_eq!(all_rows(&plan.digests[0])[0].item.to_string(), "2");
 }
 
 #[test]
@@ -248,4 +281,52 @@ fn escalations_copy_named_co_agencies_only_on_items_one_agency_leads() {
     let plan = plan_for(&rows, "2024-12-30", "don_doc");
     let cc: Vec<String> = plan.digests[0].cc.iter().map(|r| r.address.clone()).collect();
     assert_eq!(cc, vec!["so_tttt@vinhlong.example".to_string(), format!("{district}@vinhlong.example")]);
+}
+
+#[test]
+fn named_items_come_first_and_group_items_follow_the_setting() {
+    // Sở Y tế leads items 141–145 and 148 by name; items 1 and 4 it answers for as one of
+    // `Các sở, ban, ngành tỉnh`.
+    let mut named: Vec<GapRow> = ["141", "142", "143", "144", "145", "148"]
+        .iter()
+        .map(|k| GapRow { actual: Some(Value::Percent(90.0)), ..row(k, "so_yt", Status::OnTrack) })
+        .collect();
+    let group = vec![row("1", "so_yt", Status::Missing), row("4", "so_yt", Status::Missing)];
+    let rows: Vec<GapRow> = named.iter().cloned().chain(group.iter().cloned()).collect();
+    assert_eq!(GroupItems::default(), GroupItems::Count, "the shipped default");
+    // Every named item reported: no digest by default, nor with group items left out.
+    for mode in [GroupItems::Count, GroupItems::Omit] {
+        let plan = plan_with(&rows, "2024-06-20", "sau_han", mode);
+        assert!(plan.digests.iter().all(|d| d.agency.as_str() != "so_yt"), "{mode:?}");
+    }
+    // As a section of their own: a digest with 0 named items and the two group items.
+    let plan = plan_with(&rows, "2024-06-20", "sau_han", GroupItems::Section);
+    let d = plan.digests.iter().find(|d| d.agency.as_str() == "so_yt").expect("a digest");
+    assert!(d.rows.is_empty());
+    assert_eq!(d.group_rows.iter().map(|r| r.item.to_string()).collect::<Vec<_>>(), vec!["1", "4"]);
+    assert_eq!(d.group_title, "Nhiệm vụ chung của các sở, ban, ngành tỉnh");
+    // A named item behind: the digest leads with it and counts the group items in one line.
+    named[0].status = Status::Lagging;
+    let rows: Vec<GapRow> = named.iter().cloned().chain(group.iter().cloned()).collect();
+    let plan = plan_with(&rows, "2024-06-20", "sau_han", GroupItems::Count);
+    let d = plan.digests.iter().find(|d| d.agency.as_str() == "so_yt").expect("a digest");
+    assert_eq!(d.rows.iter().map(|r| r.item.to_string()).collect::<Vec<_>>(), vec!["141"]);
+    assert!(d.group_rows.is_empty());
+    assert_eq!(d.group_more, 2);
+    // A refused figure on a group item is listed whatever the setting: the agency sent it.
+    let mut refused = group.clone();
+    refused[0].status = Status::Refused;
+    for mode in [GroupItems::Count, GroupItems::Omit] {
+        let rows: Vec<GapRow> = refused.clone();
+        let plan = plan_with(&rows, "2024-06-20", "sau_han", mode);
+        let d = plan.digests.iter().find(|d| d.agency.as_str() == "so_yt").expect("a digest");
+        assert!(d.rows.is_empty());
+        assert_eq!(d.group_rows.iter().map(|r| r.item.to_string()).collect::<Vec<_>>(), vec!["1"], "{mode:?}");
+        assert_eq!(d.group_more, usize::from(mode == GroupItems::Count), "{mode:?}");
+    }
+    // A commune, named for nothing, answers its level's items as its own.
+    let commune = chiso::remind::plan::OwnItems::new(&common::catalog().1, &common::directory());
+    assert!(commune.is_own(&row("1", "xa_29542", Status::Missing)));
+    assert!(!commune.is_own(&row("1", "so_yt", Status::Missing)));
+    assert!(commune.is_own(&row("141", "so_yt", Status::Missing)));
 }

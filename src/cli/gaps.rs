@@ -31,7 +31,7 @@ pub struct GapsArgs {
     /// Only this agency's rows.
     #[arg(long)]
     pub agency: Option<String>,
-    /// Only these statuses (comma-separated): overdue, lagging, missing, at_risk, not_due,
+    /// Only these statuses (comma-separated): overdue, lagging, missing, refused, at_risk, not_due,
     /// on_track, done, not_applicable.
     #[arg(long, value_delimiter = ',')]
     pub status: Vec<String>,
@@ -51,10 +51,22 @@ pub struct GapsArgs {
     pub limit: usize,
 }
 
-pub async fn evaluate(ctx: &Ctx, period: Period, operator: Option<String>) -> anyhow::Result<ExitCode> {
+pub async fn evaluate(
+    ctx: &Ctx,
+    period: Period,
+    at: Option<chrono::DateTime<chrono::Utc>>,
+    operator: Option<String>,
+) -> anyhow::Result<ExitCode> {
     let app = super::open_app(ctx).await?;
-    let report = chiso::jobs::evaluate::evaluate(&app, &EvaluateRequest::new(period, Trigger::Cli, operator)).await?;
+    let req = EvaluateRequest { now: at, replay: at.is_some(), ..EvaluateRequest::new(period, Trigger::Cli, operator) };
+    let report = chiso::jobs::evaluate::evaluate(&app, &req).await?;
     print_summary(&report);
+    if req.replay {
+        println!(
+            "Đánh giá lại tại thời điểm đã chọn, lưu riêng: xem bằng `chiso gaps --period {period} --as-of {}`; bảng hiện hành không đổi",
+            report.run_id
+        );
+    }
     app.wh.close().await;
     Ok(ExitCode::SUCCESS)
 }
@@ -162,7 +174,7 @@ pub async fn gaps(ctx: &Ctx, args: GapsArgs) -> anyhow::Result<ExitCode> {
         statuses.push(Status::parse(s.trim()).ok_or_else(|| super::Failed {
             code: 2,
             message: format!(
-                "`{s}` is not a status (overdue, lagging, missing, at_risk, not_due, on_track, done, not_applicable)"
+                "`{s}` is not a status (overdue, lagging, missing, refused, at_risk, not_due, on_track, done, not_applicable)"
             ),
         })?);
     }

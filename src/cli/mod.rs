@@ -113,6 +113,10 @@ pub enum Command {
         /// Quý: 2024-Q2, Q2/2024, Quý II/2024 …
         #[arg(long)]
         period: Period,
+        /// Đánh giá như tại thời điểm này (RFC 3339): lưu thành một lần xem lại, xem bằng
+        /// `gaps --as-of LẦN_CHẠY`; bảng tiến độ hiện hành giữ nguyên.
+        #[arg(long)]
+        at: Option<chrono::DateTime<chrono::Utc>>,
         /// Người yêu cầu (ghi cùng lần chạy).
         #[arg(long, env = "CHISO_OPERATOR")]
         operator: Option<String>,
@@ -355,7 +359,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rejects { period, format, output } => collect::rejects(&ctx, period, format, output).await,
         Command::Export(cmd) => collect::export(&ctx, cmd).await,
         Command::Template { agency, period, output } => collect::template(&ctx, &agency, period, output).await,
-        Command::Evaluate { period, operator } => gaps::evaluate(&ctx, period, operator).await,
+        Command::Evaluate { period, at, operator } => gaps::evaluate(&ctx, period, at, operator).await,
         Command::Gaps(args) => gaps::gaps(&ctx, args).await,
         Command::Remind(args) => remind::run_remind(&ctx, args).await,
         Command::Outbox(cmd) => remind::run_outbox(&ctx, cmd).await,

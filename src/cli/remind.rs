@@ -30,7 +30,8 @@ pub struct RemindArgs {
     /// Queue only; leave sending to `chiso serve` or `chiso outbox send`.
     #[arg(long)]
     pub no_send: bool,
-    /// Judge as of this moment (RFC 3339) instead of now: replays and demonstrations.
+    /// Judge as of this moment (RFC 3339) instead of now: a replay, stored apart (`gaps --as-of
+    /// RUN`); the current gap table is left as it is.
     #[arg(long)]
     pub at: Option<DateTime<Utc>>,
     #[arg(long, env = "CHISO_OPERATOR")]
@@ -53,8 +54,18 @@ pub enum OutboxCommand {
     },
     /// One message: recipients with their delivery state, subject, plain text, attachments.
     Show { id: i64 },
-    /// Put a failed or partial message back in the queue for the recipients that failed.
-    Retry { id: i64 },
+    /// Put a failed or partial message back in the queue for the recipients that failed;
+    /// `--failed` does so for every failed or partial message (of `--period`, or all).
+    Retry {
+        #[arg(required_unless_present = "failed", conflicts_with = "failed")]
+        id: Option<i64>,
+        /// Every failed or partial message at once.
+        #[arg(long)]
+        failed: bool,
+        /// With `--failed`: only this quarter's messages.
+        #[arg(long, requires = "failed")]
+        period: Option<Period>,
+    },
     /// Send what is due now (the daemon does this on its own).
     Send,
 }
@@ -73,6 +84,7 @@ pub async fn run_remind(ctx: &Ctx, args: RemindArgs) -> anyhow::Result<ExitCode>
         period: args.period,
         round: args.round,
         now: args.at,
+        replay: args.at.is_some(),
         dry_run: args.dry_run,
         force: args.force,
         deliver: !args.no_send,
@@ -187,6 +199,12 @@ pub fn print_delivery(app: &Context, d: &DeliveryReport) {
         "  đã gửi {} thư ({} người nhận), {} thư bị từ chối một phần, {} thư không gửi được, {} thư chờ gửi lại",
         d.sent, d.recipients_sent, d.partial, d.failed, d.retrying
     );
+    if let Some(why) = &d.stopped {
+        println!("  {why}");
+    }
+    if d.released > 0 {
+        println!("  {} thư đã nhận gửi nhưng chưa gửi được trả lại hàng đợi", d.released);
+    }
     for f in &d.refused {
         println!("    bị từ chối: {} — {} {}", f.address, f.code.map(|c| c.to_string()).unwrap_or_default(), f.error);
     }
@@ -278,11 +296,23 @@ pub async fn run_outbox(ctx: &Ctx, cmd: OutboxCommand) -> anyhow::Result<ExitCod
             for a in attachments {
                 println!("  attached   {a}");
             }
+            print_why(&app, id, &row.round).await?;
             println!();
             println!("{text}");
             ExitCode::SUCCESS
         }
-        OutboxCommand::Retry { id } => {
+        OutboxCommand::Retry { id: None, period, .. } => {
+            let ids = app.wh.failed_messages(period).await?;
+            let now = Utc::now();
+            for id in &ids {
+                app.wh.retry_message(*id, now).await?;
+            }
+            println!("đã đưa lại {} thư không gửi được vào hàng đợi", ids.len());
+            let d = send_due(&app, now, fault_from_env()).await?;
+            print_delivery(&app, &d);
+            ExitCode::SUCCESS
+        }
+        OutboxCommand::Retry { id: Some(id), .. } => {
             if app.wh.retry_message(id, Utc::now()).await? {
                 println!("message {id} queued again for its failed recipients");
                 let d = send_due(&app, Utc::now(), fault_from_env()).await?;
@@ -303,4 +333,30 @@ pub async fn run_outbox(ctx: &Ctx, cmd: OutboxCommand) -> anyhow::Result<ExitCod
     };
     app.wh.close().await;
     Ok(code)
+}
+
+/// Why a message exists: the round, the run that queued it, the evaluation it was based on,
+/// and every item it listed with its status, figure and refused cell.
+async fn print_why(app: &Context, id: i64, round: &str) -> anyhow::Result<()> {
+    let (run, evaluation) = app.wh.outbox_runs(id).await?.unwrap_or_default();
+    let show = |r: Option<i64>| r.map_or_else(|| "—".to_string(), |r| format!("#{r}"));
+    println!("  vòng nhắc  {round}, lần chạy nhắc {}, dựa trên lần đánh giá {}", show(run), show(evaluation));
+    let items: Vec<serde_json::Value> =
+        app.wh.outbox_items(id).await?.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default();
+    for i in &items {
+        let text = |k: &str| i[k].as_str().unwrap_or_default().to_string();
+        let status = chiso::evaluate::Status::parse(&text("status")).map_or_else(|| text("status"), |s| s.vi().into());
+        let figure = serde_json::from_value::<chiso::domain::Value>(i["actual"].clone())
+            .map(|v| v.vi())
+            .or_else(|_| i["refused"]["raw_text"].as_str().map(|t| format!("“{t}” (không được ghi nhận)")).ok_or(()))
+            .unwrap_or_else(|_| "chưa có".into());
+        let measure = if text("measure").is_empty() { String::new() } else { format!(" – {}", text("measure")) };
+        println!(
+            "  chỉ tiêu {}{measure} ({}): {status}; số liệu: {figure}; {}",
+            text("item"),
+            text("agency"),
+            text("reason")
+        );
+    }
+    Ok(())
 }

@@ -222,18 +222,22 @@ fn print_outcome(o: &JobOutcome, dry_run: bool) {
             println!("    … và {} dòng nữa (--format json)", flips.len() - 20);
         }
     }
-    if let Some(r) = s.get("remind").filter(|r| r.is_object()) {
+    // A cycle nests the round under `remind`; a remind job's summary is the round itself.
+    let round = s.get("remind").filter(|r| r.is_object()).or_else(|| (o.job.as_str() == "remind").then_some(s));
+    if let Some(r) = round {
         if let Some(idle) = r["idle"].as_str() {
             println!("  thư nhắc: {idle}");
         } else {
             let planned = r["planned"].as_array().cloned().unwrap_or_default();
             let new: Vec<_> = planned.iter().filter(|p| p["state"] == "new").collect();
             let corrections = new.iter().filter(|p| p["kind"] == "correction").count();
+            let withdrawn = r["cancelled"].as_array().map_or(0, Vec::len);
             println!(
-                "  thư nhắc (đợt {}): {} thư sẽ được xếp hàng ({} thư đính chính), {} thư đã gửi trước đó",
+                "  thư nhắc (đợt {}): {} thư sẽ được xếp hàng ({} thư đính chính), {} thư rút lại, {} thư đã gửi trước đó",
                 r["round"].as_str().unwrap_or(""),
                 new.len(),
                 corrections,
+                withdrawn,
                 planned.len() - new.len()
             );
             for p in new.iter().take(20) {

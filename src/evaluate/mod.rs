@@ -40,6 +40,8 @@ pub enum Status {
     Overdue,
     Lagging,
     Missing,
+    /// A figure was sent and refused: the officer must correct it, not "report" it.
+    Refused,
     AtRisk,
     NotDue,
     OnTrack,
@@ -48,10 +50,11 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ALL: [Status; 8] = [
+    pub const ALL: [Status; 9] = [
         Status::Overdue,
         Status::Lagging,
         Status::Missing,
+        Status::Refused,
         Status::AtRisk,
         Status::NotDue,
         Status::OnTrack,
@@ -64,6 +67,7 @@ impl Status {
             Status::Overdue => "overdue",
             Status::Lagging => "lagging",
             Status::Missing => "missing",
+            Status::Refused => "refused",
             Status::AtRisk => "at_risk",
             Status::NotDue => "not_due",
             Status::OnTrack => "on_track",
@@ -82,6 +86,7 @@ impl Status {
             Status::Overdue => "Quá hạn",
             Status::Lagging => "Chậm tiến độ",
             Status::Missing => "Chưa báo cáo",
+            Status::Refused => "Số liệu không hợp lệ",
             Status::AtRisk => "Có nguy cơ chậm",
             Status::NotDue => "Chưa đến hạn",
             Status::OnTrack => "Đúng tiến độ",
@@ -92,7 +97,7 @@ impl Status {
 
     /// Needs a reminder: behind, late or silent.
     pub fn needs_action(self) -> bool {
-        matches!(self, Status::Overdue | Status::Lagging | Status::Missing | Status::AtRisk)
+        matches!(self, Status::Overdue | Status::Lagging | Status::Missing | Status::Refused | Status::AtRisk)
     }
 
     /// Counts as keeping pace.
@@ -150,6 +155,70 @@ pub struct GapRow {
     pub members: Option<(u32, u32)>,
     /// The observation the row was judged on.
     pub observation_id: Option<i64>,
+    /// The figure the agency sent and chiso refused, when it sent no usable one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<Refusal>,
+}
+
+/// A figure an agency sent that could not be used: where, what, why, and what to write.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    /// `Sheet!E27`, or the API record.
+    pub location: String,
+    /// What the cell said.
+    pub raw_text: String,
+    /// The reject's code (`percent_out_of_range`).
+    pub code: String,
+    /// Why, in Vietnamese.
+    pub message: String,
+    /// What to write instead (empty when the message already says it).
+    #[serde(default)]
+    pub hint: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+}
+
+impl Refusal {
+    /// `E27` from `Báo cáo!E27`; the location itself when it names no cell.
+    pub fn cell(&self) -> &str {
+        self.location.rsplit_once('!').map_or(self.location.as_str(), |(_, c)| c)
+    }
+
+    /// `Ô E27 ghi “135%”: kết quả 135% vượt quá 100%; ghi tỷ lệ từ 0 đến 100`.
+    pub fn vi(&self) -> String {
+        let place = if self.location.contains('!') {
+            format!("Ô {}", self.cell())
+        } else {
+            format!("Bản ghi {}", self.location)
+        };
+        let mut message = self.message.trim_end_matches('.').to_string();
+        // One sentence after the colon: its first letter is lower case.
+        if let Some(first) = message.chars().next()
+            && first.is_uppercase()
+            && !message.chars().nth(1).is_some_and(char::is_uppercase)
+        {
+            message = first.to_lowercase().chain(message.chars().skip(1)).collect();
+        }
+        let mut out = format!("{place} ghi “{}”: {message}", self.raw_text);
+        if !self.hint.is_empty() {
+            out.push_str("; ");
+            out.push_str(&self.hint);
+        }
+        out
+    }
+
+    /// What to write instead, for a measure of this kind, unless `message` says it already.
+    pub fn hint_for(code: &str, message: &str, kind: &MeasureKind) -> String {
+        if crate::text::fold(message).contains(" ghi ") {
+            return String::new();
+        }
+        match (code, kind) {
+            ("percent_out_of_range", _) => "ghi tỷ lệ từ 0 đến 100".into(),
+            ("negative_count", _) => "ghi số lượng từ 0 trở lên".into(),
+            (_, MeasureKind::Status) => "ghi “Hoàn thành”, “Đang thực hiện” hoặc “Chưa thực hiện”".into(),
+            (_, kind) => format!("ghi {}, ví dụ {}", kind.vi(), kind.example()),
+        }
+    }
 }
 
 /// Tolerances, from `[evaluate]`.
@@ -179,6 +248,8 @@ pub struct Observed {
 #[derive(Debug, Default, Clone)]
 pub struct Observations {
     map: HashMap<u64, Observed, FastHash>,
+    /// Figures sent and refused, by (indicator index, directory index): the latest one.
+    refused: HashMap<(usize, usize), Refusal>,
 }
 
 fn key(indicator: usize, measure: usize, agency: usize) -> u64 {
@@ -187,7 +258,16 @@ fn key(indicator: usize, measure: usize, agency: usize) -> u64 {
 
 impl Observations {
     pub fn with_capacity(n: usize) -> Self {
-        Self { map: HashMap::with_capacity_and_hasher(n, FastHash) }
+        Self { map: HashMap::with_capacity_and_hasher(n, FastHash), refused: HashMap::new() }
+    }
+
+    /// A refused figure of an agency for an indicator (any measure: a reject names no measure).
+    pub fn insert_refused(&mut self, indicator: usize, agency: usize, refusal: Refusal) {
+        self.refused.insert((indicator, agency), refusal);
+    }
+
+    pub fn refused(&self, indicator: usize, agency: usize) -> Option<&Refusal> {
+        self.refused.get(&(indicator, agency))
     }
 
     pub fn insert(&mut self, indicator: usize, measure: usize, agency: usize, value: Observed) {
@@ -263,6 +343,7 @@ fn evaluate_indicator(input: &EvalInput<'_>, index: usize, ind: &Indicator, rows
         co: co.clone(),
         members: None,
         observation_id: None,
+        refused: None,
     };
     match spec {
         None | Some(TargetSpec::None) => {
@@ -285,6 +366,12 @@ fn evaluate_indicator(input: &EvalInput<'_>, index: usize, ind: &Indicator, rows
         co: co.clone(),
     };
     let judged: &BTreeSet<AgencyId> = input.assignments.leads(index);
+    if judged.is_empty()
+        && let Some(reason) = reorganised(input, &ind.lead)
+    {
+        rows.push(na(reason, "*".into()));
+        return;
+    }
     if judged.is_empty() {
         // Nobody in the directory answers for it: say so rather than drop the indicator.
         let names: Vec<String> =
@@ -323,13 +410,23 @@ fn evaluate_indicator(input: &EvalInput<'_>, index: usize, ind: &Indicator, rows
         for agency in judged {
             let Some(a) = input.dir.index_of(agency) else { continue };
             let observed = input.current.get(index, m, a).copied();
-            let row = match (&measure.kind, &target.spec) {
+            let mut row = match (&measure.kind, &target.spec) {
                 (MeasureKind::Status, spec) => judge_status(&c, spec, observed),
                 (_, _) => {
                     let baseline = input.previous_year_end.get(index, m, a).and_then(|o| o.value.number());
                     judge_number(&c, &measure.kind, threshold, baseline, observed)
                 }
             };
+            // Sent but refused: the officer must correct the figure, not "report" it.
+            if observed.is_none()
+                && let Some(r) = input.current.refused(index, a)
+            {
+                let mut refusal = r.clone();
+                refusal.hint = Refusal::hint_for(&refusal.code, &refusal.message, &measure.kind);
+                row.status = Status::Refused;
+                row.reason = refusal.vi();
+                row.refused = Some(refusal);
+            }
             member_rows.push(GapRow {
                 measure: measure.key.clone(),
                 agency: agency.to_string(),
@@ -342,22 +439,92 @@ fn evaluate_indicator(input: &EvalInput<'_>, index: usize, ind: &Indicator, rows
         let several = judged.len() > 1
             || matches!(&target.spec, TargetSpec::Units(u) if u.share.is_some() || u.communes_per_district.is_some());
         if several && !judged.is_empty() {
-            rows.push(aggregate_row(
-                &c,
-                &measure.kind,
-                &measure.key,
-                &target.spec,
-                threshold,
-                &member_rows,
-                &target.raw,
-                m,
-            ));
+            let joint =
+                aggregate_row(&c, &measure.kind, &measure.key, &target.spec, threshold, &member_rows, &target.raw, m);
+            if is_shared(&c, &measure.kind, &target.spec, judged.len()) {
+                judge_shares(&measure.kind, &joint, &mut member_rows);
+            }
+            rows.push(joint);
         }
         rows.extend(member_rows);
         if let TargetSpec::Units(u) = &target.spec {
             rows.extend(district_rows(&c, u, m, &target.raw));
         }
     }
+}
+
+/// A count several agencies reach together (item 105: Sở KH&CN and Sở NN&PTNT, 8 products
+/// between them): the target is a sum, so each lead is judged on the joint figure. The plan's
+/// unit decides (counts are summed); the overrides file's `aggregate` settles the rest.
+fn is_shared(c: &Ctx<'_, '_>, kind: &MeasureKind, spec: &TargetSpec, judged: usize) -> bool {
+    judged > 1
+        && c.ind.aggregate == Aggregate::Sum
+        && matches!(kind, MeasureKind::Count { .. })
+        && matches!(spec, TargetSpec::Count { .. } | TargetSpec::Composite { .. })
+}
+
+/// Each lead of a shared target takes the joint row's standing, told its own share: no lead
+/// is reminded while the joint figure keeps pace, and a lead that has not reported stays
+/// `missing` only while the joint figure lags. Refused figures stay refused.
+fn judge_shares(kind: &MeasureKind, joint: &GapRow, members: &mut [GapRow]) {
+    let n = members.len();
+    if joint.actual.and_then(|v| v.number()).is_none() {
+        return;
+    }
+    for r in members.iter_mut() {
+        if r.status == Status::Refused {
+            continue;
+        }
+        let share = r.actual.and_then(|v| v.number());
+        let own = match share {
+            Some(v) => format!("Phần của đơn vị: {}", show(kind, v)),
+            None => "Đơn vị chưa báo cáo phần của mình".to_string(),
+        };
+        let status = match (share, joint.status) {
+            (None, s) if s.needs_action() => r.status,
+            (_, s) => s,
+        };
+        *r = GapRow {
+            status,
+            expected: joint.expected,
+            gap: joint.gap,
+            pace: joint.pace,
+            reason: format!("{own}; chỉ tiêu chung của {n} đơn vị chủ trì – {}", joint.reason),
+            ..r.clone()
+        };
+    }
+}
+
+/// Why lead groups that had members no longer have any on the period's cut-off (the
+/// districts after 1/7/2025): every former member was dissolved or merged. `None` when a
+/// lead never had members (a directory gap, reported as such).
+fn reorganised(input: &EvalInput<'_>, leads: &[AgencyId]) -> Option<String> {
+    let date = input.assignments.date;
+    let since = NaiveDate::from_ymd_opt(input.period.year() - 2, 1, 1)?;
+    let mut ended: Option<NaiveDate> = None;
+    let mut district = true;
+    let mut names = Vec::new();
+    for lead in leads {
+        let group = input.dir.get(lead)?;
+        let former = if group.is_group() { input.dir.members_at(lead, since) } else { vec![lead.clone()] };
+        if former.is_empty() {
+            return None;
+        }
+        for m in &former {
+            let a = input.dir.get(m)?;
+            let to = a.valid_to.filter(|to| *to < date)?;
+            ended = Some(ended.map_or(to, |e| e.max(to)));
+            district &= a.level == crate::catalog::Level::District;
+        }
+        names.push(format!("“{}”", group.name));
+    }
+    let from = ended?.succ_opt()?.format("%d/%m/%Y");
+    let why = if district {
+        format!("cấp huyện không còn từ {from} khi sắp xếp đơn vị hành chính (chính quyền địa phương hai cấp)")
+    } else {
+        format!("các đơn vị đã giải thể hoặc sáp nhập trước {from} khi sắp xếp lại tổ chức")
+    };
+    Some(format!("Không áp dụng: {} không còn đơn vị nào để giao chủ trì; {why}", names.join(", ")))
 }
 
 /// The threshold of a numeric target for one measure.
@@ -386,6 +553,7 @@ fn blank(c: &Ctx<'_, '_>) -> GapRow {
         co: Vec::new(),
         members: None,
         observation_id: None,
+        refused: None,
     }
 }
 
@@ -395,13 +563,13 @@ fn unreported(c: &Ctx<'_, '_>) -> GapRow {
     if c.past_due {
         GapRow {
             status: Status::Missing,
-            reason: format!("Chưa báo cáo {} (hạn {})", c.input.period.vi(), due.format("%d/%m/%Y")),
+            reason: format!("Hạn báo cáo {} {} đã qua", c.input.period.vi(), due.format("%d/%m/%Y")),
             ..blank(c)
         }
     } else {
         GapRow {
             status: Status::NotDue,
-            reason: format!("Chưa đến hạn báo cáo ({})", due.format("%d/%m/%Y")),
+            reason: format!("Hạn báo cáo {} {}", c.input.period.vi(), due.format("%d/%m/%Y")),
             ..blank(c)
         }
     }
@@ -459,8 +627,14 @@ fn judge_number(
             ..blank(c)
         };
     };
-    let Some(observed) = observed else { return unreported(c) };
     let baseline = baseline_of(c, last_year, "");
+    // No report: still say what is expected by now.
+    let Some(observed) = observed else {
+        return GapRow {
+            expected: expected_at(c.ind.trajectory, c.quarter, threshold.value, baseline),
+            ..unreported(c)
+        };
+    };
     let Some(actual) = observed.value.number() else {
         let expected = expected_at(c.ind.trajectory, c.quarter, threshold.value, baseline);
         return judge_reported_status(c, kind, threshold, expected, observed.value);

@@ -22,6 +22,10 @@ pub struct EvaluateRequest {
     /// Judge and compare with the stored gap table; store nothing.
     #[serde(default)]
     pub dry_run: bool,
+    /// Judged as of another moment (`--at`): stored as a replay, seen with `--as-of RUN`,
+    /// never as the current table.
+    #[serde(default)]
+    pub replay: bool,
     /// A run created beforehand (admin API).
     #[serde(skip)]
     pub run_id: Option<i64>,
@@ -34,7 +38,17 @@ pub struct EvaluateRequest {
 
 impl EvaluateRequest {
     pub fn new(period: Period, trigger: Trigger, operator: Option<String>) -> Self {
-        Self { period, now: None, trigger, operator, dry_run: false, run_id: None, rerun_of: None, wait: None }
+        Self {
+            period,
+            now: None,
+            trigger,
+            operator,
+            dry_run: false,
+            replay: false,
+            run_id: None,
+            rerun_of: None,
+            wait: None,
+        }
     }
 }
 
@@ -152,6 +166,7 @@ pub async fn compute_with(
             || (all_communes[i] && dir.at_index(a).level == crate::catalog::Level::Commune)
     };
     let mut current = ctx.wh.period_observations(&ctx.catalog, &ctx.dir, &ids, period, &keep).await?;
+    add_refusals(ctx, period, &mut current).await?;
     for c in overlay {
         let Some(i) = c.item.parse().ok().and_then(|k| ctx.catalog.indicators.iter().position(|x| x.key == k)) else {
             continue;
@@ -175,6 +190,45 @@ pub async fn compute_with(
     Ok(judge(&input))
 }
 
+/// Codes of rejects that are not a refused figure: nothing to correct.
+const NOT_A_REFUSAL: [&str; 1] = ["no_figure"];
+
+/// The period's current rejects that name an item and an agency: the figures sent and
+/// refused, so that the gap row says so instead of "not reported".
+async fn add_refusals(
+    ctx: &Context,
+    period: Period,
+    current: &mut crate::evaluate::Observations,
+) -> Result<(), WarehouseError> {
+    let mut rejects = ctx.wh.rejects(period).await?;
+    rejects.sort_by_key(|r| r.id);
+    let index: std::collections::HashMap<crate::domain::ItemKey, usize> =
+        ctx.catalog.indicators.iter().enumerate().map(|(i, ind)| (ind.key, i)).collect();
+    for r in rejects {
+        if NOT_A_REFUSAL.contains(&r.code.as_str()) {
+            continue;
+        }
+        let (Some(item), Some(agency)) = (r.item_key.as_deref(), r.agency_id.as_deref()) else { continue };
+        let Some(&i) = item.parse().ok().and_then(|k| index.get(&k)) else { continue };
+        let Some(a) = crate::domain::AgencyId::parse(agency).ok().and_then(|a| ctx.dir.index_of(&a)) else {
+            continue;
+        };
+        current.insert_refused(
+            i,
+            a,
+            crate::evaluate::Refusal {
+                location: r.location,
+                raw_text: r.raw_text,
+                code: r.code,
+                message: r.message,
+                hint: String::new(),
+                file: r.file_name,
+            },
+        );
+    }
+    Ok(())
+}
+
 async fn run(ctx: &Context, req: &EvaluateRequest, run_id: i64) -> Result<EvaluateReport, WarehouseError> {
     let now = req.now.unwrap_or_else(Utc::now);
     let rows = compute(ctx, req.period, now).await?;
@@ -183,7 +237,7 @@ async fn run(ctx: &Context, req: &EvaluateRequest, run_id: i64) -> Result<Evalua
         (EvalCounts::default(), Some(super::preview::flips(&stored, &rows)))
     } else {
         let ids = ctx.wh.indicator_id_map(&ctx.catalog.plan.id).await?;
-        (ctx.wh.store_evaluation(run_id, req.period, &ids, &rows).await?, None)
+        (ctx.wh.store_evaluation(run_id, req.period, &ids, &rows, req.replay).await?, None)
     };
     let mut by_section: BTreeMap<Section, BTreeMap<Status, usize>> = BTreeMap::new();
     for r in &rows {

@@ -5,6 +5,21 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+/// The sender as the coordinating agency valid on the day of composition: a configured
+/// `mail.from` that names the plan's coordinator (`Sở Thông tin và Truyền thông Vĩnh Long`)
+/// names its successor once it is merged (`Sở Khoa học và Công nghệ Vĩnh Long` from
+/// 1/3/2025); the address stays. A sender name that names another agency is kept.
+fn sender_on_the_day(ctx: &Context, from: lettre::message::Mailbox, current: &str) -> lettre::message::Mailbox {
+    let Some(configured) = from.name.clone() else { return from };
+    let Some(original) = ctx.dir.get(&ctx.settings.plan.coordinator).map(|a| a.name.clone()) else { return from };
+    match configured.strip_prefix(original.as_str()) {
+        Some(rest) if !current.is_empty() => {
+            lettre::message::Mailbox::new(Some(format!("{current}{rest}")), from.email)
+        }
+        _ => from,
+    }
+}
+
 /// Messages queued per transaction.
 const QUEUE_BATCH: usize = 128;
 
@@ -64,6 +79,10 @@ pub struct RemindRequest {
     pub force: bool,
     /// Send what is due after queuing (the daemon's delivery loop sends otherwise).
     pub deliver: bool,
+    /// Judged as of another moment (`--at`): the evaluation is stored as a replay and the
+    /// current gap table is left as it was.
+    #[serde(default)]
+    pub replay: bool,
     pub trigger: Trigger,
     pub operator: Option<String>,
     #[serde(skip)]
@@ -84,6 +103,7 @@ impl RemindRequest {
             dry_run: false,
             force: false,
             deliver: true,
+            replay: false,
             trigger: Trigger::Cli,
             operator: None,
             fault: Fault::None,
@@ -283,6 +303,7 @@ async fn run(
                 ctx,
                 &EvaluateRequest {
                     now: Some(now),
+                    replay: req.replay,
                     wait: Some(std::time::Duration::from_secs(300).max(ctx.lease_wait)),
                     ..EvaluateRequest::new(req.period, req.trigger, req.operator.clone())
                 },
@@ -313,6 +334,7 @@ async fn run(
         opens_at,
         now,
         today,
+        responsible_on: ctx.settings.calendar.cutoff(req.period),
         rows,
         last: &last,
         key_suffix: req.force.then(|| format!("#r{run_id}")),
@@ -354,6 +376,7 @@ async fn run(
         .and_then(|id| ctx.dir.get(&id))
         .map(|a| Named { name: a.name.clone(), email: a.emails.first().cloned().unwrap_or_default() })
         .unwrap_or_default();
+    let from = sender_on_the_day(ctx, from, &coordinator.name);
     let preview_books = WorkbookCache::default();
     let input = ComposeInput {
         catalog: &ctx.catalog,
@@ -371,6 +394,7 @@ async fn run(
         now,
         run_id: Some(run_id),
         evaluation_run: report.evaluation_run,
+        group_mode: ctx.settings.remind.group_items,
     };
     let preview = |d: &Digest, state: &str, subject: String, error: Option<String>| Planned {
         key: d.key.clone(),
@@ -380,7 +404,7 @@ async fn run(
         on_behalf: d.on_behalf.clone(),
         to: d.to.iter().map(|r| r.address.clone()).collect(),
         cc: d.cc.iter().map(|r| r.address.clone()).collect(),
-        items: d.rows.len(),
+        items: d.rows.len() + d.group_rows.len(),
         subject,
         not_before: d.not_before,
         held_by_interval: d.held_by_interval,
@@ -424,6 +448,7 @@ async fn run(
         now,
         run_id: Some(run_id),
         evaluation_run: report.evaluation_run,
+        group_mode: ctx.settings.remind.group_items,
     });
     let fresh = Arc::new(fresh);
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Composed>(256);

@@ -61,6 +61,7 @@ pub struct ComposeInput<'a> {
     pub now: DateTime<Utc>,
     pub run_id: Option<i64>,
     pub evaluation_run: Option<i64>,
+    pub group_mode: super::GroupItems,
 }
 
 /// `<3f2a…@vinhlong.example>`: the same key always gives the same Message-ID, so a message
@@ -122,11 +123,19 @@ pub fn digest_item(row: &GapRow, ind: Option<&Indicator>, dir: &Directory, recip
     };
     DigestItem {
         item: row.item.to_string(),
-        measure: row.measure.clone(),
+        // A composite measure by the words the plan counts it in, not its internal key.
+        measure: match kind {
+            Some(MeasureKind::Count { unit: Some(u) }) if !row.measure.is_empty() => u.clone(),
+            _ => row.measure.clone(),
+        },
         task: ind.map(|i| i.task.clone()).unwrap_or_default(),
         target: row.target.clone(),
         expected: num(row.expected),
-        actual: row.actual.map(|v| v.vi()).unwrap_or_default(),
+        actual: match (&row.refused, row.actual) {
+            (_, Some(v)) => v.vi(),
+            (Some(r), None) => format!("“{}” (không được ghi nhận)", r.raw_text),
+            (None, None) => String::new(),
+        },
         gap: diff(row.gap),
         pace: diff(row.pace),
         status: row.status.vi().to_string(),
@@ -139,8 +148,10 @@ pub fn digest_item(row: &GapRow, ind: Option<&Indicator>, dir: &Directory, recip
 fn headline(rows: &[GapRow], counts: &BTreeMap<Status, usize>) -> String {
     let n = rows.len();
     match counts.keys().collect::<Vec<_>>().as_slice() {
+        [] => "0 chỉ tiêu được giao chủ trì cần xử lý".to_string(),
         [Status::NotDue] | [Status::Missing] => format!("{n} chỉ tiêu chưa báo cáo"),
         [Status::Lagging] => format!("{n} chỉ tiêu chậm tiến độ"),
+        [Status::Refused] => format!("{n} chỉ tiêu có số liệu không hợp lệ"),
         [Status::AtRisk] => format!("{n} chỉ tiêu có nguy cơ chậm"),
         [Status::Overdue] => format!("{n} nhiệm vụ quá hạn"),
         _ => format!("{n} chỉ tiêu cần xử lý"),
@@ -161,8 +172,9 @@ fn map(pairs: &[(&str, String)]) -> BTreeMap<String, String> {
 
 /// The template context of a digest.
 pub fn context(input: &ComposeInput<'_>, d: &Digest, attachment_names: Vec<String>) -> DigestContext {
-    let items: Vec<DigestItem> =
-        d.rows.iter().map(|r| digest_item(r, input.catalog.indicator(r.item), input.dir, &d.agency)).collect();
+    let line = |r: &GapRow| digest_item(r, input.catalog.indicator(r.item), input.dir, &d.agency);
+    let items: Vec<DigestItem> = d.rows.iter().map(line).collect();
+    let group_items: Vec<DigestItem> = d.group_rows.iter().map(line).collect();
     let mut counts: BTreeMap<Status, usize> = BTreeMap::new();
     for r in &d.rows {
         *counts.entry(r.status).or_default() += 1;
@@ -172,6 +184,8 @@ pub fn context(input: &ComposeInput<'_>, d: &Digest, attachment_names: Vec<Strin
         count_map.insert(s.as_str().to_string(), *n);
     }
     count_map.insert("total".into(), d.rows.len());
+    count_map.insert("group".into(), d.group_rows.len());
+    count_map.insert("group_more".into(), d.group_more);
     let (start, end) = input.calendar.window(input.period);
     let due = input.calendar.due_date(input.period);
     let today = input.calendar.local_date(input.now);
@@ -195,6 +209,9 @@ pub fn context(input: &ComposeInput<'_>, d: &Digest, attachment_names: Vec<Strin
         headline: headline(&d.rows, &counts),
         summary: summary(&counts),
         items,
+        group_items,
+        group_title: d.group_title.clone(),
+        group_mode: input.group_mode.as_str().to_string(),
         counts: count_map,
         attachment_names,
         coordinator: input.coordinator.clone(),
@@ -239,11 +256,13 @@ pub fn compose(input: &ComposeInput<'_>, d: &Digest) -> Result<NewMessage, Compo
         kind: d.kind.as_str(),
         run_id: input.run_id,
         evaluation_run: input.evaluation_run,
-        items: serde_json::to_string(&d.rows).unwrap_or_else(|_| "[]".into()),
+        items: serde_json::to_string(&d.rows.iter().chain(&d.group_rows).collect::<Vec<_>>())
+            .unwrap_or_else(|_| "[]".into()),
         subject: rendered.subject,
         text: rendered.text,
         html: rendered.html,
         message_id: message_id(&d.key, input.from),
+        sender: input.from.name.clone(),
         not_before: d.not_before,
         recipients,
         attachments: files,
@@ -267,6 +286,7 @@ pub struct Shared {
     pub now: DateTime<Utc>,
     pub run_id: Option<i64>,
     pub evaluation_run: Option<i64>,
+    pub group_mode: super::GroupItems,
 }
 
 impl Shared {
@@ -287,6 +307,7 @@ impl Shared {
             now: self.now,
             run_id: self.run_id,
             evaluation_run: self.evaluation_run,
+            group_mode: self.group_mode,
         }
     }
 }

@@ -5,8 +5,12 @@
 //! - accepted (2xx): marked `sent` at once, so a crash later repeats nobody else;
 //! - permanent (5xx): marked `failed` with the server's code and words, never retried;
 //! - transient (4xx) or no connection: the message goes back to the queue after a backoff
-//!   (doubling from `retry_base_secs`, with jitter, up to `retry_max_secs`), at most
-//!   `max_attempts` times, then the recipients still pending are marked `failed`.
+//!   (doubling from `retry_base_secs`, with jitter, up to `retry_max_secs`); past
+//!   `max_attempts` it is logged and stays queued: an unreachable or busy server never fails
+//!   a message for good;
+//! - the login refused (530, 534, 535) or TLS failed: a fault of the connection, met by
+//!   the first message of the pass alone; the pass stops, the message goes back as it was;
+//! - a graceful stop gives back every message claimed and not started.
 //!
 //! A crash between the server's acceptance and the mark leaves the message `sending`; when
 //! its lease ends it is reclaimed and that one recipient may get it twice (same
@@ -185,6 +189,12 @@ pub struct DeliveryReport {
     pub next_due: Option<DateTime<Utc>>,
     /// Where the file transport wrote.
     pub files: Vec<String>,
+    /// Why the pass stopped before sending (a login refused, a TLS failure): a fault of
+    /// the connection, not of any recipient. Nothing was sent or marked; the queue is as
+    /// it was until the next pass.
+    pub stopped: Option<String>,
+    /// Claimed messages given back unsent (a graceful stop, a stopped pass).
+    pub released: usize,
 }
 
 /// Spaces sends at most `rate` per second across concurrent tasks.
@@ -250,6 +260,7 @@ pub async fn deliver_due(
     }
     let limiter = RateLimiter::new(settings.rate_per_second);
     let batch = i64::try_from(settings.concurrency.max(1) * 2).unwrap_or(8);
+    let mut probed = false;
     loop {
         if opts.stop.as_ref().is_some_and(tokio_util::sync::CancellationToken::is_cancelled) {
             break;
@@ -258,6 +269,22 @@ pub async fn deliver_due(
         if ids.is_empty() {
             break;
         }
+        // The first message of a pass goes alone: a refused login or a broken TLS
+        // handshake is met once, by one connection, and stops the pass with the queue as it
+        // was, instead of every message and every pooled connection trying again.
+        let mut ids = ids;
+        if !probed && !ids.is_empty() {
+            probed = true;
+            let first = ids.remove(0);
+            let o = send_one(wh, transport, settings, &from, opts, &limiter, first).await?;
+            let halt = o.halt.clone();
+            tally(&mut report, o);
+            if let Some(why) = halt {
+                report.released += usize::try_from(wh.release_claims(&ids, &opts.claimer).await?).unwrap_or(0);
+                report.stopped = Some(why);
+                break;
+            }
+        }
         // The first error that is not one message's (the warehouse, an injected crash)
         // stops the pass: what was claimed waits for its lease to end.
         let outcomes: Vec<Outcome> = futures::stream::iter(ids)
@@ -265,16 +292,14 @@ pub async fn deliver_due(
             .buffer_unordered(settings.concurrency.max(1))
             .try_collect()
             .await?;
+        let mut halted = None;
         for o in outcomes {
-            report.recipients_sent += o.recipients_sent;
-            report.refused.extend(o.refused);
-            report.files.extend(o.file);
-            match o.status {
-                "sent" => report.sent += 1,
-                "partial" => report.partial += 1,
-                "failed" => report.failed += 1,
-                _ => report.retrying += 1,
-            }
+            halted = halted.or_else(|| o.halt.clone());
+            tally(&mut report, o);
+        }
+        if let Some(why) = halted {
+            report.stopped = Some(why);
+            break;
         }
     }
     report.next_due = wh.next_due().await?;
@@ -286,6 +311,27 @@ struct Outcome {
     recipients_sent: usize,
     refused: Vec<Refused>,
     file: Option<String>,
+    /// The connection failed (login refused, TLS): the pass stops, for the operator.
+    halt: Option<String>,
+}
+
+impl Outcome {
+    fn of(status: &'static str) -> Self {
+        Self { status, recipients_sent: 0, refused: Vec::new(), file: None, halt: None }
+    }
+}
+
+fn tally(report: &mut DeliveryReport, o: Outcome) {
+    report.recipients_sent += o.recipients_sent;
+    report.refused.extend(o.refused);
+    report.files.extend(o.file);
+    match o.status {
+        "released" => report.released += 1,
+        "sent" => report.sent += 1,
+        "partial" => report.partial += 1,
+        "failed" => report.failed += 1,
+        _ => report.retrying += 1,
+    }
 }
 
 async fn send_one(
@@ -297,15 +343,21 @@ async fn send_one(
     limiter: &RateLimiter,
     id: i64,
 ) -> Result<Outcome, DeliverError> {
+    // A graceful stop: what was claimed and not started goes back to the queue now rather
+    // than when its lease ends.
+    if opts.stop.as_ref().is_some_and(tokio_util::sync::CancellationToken::is_cancelled) {
+        wh.release_claims(&[id], &opts.claimer).await?;
+        return Ok(Outcome::of("released"));
+    }
     let Some(m) = wh.load_message(id).await? else {
-        return Ok(Outcome { status: "failed", recipients_sent: 0, refused: Vec::new(), file: None });
+        return Ok(Outcome::of("failed"));
     };
     let bytes = match formatted(&m, from) {
         Ok(b) => b,
         Err(e) => {
             let error = format!("cannot build the message: {e}");
             wh.finish_message(id, "failed", None, Some(&error), opts.stamp()).await?;
-            return Ok(Outcome { status: "failed", recipients_sent: 0, refused: Vec::new(), file: None });
+            return Ok(Outcome::of("failed"));
         }
     };
     match transport {
@@ -319,10 +371,9 @@ async fn send_one(
             }
             wh.finish_message(id, "sent", None, None, opts.stamp()).await?;
             Ok(Outcome {
-                status: "sent",
                 recipients_sent: m.recipients.len(),
-                refused: Vec::new(),
                 file: Some(path.display().to_string()),
+                ..Outcome::of("sent")
             })
         }
         Transport::Smtp { transport, .. } => send_smtp(wh, transport, settings, from, opts, limiter, &m, &bytes).await,
@@ -377,6 +428,18 @@ async fn send_smtp(
                 wh.mark_recipient(m.id, address, "sent", Some(250), None, opts.stamp()).await?;
                 sent_now += 1;
             }
+            Err(e) if connection_fault(&e) => {
+                let error = one_line_error(&e);
+                tracing::error!(key = %m.key, "delivery stopped: the mail server refused the login or TLS: {error}");
+                // Nobody was at fault: the message goes back as it was.
+                wh.release_claims(&[m.id], &opts.claimer).await?;
+                return Ok(Outcome {
+                    halt: Some(format!(
+                        "Máy chủ thư từ chối đăng nhập hoặc kết nối bảo mật ({error}): dừng gửi, các thư vẫn chờ trong hàng đợi; kiểm tra [mail.smtp] và CHISO_MAIL__SMTP__PASSWORD"
+                    )),
+                    ..Outcome::of("released")
+                });
+            }
             Err(e) if e.is_permanent() => {
                 let code = e.status().map(u16::from);
                 let error = one_line_error(&e);
@@ -401,20 +464,14 @@ async fn send_smtp(
     let any_sent = states.iter().any(|r| r.3 == "sent");
     let pending = states.iter().filter(|r| r.3 == "pending").count();
     let status: &'static str = if let Some(error) = transient.filter(|_| pending > 0) {
+        // A busy or unreachable server is never a reason to give a message up: past
+        // `max_attempts` it is retried every `retry_max_secs` until the server is back.
         if m.attempts >= i64::from(settings.max_attempts) {
-            let error = format!("given up after {} attempts: {error}", m.attempts);
-            for r in states.iter().filter(|r| r.3 == "pending") {
-                wh.mark_recipient(m.id, &r.0, "failed", None, Some(&error), opts.stamp()).await?;
-                refused.push(Refused { key: m.key.clone(), address: r.0.clone(), code: None, error: error.clone() });
-            }
-            let status = if any_sent { "partial" } else { "failed" };
-            wh.finish_message(m.id, status, None, Some(&error), opts.stamp()).await?;
-            status
-        } else {
-            let retry_at = opts.now + backoff(settings, m.attempts, &m.key);
-            wh.finish_message(m.id, "queued", Some(retry_at), Some(&error), opts.stamp()).await?;
-            "queued"
+            tracing::warn!(key = %m.key, attempts = m.attempts, "still undelivered after max_attempts; kept queued");
         }
+        let retry_at = opts.now + backoff(settings, m.attempts, &m.key);
+        wh.finish_message(m.id, "queued", Some(retry_at), Some(&error), opts.stamp()).await?;
+        "queued"
     } else {
         let failed = states.iter().any(|r| r.3 == "failed");
         let status = match (any_sent, failed) {
@@ -426,7 +483,13 @@ async fn send_smtp(
         wh.finish_message(m.id, status, None, error.as_deref(), opts.stamp()).await?;
         status
     };
-    Ok(Outcome { status, recipients_sent: sent_now, refused, file: None })
+    Ok(Outcome { recipients_sent: sent_now, refused, ..Outcome::of(status) })
+}
+
+/// A fault of the connection rather than of a recipient: the login refused (530
+/// authentication required, 534 mechanism too weak, 535 credentials invalid) or TLS failed.
+fn connection_fault(e: &lettre::transport::smtp::Error) -> bool {
+    e.is_tls() || e.status().is_some_and(|c| matches!(u16::from(c), 530 | 534 | 535))
 }
 
 fn one_line_error(e: &lettre::transport::smtp::Error) -> String {
@@ -444,8 +507,9 @@ fn one_line_error(e: &lettre::transport::smtp::Error) -> String {
 pub fn formatted(m: &OutMessage, from: &Mailbox) -> Result<Vec<u8>, lettre::error::Error> {
     let to: Vec<Mailbox> = m.recipients.iter().filter(|r| r.2 == "to").filter_map(|r| mailbox(&r.1, &r.0)).collect();
     let cc: Vec<Mailbox> = m.recipients.iter().filter(|r| r.2 == "cc").filter_map(|r| mailbox(&r.1, &r.0)).collect();
+    let named = m.sender.as_ref().map(|n| Mailbox::new(Some(n.clone()), from.email.clone()));
     let message = build(&Envelope {
-        from,
+        from: named.as_ref().unwrap_or(from),
         to: &to,
         cc: &cc,
         message_id: &m.message_id,

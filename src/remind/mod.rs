@@ -15,4 +15,4 @@ pub mod render;
 pub mod settings;
 
 pub use calendar::SendingCalendar;
-pub use settings::{Copy, RemindSettings, Round};
+pub use settings::{Copy, GroupItems, RemindSettings, Round};

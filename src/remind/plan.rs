@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
 
-use super::settings::{Copy, Round};
+use super::settings::{Copy, GroupItems, Round};
 use super::{RemindSettings, SendingCalendar};
 use crate::catalog::Directory;
 use crate::catalog::plan::Catalog;
@@ -51,7 +51,15 @@ pub struct Digest {
     pub origins: Vec<AgencyId>,
     /// Names of the origins other than the recipient.
     pub on_behalf: Vec<String>,
+    /// The items the plan assigns to the agency (or its predecessors) by name.
     pub rows: Vec<GapRow>,
+    /// Items it answers for as a member of a group lead, shown as `[remind] group_items`
+    /// says (empty when they are left out).
+    pub group_rows: Vec<GapRow>,
+    /// `Nhiệm vụ chung của các sở, ban, ngành tỉnh`.
+    pub group_title: String,
+    /// Group items that need action and are counted, not listed (`group_items = "count"`).
+    pub group_more: usize,
     pub to: Vec<NewRecipient>,
     pub cc: Vec<NewRecipient>,
     /// Earliest send: the round's opening, the interval since the last message.
@@ -99,11 +107,79 @@ pub struct PlanInput<'a> {
     pub now: DateTime<Utc>,
     /// The local date recipients are resolved on (successors of merged agencies).
     pub today: NaiveDate,
+    /// The period's cut-off: the agency responsible then names the message's key, so a
+    /// round sent to a predecessor is never sent again to its successor.
+    pub responsible_on: NaiveDate,
     pub rows: &'a [GapRow],
     /// The last message of this period to each agency.
     pub last: &'a HashMap<String, LastMessage>,
     /// Appended to keys when the operator forces a round already sent (`#r<run>`).
     pub key_suffix: Option<String>,
+}
+
+/// Which rows are an agency's own: items the plan gives it by name. An agency the plan
+/// names for nothing (a commune, a district) answers its group's items as its own: they
+/// are all it has.
+pub struct OwnItems {
+    named: std::collections::HashSet<(crate::domain::ItemKey, AgencyId)>,
+    named_anywhere: BTreeSet<AgencyId>,
+    /// Each item's first group lead, by name.
+    groups: HashMap<crate::domain::ItemKey, String>,
+}
+
+impl OwnItems {
+    pub fn new(catalog: &Catalog, dir: &Directory) -> Self {
+        let mut named = std::collections::HashSet::new();
+        let mut named_anywhere = BTreeSet::new();
+        let mut groups = HashMap::new();
+        for ind in &catalog.indicators {
+            for l in &ind.lead {
+                match dir.get(l) {
+                    Some(a) if a.is_group() => {
+                        groups.entry(ind.key).or_insert_with(|| a.name.clone());
+                    }
+                    _ => {
+                        named.insert((ind.key, l.clone()));
+                        named_anywhere.insert(l.clone());
+                    }
+                }
+            }
+        }
+        Self { named, named_anywhere, groups }
+    }
+
+    /// The row is the agency's own (or a province-wide row of an item it leads alone).
+    pub fn is_own(&self, row: &GapRow) -> bool {
+        let Ok(agency) = AgencyId::parse(&row.agency) else { return true };
+        self.named.contains(&(row.item, agency.clone())) || !self.named_anywhere.contains(&agency)
+    }
+
+    /// `Nhiệm vụ chung của các sở, ban, ngành tỉnh`, or of several groups.
+    pub fn title<'r>(&self, rows: impl IntoIterator<Item = &'r GapRow>) -> String {
+        let names: BTreeSet<&str> =
+            rows.into_iter().filter_map(|r| self.groups.get(&r.item)).map(String::as_str).collect();
+        match names.into_iter().collect::<Vec<_>>().as_slice() {
+            [one] => {
+                let mut c = one.chars();
+                let lowered: String = c.next().map(|f| f.to_lowercase().chain(c).collect()).unwrap_or_default();
+                format!("Nhiệm vụ chung của {lowered}")
+            }
+            _ => "Nhiệm vụ chung của các nhóm đơn vị".into(),
+        }
+    }
+}
+
+/// The name an agency writes itself in a letter: a district or commune is its People's
+/// Committee (`UBND huyện Long Hồ`, `UBND xã An Bình`); others by their name (`Sở Y tế`).
+pub fn addressee(a: &crate::catalog::Agency) -> String {
+    use crate::catalog::Level;
+    let name = a.name.trim();
+    if !matches!(a.level, Level::District | Level::Commune) || name.starts_with("UBND") {
+        return name.to_string();
+    }
+    let mut c = name.chars();
+    let lowered: String = c.next().map(|f| f.to_lowercase().chain(c).collect()).unwrap_or_default();
+    format!("UBND {lowered}")
 }
 
 /// The idempotency key of a message.
@@ -139,12 +215,7 @@ fn recipients(dir: &Directory, id: &AgencyId, kind: &'static str) -> Vec<NewReci
     a.emails
         .iter()
         .filter(|e| !e.trim().is_empty())
-        .map(|e| NewRecipient {
-            address: e.trim().to_string(),
-            name: a.name.clone(),
-            kind,
-            agency: Some(id.to_string()),
-        })
+        .map(|e| NewRecipient { address: e.trim().to_string(), name: addressee(a), kind, agency: Some(id.to_string()) })
         .collect()
 }
 
@@ -152,10 +223,14 @@ fn recipients(dir: &Directory, id: &AgencyId, kind: &'static str) -> Vec<NewReci
 pub fn plan_round(input: &PlanInput<'_>) -> RoundPlan {
     let dir = input.dir;
     let round = input.round;
-    // Rows by the agency they are routed to.
-    let mut routed: BTreeMap<AgencyId, Vec<&GapRow>> = BTreeMap::new();
+    // Rows by the agency responsible in the period and the agency they are delivered to.
+    let mut routed: BTreeMap<(AgencyId, AgencyId), Vec<&GapRow>> = BTreeMap::new();
     let mut open: BTreeSet<String> = BTreeSet::new();
     let mut unroutable: BTreeMap<String, (String, usize)> = BTreeMap::new();
+    let own = OwnItems::new(input.catalog, dir);
+    let mode = input.settings.group_items;
+    // A group item keeps a digest open only when group items are a section of their own.
+    let counts = |row: &GapRow| mode == GroupItems::Section || row.status == Status::Refused || own.is_own(row);
     for row in input.rows {
         if row.kind == RowKind::Aggregate
             && (row.agency == "*" || dir.get_str(&row.agency).is_none_or(|a| a.is_group()))
@@ -165,11 +240,12 @@ pub fn plan_round(input: &PlanInput<'_>) -> RoundPlan {
         let Ok(agency) = AgencyId::parse(&row.agency) else { continue };
         match route(dir, &agency, input.today) {
             Ok(to) => {
-                if still_open(row) {
+                if still_open(row) && counts(row) {
                     open.insert(to.to_string());
                 }
                 if in_round(row, round) {
-                    routed.entry(to).or_default().push(row);
+                    let responsible = route(dir, &agency, input.responsible_on).unwrap_or_else(|_| to.clone());
+                    routed.entry((responsible, to)).or_default().push(row);
                 }
             }
             Err(reason) => {
@@ -214,8 +290,17 @@ pub fn plan_round(input: &PlanInput<'_>) -> RoundPlan {
             None => k,
         }
     };
-    for (agency, rows) in routed {
+    for ((responsible, agency), all) in routed {
         let Some(a) = dir.get(&agency) else { continue };
+        let (rows, group): (Vec<&GapRow>, Vec<&GapRow>) = all.into_iter().partition(|r| own.is_own(r));
+        // A figure the agency sent and chiso refused is listed whatever the mode: the
+        // agency answered the item and must correct it.
+        let (group, rest): (Vec<&GapRow>, Vec<&GapRow>) =
+            group.into_iter().partition(|r| mode == GroupItems::Section || r.status == Status::Refused);
+        let group_more = if mode == GroupItems::Count { rest.len() } else { 0 };
+        if rows.is_empty() && group.is_empty() {
+            continue;
+        }
         let to = recipients(dir, &agency, "to");
         if to.is_empty() {
             plan.unreachable.push(Unreachable {
@@ -227,7 +312,7 @@ pub fn plan_round(input: &PlanInput<'_>) -> RoundPlan {
             continue;
         }
         let mut origins: Vec<AgencyId> = Vec::new();
-        for r in &rows {
+        for r in rows.iter().chain(&group) {
             if let Ok(o) = AgencyId::parse(&r.agency)
                 && !origins.contains(&o)
                 && dir.get(&o).is_some_and(|x| !x.is_group())
@@ -291,13 +376,16 @@ pub fn plan_round(input: &PlanInput<'_>) -> RoundPlan {
         }
         let (not_before, held) = schedule(&agency);
         plan.digests.push(Digest {
-            key: key(&agency),
+            key: key(&responsible),
             kind: MessageKind::Reminder,
-            agency_name: a.name.clone(),
+            agency_name: addressee(a),
             agency: agency.clone(),
             origins,
             on_behalf,
             rows: rows.into_iter().cloned().collect(),
+            group_title: own.title(group.iter().chain(&rest).copied()),
+            group_rows: group.into_iter().cloned().collect(),
+            group_more,
             to,
             cc,
             not_before,
@@ -332,11 +420,14 @@ pub fn plan_round(input: &PlanInput<'_>) -> RoundPlan {
         plan.digests.push(Digest {
             key: key(&id),
             kind: MessageKind::Correction,
-            agency_name: a.name.clone(),
+            agency_name: addressee(a),
             agency: id.clone(),
             origins: Vec::new(),
             on_behalf: Vec::new(),
             rows: Vec::new(),
+            group_rows: Vec::new(),
+            group_title: String::new(),
+            group_more: 0,
             to,
             cc: Vec::new(),
             not_before,

@@ -80,7 +80,14 @@ pub struct DigestContext {
     pub evaluated_on: String,
     pub round: BTreeMap<String, String>,
     pub before_due: bool,
+    /// The items the plan assigns to the agency by name.
     pub items: Vec<DigestItem>,
+    /// Items answered as a member of a group (`group_mode` says how they are shown).
+    pub group_items: Vec<DigestItem>,
+    /// `Nhiệm vụ chung của các sở, ban, ngành tỉnh`.
+    pub group_title: String,
+    /// `section`, `count` or `omit`.
+    pub group_mode: String,
     pub counts: BTreeMap<String, usize>,
     pub headline: String,
     pub summary: String,
@@ -202,9 +209,26 @@ pub fn sample() -> DigestContext {
             reason: "Thiếu 12,5 điểm % so với mức cần có 97,5%".into(),
             for_agency: String::new(),
         }],
-        counts: [("total".to_string(), 1), ("missing".to_string(), 0), ("lagging".to_string(), 1)]
-            .into_iter()
-            .collect(),
+        group_items: vec![DigestItem {
+            item: "4".into(),
+            task: "Tỷ lệ văn bản đi được ký số".into(),
+            target: "95%".into(),
+            expected: "90%".into(),
+            status: "Chưa báo cáo".into(),
+            reason: "Hạn báo cáo 19/06/2024 đã qua".into(),
+            ..DigestItem::default()
+        }],
+        group_title: "Nhiệm vụ chung của các sở, ban, ngành tỉnh".into(),
+        group_mode: "section".into(),
+        counts: [
+            ("total".to_string(), 1),
+            ("group".to_string(), 1),
+            ("group_more".to_string(), 2),
+            ("missing".to_string(), 0),
+            ("lagging".to_string(), 1),
+        ]
+        .into_iter()
+        .collect(),
         headline: "1 chỉ tiêu chậm tiến độ".into(),
         summary: "1 chậm tiến độ".into(),
         attachment_names: vec!["bao-cao-2024-Q2-so_yt.xlsx".into()],

@@ -18,6 +18,30 @@ pub enum Copy {
     Supervisor,
 }
 
+/// How a digest shows the items an agency answers for as a member of a group lead
+/// (`Các sở, ban, ngành tỉnh`, `UBND cấp huyện`) rather than by name.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupItems {
+    /// A section of their own after the named items; a digest goes out for them alone.
+    Section,
+    /// One line counting them; a digest goes out only for named items.
+    #[default]
+    Count,
+    /// Left out of digests.
+    Omit,
+}
+
+impl GroupItems {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupItems::Section => "section",
+            GroupItems::Count => "count",
+            GroupItems::Omit => "omit",
+        }
+    }
+}
+
 /// One reminder round.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -83,6 +107,9 @@ pub struct RemindSettings {
     /// Send a short correction when a late report clears an agency's gaps after a
     /// reminder went out.
     pub corrections: bool,
+    /// Items answered as a member of a group: `section`, `count` (the default) or `omit`.
+    #[serde(default)]
+    pub group_items: GroupItems,
     #[serde(rename = "round")]
     pub rounds: Vec<Round>,
 }

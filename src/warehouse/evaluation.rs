@@ -13,7 +13,7 @@ use super::{QueryContext, Warehouse, WarehouseError, with_pool};
 use crate::catalog::Directory;
 use crate::catalog::plan::Catalog;
 use crate::domain::{ItemKey, Period, Value};
-use crate::evaluate::{GapRow, Observations, Observed, RowKind, Status};
+use crate::evaluate::{GapRow, Observations, Observed, Refusal, RowKind, Status};
 
 /// What storing an evaluation did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -49,6 +49,9 @@ pub struct StoredGap {
     pub members: Option<(i64, i64)>,
     pub observation_id: Option<i64>,
     pub valid_from_run: i64,
+    /// The figure sent and refused, for a `refused` row.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reject: Option<Refusal>,
 }
 
 /// A stable 64-bit FNV-1a hash of a row's content: stored, compared across runs and
@@ -78,6 +81,9 @@ fn content_hash(r: &GapRow) -> i64 {
         feed(&b.to_le_bytes());
     }
     feed(&r.observation_id.unwrap_or(-1).to_le_bytes());
+    if let Some(x) = &r.refused {
+        feed(reject_json(Some(x)).unwrap_or_default().as_bytes());
+    }
     h as i64
 }
 
@@ -90,20 +96,25 @@ fn actual_parts(v: Option<Value>) -> (Option<&'static str>, Option<f64>, Option<
     }
 }
 
+fn reject_json(r: Option<&Refusal>) -> Option<String> {
+    r.and_then(|r| serde_json::to_string(r).ok())
+}
+
 const ROWS_PER_STATEMENT: usize = 400;
-const BINDS_PER_ROW: usize = 18;
+const BINDS_PER_ROW: usize = 19;
 
 /// A multi-row insert for SQLite: plain `?` parameters (sqlx looks every parameter's name
 /// up, and SQLite finds names by a linear scan: thousands of numbered parameters make each
 /// statement quadratic), with the period, run and time as literals, so the statement is
 /// the same for every full chunk and is prepared once.
-fn insert_sql(rows: usize, period: i64, run: i64, at: DateTime<Utc>) -> String {
+fn insert_sql(rows: usize, period: i64, run: i64, at: DateTime<Utc>, replay: bool) -> String {
     let at = at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false);
     let mut sql = String::from(
         "INSERT INTO evaluations (indicator_id, measure, row_kind, agency_id, status, target, expected, actual_kind, actual_num, \
-         actual_status, gap, pace, reason, co, members_judged, members_good, observation_id, content_hash, period, valid_from_run, evaluated_at) VALUES ",
+         actual_status, gap, pace, reason, co, members_judged, members_good, observation_id, content_hash, reject, period, valid_from_run, valid_to_run, evaluated_at) VALUES ",
     );
-    let row = format!("({}{period},{run},'{at}')", "?,".repeat(BINDS_PER_ROW));
+    let to = if replay { run.to_string() } else { "NULL".into() };
+    let row = format!("({}{period},{run},{to},'{at}')", "?,".repeat(BINDS_PER_ROW));
     for r in 0..rows {
         if r > 0 {
             sql.push(',');
@@ -122,6 +133,7 @@ trait EvalRowsSink {
         period: i64,
         run: i64,
         at: DateTime<Utc>,
+        replay: bool,
     ) -> impl std::future::Future<Output = Result<(), WarehouseError>> + Send;
 }
 
@@ -132,9 +144,10 @@ impl EvalRowsSink for sqlx::Transaction<'_, sqlx::Sqlite> {
         period: i64,
         run: i64,
         at: DateTime<Utc>,
+        replay: bool,
     ) -> Result<(), WarehouseError> {
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(insert_sql(chunk.len(), period, run, at)));
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(insert_sql(chunk.len(), period, run, at, replay)));
             for (r, indicator_id, hash) in chunk {
                 let (kind, num, status) = actual_parts(r.actual);
                 q = q
@@ -155,7 +168,8 @@ impl EvalRowsSink for sqlx::Transaction<'_, sqlx::Sqlite> {
                     .bind(r.members.map(|m| i64::from(m.0)))
                     .bind(r.members.map(|m| i64::from(m.1)))
                     .bind(r.observation_id)
-                    .bind(*hash);
+                    .bind(*hash)
+                    .bind(reject_json(r.refused.as_ref()));
             }
             q.execute(&mut **self).await.op("evaluation insert")?;
         }
@@ -170,6 +184,7 @@ impl EvalRowsSink for sqlx::Transaction<'_, sqlx::Postgres> {
         period: i64,
         run: i64,
         at: DateTime<Utc>,
+        replay: bool,
     ) -> Result<(), WarehouseError> {
         fn field(out: &mut String, v: Option<&str>) {
             if let Some(v) = v {
@@ -189,7 +204,7 @@ impl EvalRowsSink for sqlx::Transaction<'_, sqlx::Postgres> {
         let mut copy = self
             .copy_in_raw(
                 "COPY evaluations (indicator_id, measure, row_kind, agency_id, status, target, expected, actual_kind, actual_num, actual_status, \
-                 gap, pace, reason, co, members_judged, members_good, observation_id, content_hash, period, valid_from_run, evaluated_at) \
+                 gap, pace, reason, co, members_judged, members_good, observation_id, content_hash, reject, period, valid_from_run, valid_to_run, evaluated_at) \
                  FROM STDIN WITH (FORMAT csv)",
             )
             .await
@@ -215,7 +230,9 @@ impl EvalRowsSink for sqlx::Transaction<'_, sqlx::Postgres> {
             num(&mut buf, r.members.map(|m| m.1));
             num(&mut buf, r.observation_id);
             num(&mut buf, Some(hash));
-            buf.push_str(&format!("{period},{run},{at}\n"));
+            field(&mut buf, reject_json(r.refused.as_ref()).as_deref());
+            let to = if replay { run.to_string() } else { String::new() };
+            buf.push_str(&format!("{period},{run},{to},{at}\n"));
             if buf.len() > (1 << 20) {
                 copy.send(std::mem::take(&mut buf).into_bytes()).await.op("evaluation copy")?;
             }
@@ -289,16 +306,23 @@ impl Warehouse {
     }
 
     /// Stores an evaluation run: new and changed rows are inserted, replaced and vanished
-    /// rows are closed, identical rows are left alone.
+    /// rows are closed, identical rows are left alone. A `replay` is stored apart instead
+    /// (see [`Warehouse::gaps`] with its run).
     pub async fn store_evaluation(
         &self,
         run_id: i64,
         period: Period,
         ids: &HashMap<ItemKey, i64>,
         rows: &[GapRow],
+        replay: bool,
     ) -> Result<EvalCounts, WarehouseError> {
         let now = Utc::now();
         let code = period.code();
+        if replay {
+            let to_insert: Vec<(&GapRow, i64, i64)> =
+                rows.iter().filter_map(|r| ids.get(&r.item).map(|id| (r, *id, content_hash(r)))).collect();
+            return self.store_replay(run_id, code, &to_insert).await;
+        }
         with_pool!(self, |pool| {
             let mut tx = pool.begin().await.op("evaluation")?;
             let mut current: HashMap<(i64, String, String, String), (i64, i64)> = HashMap::new();
@@ -344,10 +368,42 @@ impl Warehouse {
                 .await
                 .op("evaluation close")?;
             }
-            tx.insert_rows(&to_insert, code, run_id, now).await?;
+            tx.insert_rows(&to_insert, code, run_id, now, false).await?;
             tx.commit().await.op("evaluation commit")?;
             Ok(counts)
         })
+    }
+
+    /// A judgement as of another moment (`evaluate --at`, `remind --at`) as a replay:
+    /// every row opened and closed by its own run, so it is seen with `--as-of RUN` only and
+    /// the current table is left as it was.
+    async fn store_replay(
+        &self,
+        run_id: i64,
+        code: i64,
+        to_insert: &[(&GapRow, i64, i64)],
+    ) -> Result<EvalCounts, WarehouseError> {
+        let now = Utc::now();
+        with_pool!(self, |pool| {
+            let mut tx = pool.begin().await.op("evaluation")?;
+            tx.insert_rows(to_insert, code, run_id, now, true).await?;
+            tx.commit().await.op("evaluation commit")?;
+            Ok::<_, WarehouseError>(())
+        })?;
+        Ok(EvalCounts { new: to_insert.len() as u64, ..EvalCounts::default() })
+    }
+
+    /// Whether a run stored a replay of the period.
+    async fn is_replay(&self, period: Period, run: i64) -> Result<bool, WarehouseError> {
+        with_pool!(self, |pool| sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM evaluations WHERE period = $1 AND valid_from_run = $2 AND valid_to_run = $2"
+        )
+        .bind(period.code())
+        .bind(run)
+        .fetch_one(pool)
+        .await
+        .op("gap read")
+        .map(|n| n > 0))
     }
 
     /// The gap rows of a period: current, or as known right after run `as_of`.
@@ -357,18 +413,24 @@ impl Warehouse {
         period: Period,
         as_of: Option<i64>,
     ) -> Result<Vec<StoredGap>, WarehouseError> {
+        let replay = match as_of {
+            Some(run) => self.is_replay(period, run).await?,
+            None => false,
+        };
         with_pool!(self, |pool| {
             let sql = "SELECT i.item_key, i.number, i.sub, i.section, i.task, e.measure, e.row_kind, e.agency_id, e.status, e.target, \
                        e.expected, e.actual_kind, e.actual_num, e.actual_status, e.gap, e.pace, e.reason, e.co, e.members_judged, e.members_good, \
-                       e.observation_id, e.valid_from_run \
+                       e.observation_id, e.valid_from_run, e.reject \
                        FROM evaluations e JOIN indicators i ON i.id = e.indicator_id \
                        WHERE i.plan_id = $1 AND e.period = $2 AND ( ($3 < 0 AND e.valid_to_run IS NULL) \
-                       OR ($3 >= 0 AND e.valid_from_run <= $3 AND (e.valid_to_run IS NULL OR e.valid_to_run > $3)) ) \
+                       OR ($4 AND e.valid_from_run = $3 AND e.valid_to_run = $3) \
+                       OR (NOT $4 AND $3 >= 0 AND e.valid_from_run <= $3 AND (e.valid_to_run IS NULL OR e.valid_to_run > $3)) ) \
                        ORDER BY i.number, i.sub, e.measure, e.row_kind, e.agency_id";
             let rows = sqlx::query(sql)
                 .bind(plan_id)
                 .bind(period.code())
                 .bind(as_of.unwrap_or(-1))
+                .bind(replay)
                 .fetch_all(pool)
                 .await
                 .op("gap read")?;
@@ -403,6 +465,7 @@ impl Warehouse {
                     members: judged.zip(good),
                     observation_id: r.get(20),
                     valid_from_run: r.get(21),
+                    reject: r.get::<Option<String>, _>(22).and_then(|j| serde_json::from_str(&j).ok()),
                 });
             }
             Ok(out)

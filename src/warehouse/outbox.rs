@@ -39,6 +39,8 @@ pub struct NewMessage {
     pub text: String,
     pub html: String,
     pub message_id: String,
+    /// The sender's display name on the day of composition.
+    pub sender: Option<String>,
     pub not_before: DateTime<Utc>,
     pub recipients: Vec<NewRecipient>,
     pub attachments: Vec<FileAttachment>,
@@ -58,6 +60,8 @@ pub struct OutMessage {
     pub html: String,
     pub message_id: String,
     pub attempts: i64,
+    /// The sender's display name as composed (`None`: the configured one).
+    pub sender: Option<String>,
     /// Every recipient with its state: pending | sent | failed.
     pub recipients: Vec<(String, String, String, String)>,
     pub attachments: Vec<FileAttachment>,
@@ -115,8 +119,8 @@ impl Warehouse {
             for m in messages {
                 let id: Option<i64> = sqlx::query_scalar(
                     "INSERT INTO outbox (idempotency_key, plan_id, period, agency_id, round, kind, run_id, evaluation_run, items, subject, \
-                     text_body, html_body, message_id, status, attempts, not_before, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'queued', 0, $14, $15) \
+                     text_body, html_body, message_id, status, attempts, not_before, created_at, sender) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'queued', 0, $14, $15, $16) \
                      ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
                 )
                 .bind(&m.key)
@@ -134,6 +138,7 @@ impl Warehouse {
                 .bind(&m.message_id)
                 .bind(m.not_before)
                 .bind(now)
+                .bind(&m.sender)
                 .fetch_optional(&mut *tx)
                 .await
                 .op("outbox write")?;
@@ -291,7 +296,7 @@ impl Warehouse {
     pub async fn load_message(&self, id: i64) -> Result<Option<OutMessage>, WarehouseError> {
         with_pool!(self, |pool| {
             let Some(r) = sqlx::query(
-                "SELECT id, idempotency_key, period, agency_id, round, kind, subject, text_body, html_body, message_id, attempts FROM outbox WHERE id = $1",
+                "SELECT id, idempotency_key, period, agency_id, round, kind, subject, text_body, html_body, message_id, attempts, sender FROM outbox WHERE id = $1",
             )
             .bind(id)
             .fetch_optional(pool)
@@ -332,6 +337,7 @@ impl Warehouse {
                 html: r.get(8),
                 message_id: r.get(9),
                 attempts: r.get(10),
+                sender: r.get(11),
                 recipients,
                 attachments,
             }))
@@ -389,6 +395,40 @@ impl Warehouse {
         .op("outbox mark")
         .map(|_| ())
         })
+    }
+
+    /// Gives back messages this sender claimed and never started (a graceful stop, a
+    /// connection that refused the login): queued again as they were, the claim's attempt
+    /// not counted. Returns how many.
+    pub async fn release_claims(&self, ids: &[i64], claimer: &str) -> Result<u64, WarehouseError> {
+        let mut released = 0;
+        with_pool!(self, |pool| {
+            for id in ids {
+                released += sqlx::query(
+                    "UPDATE outbox SET status = 'queued', claimed_by = NULL, claimed_until = NULL, attempts = attempts - 1 \
+                     WHERE id = $1 AND status = 'sending' AND claimed_by = $2",
+                )
+                .bind(id)
+                .bind(claimer)
+                .execute(pool)
+                .await
+                .op("outbox release")?
+                .rows_affected();
+            }
+            Ok::<_, WarehouseError>(())
+        })?;
+        Ok(released)
+    }
+
+    /// Ids of the failed and partial messages, of one period or all.
+    pub async fn failed_messages(&self, period: Option<Period>) -> Result<Vec<i64>, WarehouseError> {
+        with_pool!(self, |pool| sqlx::query_scalar(
+            "SELECT id FROM outbox WHERE status IN ('failed', 'partial') AND ($1 < 0 OR period = $1) ORDER BY id"
+        )
+        .bind(period.map_or(-1, |p| p.code()))
+        .fetch_all(pool)
+        .await
+        .op("outbox read"))
     }
 
     /// Puts a failed or partial message back in the queue for its failed recipients.
@@ -504,6 +544,15 @@ impl Warehouse {
 }
 
 impl Warehouse {
+    /// The remind run that queued a message and the evaluation run it was based on.
+    pub async fn outbox_runs(&self, id: i64) -> Result<Option<(Option<i64>, Option<i64>)>, WarehouseError> {
+        with_pool!(self, |pool| sqlx::query_as("SELECT run_id, evaluation_run FROM outbox WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await
+            .op("outbox read"))
+    }
+
     /// The gap rows a message listed, as JSON: why this agency got this message.
     pub async fn outbox_items(&self, id: i64) -> Result<Option<String>, WarehouseError> {
         with_pool!(self, |pool| sqlx::query_scalar("SELECT items FROM outbox WHERE id = $1")

@@ -218,3 +218,39 @@ pub fn smtp_settings(port: u16) -> chiso::config::Settings {
     s.remind.rate_per_second = 1000.0;
     s
 }
+
+/// Plans a round of 2024-Q4 on the shipped catalogue, on `today` (YYYY-MM-DD) at 10:00 in
+/// Vĩnh Long, with nothing sent before.
+pub fn plan_round(
+    rows: &[chiso::evaluate::GapRow],
+    today: &str,
+    round_id: &str,
+    mode: chiso::remind::GroupItems,
+) -> chiso::remind::plan::RoundPlan {
+    let (dir, catalog) = catalog();
+    let mut settings = settings();
+    let sending = chiso::remind::SendingCalendar::new(&settings.remind.working, settings.calendar.timezone)
+        .expect("sending calendar");
+    let round = settings.remind.rounds.iter().find(|r| r.id == round_id).expect("a shipped round").clone();
+    settings.remind.rounds.clear();
+    settings.remind.group_items = mode;
+    let now: chrono::DateTime<chrono::Utc> = format!("{today}T03:00:00Z").parse().expect("a date");
+    let last = std::collections::HashMap::new();
+    chiso::remind::plan::plan_round(&chiso::remind::plan::PlanInput {
+        catalog: &catalog,
+        dir: &dir,
+        settings: &settings.remind,
+        sending: &sending,
+        coordinator: &settings.plan.coordinator,
+        plan_id: "kh-742-2023",
+        period: period("2024-Q4"),
+        round: &round,
+        opens_at: now,
+        now,
+        today: now.date_naive(),
+        responsible_on: settings.calendar.cutoff(period("2024-Q4")),
+        rows,
+        last: &last,
+        key_suffix: None,
+    })
+}
