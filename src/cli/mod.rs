@@ -8,6 +8,7 @@ mod gaps;
 mod inspect;
 mod plan;
 mod remind;
+mod report;
 mod runs;
 
 use std::path::PathBuf;
@@ -110,6 +111,10 @@ pub enum Command {
     /// The gap table of a quarter, most severe first (Vietnamese headers), or csv, json,
     /// xlsx for others.
     Gaps(gaps::GapsArgs),
+    /// Báo cáo quý gửi UBND tỉnh từ kết quả đánh giá đã lưu: bảng tính (tổng hợp, theo đơn
+    /// vị, theo chỉ tiêu, biểu đồ) và dự thảo văn bản; không ghi gì vào kho dữ liệu, in
+    /// đường dẫn các tệp đã ghi. --agency HUYỆN: báo cáo của huyện về các xã.
+    Report(report::ReportArgs),
     /// Remind the agencies that lag or have not reported: one digest per agency for the
     /// round that is due, their workbook attached; queued once per (period, agency,
     /// round), then sent (SMTP in working hours, or .eml files under data/outbox/).
@@ -256,6 +261,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Template { agency, period, output } => collect::template(&ctx, agency, period, output).await,
         Command::Evaluate { period, operator } => gaps::evaluate(&ctx, period, operator).await,
         Command::Gaps(args) => gaps::gaps(&ctx, args).await,
+        Command::Report(args) => report::report(&ctx, args).await,
         Command::Remind(args) => remind::run_remind(&ctx, args).await,
         Command::Outbox(cmd) => remind::run_outbox(&ctx, cmd).await,
         Command::Cycle { period } => cycle(&ctx, period).await,
