@@ -12,6 +12,7 @@ use chiso::domain::number::format_vi;
 use chiso::domain::{Period, Section, Value};
 use chiso::evaluate::Status;
 use chiso::jobs::evaluate::{EvaluateReport, EvaluateRequest};
+use chiso::report::gap_table::HEADERS;
 use chiso::warehouse::{StoredGap, Trigger};
 
 #[derive(Debug, Clone, Copy, Default, ValueEnum)]
@@ -120,20 +121,6 @@ fn agency_label(app: &Context, id: &str) -> String {
 fn shorten(s: &str, n: usize) -> String {
     if s.chars().count() <= n { s.to_string() } else { format!("{}…", s.chars().take(n).collect::<String>()) }
 }
-
-const HEADERS: [&str; 11] = [
-    "Mục",
-    "Nhiệm vụ / Chỉ tiêu",
-    "Đơn vị",
-    "Chỉ tiêu năm",
-    "Cần đạt",
-    "Thực hiện",
-    "Thiếu",
-    "Cần/quý",
-    "Trạng thái",
-    "Lý do",
-    "Lần chạy",
-];
 
 fn cells(app: &Context, g: &StoredGap, short: bool) -> Vec<String> {
     let percent = matches!(g.actual, Some(Value::Percent(_))) || g.target.contains('%');

@@ -288,20 +288,22 @@ fn data_table(heads: &[&str], widths: &[usize], rows: Vec<Vec<(String, Option<&'
 /// The heading block: issuer on the left, national motto on the right, each with its
 /// number or place and date beneath.
 fn heading_block(r: &Rendered, issue_year: i32) -> Table {
-    let left_w = 3_900;
+    let left_w = 3_600;
     let right_w = TEXT_WIDTH - left_w;
     let mut left = Vec::new();
     if !r.parent.is_empty() {
         left.push(centered(&r.parent, 26, false, false));
     }
-    left.push(centered(&r.issuer, 26, true, false));
+    left.push(Paragraph::new().add_run(run(&r.issuer, 26).bold().underline("single")).align(AlignmentType::Center));
     left.push(centered("", 26, false, false));
     left.push(centered(&format!("Số:       /BC-{}", r.code), 26, false, false));
     let right = vec![
         centered("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 24, true, false),
-        centered("Độc lập - Tự do - Hạnh phúc", 26, true, false),
+        Paragraph::new()
+            .add_run(run("Độc lập - Tự do - Hạnh phúc", 26).bold().underline("single"))
+            .align(AlignmentType::Center),
         centered("", 26, false, false),
-        centered(&format!("{}, ngày      tháng      năm {issue_year}", r.place), 26, false, true),
+        centered(&format!("{}, ngày    tháng    năm {issue_year}", r.place), 26, false, true),
     ];
     Table::without_borders(vec![TableRow::new(vec![cell(left, left_w), cell(right, right_w)])])
         .set_grid(vec![left_w, right_w])
@@ -390,11 +392,15 @@ fn section_table(report: &QuarterReport) -> Table {
     data_table(&heads, &widths, rows)
 }
 
+/// Agencies listed in the draft's table; the workbook lists them all.
+pub const AGENCIES_IN_DRAFT: usize = 30;
+
 fn agencies_table(report: &QuarterReport) -> Option<Table> {
-    let lagging = report.lagging_agencies();
+    let mut lagging = report.lagging_agencies();
     if lagging.is_empty() {
         return None;
     }
+    lagging.truncate(AGENCIES_IN_DRAFT);
     let heads = ["TT", "Đơn vị", "Số chỉ tiêu", "Chậm, quá hạn", "Có nguy cơ", "Chưa báo cáo", "Tỷ lệ đúng tiến độ"];
     let widths = [500, 3_371, 1_000, 1_100, 1_000, 1_100, 1_000];
     let rows = lagging
@@ -488,6 +494,12 @@ pub fn write_docx(report: &QuarterReport, template: &ReportTemplate, issue_year:
         Some(t) => doc = doc.add_table(t),
         None => doc = doc.add_paragraph(body("Không có đơn vị nào chậm tiến độ hoặc chưa báo cáo.")),
     }
+    let more = report.lagging_agencies().len().saturating_sub(AGENCIES_IN_DRAFT);
+    if more > 0 {
+        doc = doc.add_paragraph(body(&format!(
+            "Ngoài {AGENCIES_IN_DRAFT} đơn vị trên, còn {more} đơn vị khác chậm tiến độ hoặc chưa báo cáo (xem sheet “Theo đơn vị” của bảng tính kèm theo)."
+        )));
+    }
     doc = doc.add_paragraph(heading("3. Các chỉ tiêu, nhiệm vụ chậm tiến độ"));
     match indicators_table(report) {
         Some(t) => doc = doc.add_table(t),
@@ -506,5 +518,23 @@ pub fn write_docx(report: &QuarterReport, template: &ReportTemplate, issue_year:
     doc = doc.add_paragraph(centered("", BODY, false, false)).add_table(signature_block(&r));
     let mut out = std::io::Cursor::new(Vec::new());
     doc.build().pack(&mut out).map_err(|e| DocxError::Pack(e.to_string()))?;
-    Ok(out.into_inner())
+    deflate(&out.into_inner()).map_err(|e| DocxError::Pack(e.to_string()))
+}
+
+/// The package with its parts deflated: docx-rs stores them as they are, and a report
+/// with long tables is then ten times the size.
+fn deflate(stored: &[u8]) -> zip::result::ZipResult<Vec<u8>> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(stored))?;
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::with_capacity(stored.len() / 4)));
+    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    for i in 0..archive.len() {
+        let mut part = archive.by_index(i)?;
+        if part.is_dir() {
+            continue;
+        }
+        let name = part.name()?.to_string();
+        out.start_file(name, options)?;
+        std::io::copy(&mut part, &mut out)?;
+    }
+    Ok(out.finish()?.into_inner())
 }

@@ -31,13 +31,13 @@ pub fn print_setup(ws: &mut Worksheet, header: (u32, u32), footer_left: &str) ->
 /// The height (points) of a row whose wrapped cells hold these texts in columns of these
 /// widths (Excel character units). Excel and LibreOffice do not grow rows written with
 /// wrapped text on opening, so rows are sized when written: a line of 11-point text is 15
-/// points, a character about one width unit (Vietnamese letters with their marks are no
-/// wider than the digit the unit is measured by).
+/// points, and a width unit holds about 1.1 characters of running text (the unit is the
+/// width of a digit; spaces, commas and most letters, marks included, are narrower).
 pub fn wrapped_height(cells: &[(&str, f64)]) -> f64 {
     let lines = cells
         .iter()
         .map(|(text, width)| {
-            let per_line = (width - 1.0).max(1.0);
+            let per_line = (width * 1.1 - 2.0).max(1.0);
             text.split('\n').map(|l| ((l.chars().count() as f64) / per_line).ceil().max(1.0)).sum::<f64>()
         })
         .fold(1.0_f64, f64::max);

@@ -623,7 +623,8 @@ fn summary_sheet(wb: &mut Workbook, report: &QuarterReport, st: &Styles) -> Resu
     ws.set_row_height(section_head, 45)?;
     let mut r = section_head + 1;
     let empty = BTreeMap::new();
-    let mut rows: Vec<(String, &BTreeMap<Status, usize>, Option<&BTreeMap<Status, usize>>)> = Vec::new();
+    type Counts = BTreeMap<Status, usize>;
+    let mut rows: Vec<(String, &Counts, Option<&Counts>)> = Vec::new();
     for s in Section::ALL {
         rows.push((
             format!("{}. {}", s.roman(), s.vi()),
@@ -631,8 +632,7 @@ fn summary_sheet(wb: &mut Workbook, report: &QuarterReport, st: &Styles) -> Resu
             report.previous.as_ref().map(|p| p.by_section.get(&s).unwrap_or(&empty)),
         ));
     }
-    let prev_total_ref = prev_total.as_ref();
-    rows.push(("Cộng".into(), &cur_total, prev_total_ref));
+    rows.push(("Cộng".into(), &cur_total, prev_total.as_ref()));
     for (label, counts, before) in rows {
         let fmt = if label == "Cộng" { &st.bold } else { &st.n.text };
         ws.write_with_format(r, 0, label.as_str(), fmt)?;
@@ -653,14 +653,13 @@ fn summary_sheet(wb: &mut Workbook, report: &QuarterReport, st: &Styles) -> Resu
     {
         ws.write_with_format(trend_head, c as u16, *h, &st.head)?;
     }
-    let mut r = trend_head + 1;
-    for f in &report.trend {
+    ws.set_row_height(trend_head, 30)?;
+    for (r, f) in (trend_head + 1..).zip(&report.trend) {
         let total = f.total();
         ws.write_with_format(r, 0, f.period.map(Period::vi).unwrap_or_default(), &st.n.text)?;
         write_count(ws, r, 1, Figures::judged_in(&total), st)?;
         write_count(ws, r, 2, Figures::bucket_in(&total, Bucket::Good), st)?;
         write_opt_share(ws, r, 3, Figures::share_in(&total), st)?;
-        r += 1;
     }
     print_setup(ws, (3, 3), &footer(report))?;
     // The summary is one page.
