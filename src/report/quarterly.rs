@@ -706,7 +706,8 @@ fn agency_sheet(wb: &mut Workbook, report: &QuarterReport, st: &Styles) -> Resul
             Reported::None => Bucket::Missing,
         };
         ws.write_with_format(r, 11, a.timeliness.vi(), &st.n.text.clone().set_background_color(fill.color()))?;
-        ws.set_row_height(r, wrapped_height(&[(a.name.as_str(), widths[1]), (items.as_str(), widths[2])]))?;
+        // Item numbers and commas are narrower than running text: a fifth more per line.
+        ws.set_row_height(r, wrapped_height(&[(a.name.as_str(), widths[1]), (items.as_str(), widths[2] * 1.2)]))?;
     }
     let last = 3 + report.agencies.len() as u32;
     ws.autofilter(3, 0, last, (heads.len() - 1) as u16)?;
