@@ -78,7 +78,30 @@ impl ReportTemplate {
         }
         let text = std::fs::read_to_string(&path)
             .map_err(|source| DocxError::Read { path: path.display().to_string(), source })?;
-        Self::from_toml(&text, &path.display().to_string())
+        let template = Self::from_toml(&text, &path.display().to_string())?;
+        template.check(&path.display().to_string())?;
+        Ok(template)
+    }
+
+    /// Every string is a template minijinja can compile.
+    pub fn check(&self, path: &str) -> Result<(), DocxError> {
+        let env = minijinja::Environment::new();
+        let fields = [
+            ("parent", &self.parent),
+            ("issuer", &self.issuer),
+            ("code", &self.code),
+            ("place", &self.place),
+            ("intro", &self.intro),
+            ("assessment", &self.assessment),
+            ("next_steps", &self.next_steps),
+            ("proposals", &self.proposals),
+            ("signer", &self.signer),
+        ];
+        for (field, text) in fields.into_iter().chain(self.recipients.iter().map(|r| ("recipients", r))) {
+            env.template_from_str(text)
+                .map_err(|e| DocxError::Invalid { path: path.to_string(), message: format!("`{field}`: {e}") })?;
+        }
+        Ok(())
     }
 }
 
