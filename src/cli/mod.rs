@@ -276,7 +276,7 @@ fn config_check(ctx: &Ctx, format: OutputFormat) -> anyhow::Result<ExitCode> {
     chiso::remind::render::Templates::load(&ctx.settings.remind.templates)
         .map_err(|e| Failed { code: 2, message: format!("the message templates are not usable: {e}") })?;
     chiso::report::docx::ReportTemplate::load(&ctx.settings.remind.templates)
-        .map_err(|e| Failed { code: 2, message: format!("the report template is not usable: {e}") })?;
+        .map_err(|e| Failed { code: 2, message: format!("mẫu báo cáo không dùng được: {e}") })?;
     let sources = chiso::app::load_sources(&ctx.settings, &dir)
         .map_err(|e| Failed { code: 2, message: format!("the sources are not usable: {e}") })?;
     let period = ctx.settings.calendar.reporting_period(chrono::Utc::now());

@@ -62,23 +62,23 @@ pub async fn report(ctx: &Ctx, args: ReportArgs) -> anyhow::Result<ExitCode> {
             app.wh.close().await;
             return Ok(ExitCode::from(1));
         }
-        Err(e) => return Err(e).context("cannot read the evaluation"),
+        Err(e) => return Err(e).context("không đọc được kết quả đánh giá"),
     };
     app.wh.close().await;
-    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out).with_context(|| format!("không tạo được thư mục {}", args.out.display()))?;
     let mut written = Vec::new();
     if matches!(args.format, ReportFormat::Xlsx | ReportFormat::All) {
         let path = args.out.join(format!("{}.xlsx", report.file_stem()));
-        let bytes = write_xlsx(&report).context("cannot write the workbook")?;
-        std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+        let bytes = write_xlsx(&report).context("không ghi được bảng tính")?;
+        std::fs::write(&path, bytes).with_context(|| format!("không ghi được {}", path.display()))?;
         written.push(path);
     }
     if let Some(template) = template {
         let path = args.out.join(format!("{}.docx", report.file_stem()));
         // Dated in the year the report is due (the fourth quarter's is sent in January).
         let issue_year = chrono::Datelike::year(&app.settings.calendar.due_date(args.period));
-        let bytes = write_docx(&report, &template, issue_year).context("cannot write the document")?;
-        std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+        let bytes = write_docx(&report, &template, issue_year).context("không ghi được văn bản")?;
+        std::fs::write(&path, bytes).with_context(|| format!("không ghi được {}", path.display()))?;
         written.push(path);
     }
     println!(

@@ -30,13 +30,13 @@ pub const EMBEDDED: &str = include_str!("../../config/templates/report/report.to
 /// Why the document cannot be written.
 #[derive(Debug, thiserror::Error)]
 pub enum DocxError {
-    #[error("cannot read the report template {path}: {source}")]
+    #[error("không đọc được mẫu báo cáo {path}: {source}")]
     Read { path: String, source: std::io::Error },
-    #[error("the report template {path} is not valid: {message}")]
+    #[error("mẫu báo cáo {path} không hợp lệ: {message}")]
     Invalid { path: String, message: String },
-    #[error("the report template's `{field}` does not render: {source}")]
+    #[error("mục `{field}` của mẫu báo cáo không hiển thị được: {source}")]
     Render { field: String, source: minijinja::Error },
-    #[error("cannot pack the document: {0}")]
+    #[error("không đóng gói được văn bản: {0}")]
     Pack(String),
 }
 
