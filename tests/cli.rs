@@ -157,7 +157,15 @@ fn a_broken_template_is_refused_by_config_check() {
     let tpl = dir.path().join("tpl");
     std::fs::create_dir(&tpl).unwrap();
     for e in std::fs::read_dir(common::repo("config/templates")).unwrap().flatten() {
-        std::fs::copy(e.path(), tpl.join(e.file_name())).unwrap();
+        if e.path().is_dir() {
+            // report/: the quarterly report's template.
+            std::fs::create_dir(tpl.join(e.file_name())).unwrap();
+            for f in std::fs::read_dir(e.path()).unwrap().flatten() {
+                std::fs::copy(f.path(), tpl.join(e.file_name()).join(f.file_name())).unwrap();
+            }
+        } else {
+            std::fs::copy(e.path(), tpl.join(e.file_name())).unwrap();
+        }
     }
     let ok = chiso(dir.path(), &["config", "check"], &[("CHISO_REMIND__TEMPLATES", "tpl")]);
     assert!(ok.status.success(), "{}", text(&ok).1);
@@ -169,4 +177,15 @@ fn a_broken_template_is_refused_by_config_check() {
     std::fs::write(tpl.join("reminder.html"), "<p>{{ agency.nmae }}</p>\n").unwrap();
     let out = chiso(dir.path(), &["config", "check"], &[("CHISO_REMIND__TEMPLATES", "tpl")]);
     assert_eq!(out.status.code(), Some(2), "an unknown field is refused too: {}", text(&out).1);
+
+    // The quarterly report's template is checked as well.
+    std::fs::copy(common::repo("config/templates/reminder.html"), tpl.join("reminder.html")).unwrap();
+    assert!(chiso(dir.path(), &["config", "check"], &[("CHISO_REMIND__TEMPLATES", "tpl")]).status.success());
+    // An `if` left open on the first line.
+    let shipped = std::fs::read_to_string(common::repo("config/templates/report/report.toml")).unwrap();
+    std::fs::write(tpl.join("report/report.toml"), shipped.replacen("{% endif %}", "", 1)).unwrap();
+    let out = chiso(dir.path(), &["config", "check"], &[("CHISO_REMIND__TEMPLATES", "tpl")]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("report.toml") && stderr.contains("`parent`"), "{stderr}");
 }

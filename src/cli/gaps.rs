@@ -12,6 +12,7 @@ use chiso::domain::number::format_vi;
 use chiso::domain::{Period, Section, Value};
 use chiso::evaluate::Status;
 use chiso::jobs::evaluate::{EvaluateReport, EvaluateRequest};
+use chiso::report::gap_table::HEADERS;
 use chiso::warehouse::{StoredGap, Trigger};
 
 #[derive(Debug, Clone, Copy, Default, ValueEnum)]
@@ -132,20 +133,6 @@ fn agency_label(app: &Context, id: &str) -> String {
 fn shorten(s: &str, n: usize) -> String {
     if s.chars().count() <= n { s.to_string() } else { format!("{}…", s.chars().take(n).collect::<String>()) }
 }
-
-const HEADERS: [&str; 11] = [
-    "Mục",
-    "Nhiệm vụ / Chỉ tiêu",
-    "Đơn vị",
-    "Chỉ tiêu năm",
-    "Cần đạt",
-    "Thực hiện",
-    "Thiếu",
-    "Cần/quý",
-    "Trạng thái",
-    "Lý do",
-    "Lần chạy",
-];
 
 fn cells(app: &Context, g: &StoredGap, short: bool) -> Vec<String> {
     let percent = matches!(g.actual, Some(Value::Percent(_))) || g.target.contains('%');
@@ -288,31 +275,5 @@ pub fn print_table(app: &Context, period: Period, rows: &[StoredGap], limit: usi
 }
 
 fn write_xlsx(app: &Context, period: Period, rows: &[StoredGap]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
-    use rust_xlsxwriter::{Format, FormatBorder, Workbook};
-    let mut wb = Workbook::new();
-    let ws = wb.add_worksheet();
-    ws.set_name("Tiến độ")?;
-    let title = Format::new().set_bold().set_font_size(13);
-    let head = Format::new().set_bold().set_border(FormatBorder::Thin).set_background_color("#D9E1F2").set_text_wrap();
-    let cell = Format::new().set_border(FormatBorder::Thin).set_text_wrap();
-    ws.write_with_format(
-        0,
-        0,
-        format!("BẢNG TIẾN ĐỘ THỰC HIỆN KẾ HOẠCH {} — {}", app.catalog.plan.symbol, period.vi().to_uppercase()),
-        &title,
-    )?;
-    for (c, h) in HEADERS.iter().enumerate() {
-        ws.write_with_format(2, c as u16, *h, &head)?;
-    }
-    for (c, w) in [8.0, 50.0, 22.0, 22.0, 10.0, 12.0, 10.0, 10.0, 16.0, 50.0, 9.0].iter().enumerate() {
-        ws.set_column_width(c as u16, *w)?;
-    }
-    for (r, g) in rows.iter().enumerate() {
-        for (c, v) in cells(app, g, false).iter().enumerate() {
-            ws.write_string_with_format(3 + r as u32, c as u16, v, &cell)?;
-        }
-    }
-    ws.autofilter(2, 0, 2 + rows.len() as u32, (HEADERS.len() - 1) as u16)?;
-    ws.set_freeze_panes(3, 1)?;
-    wb.save_to_buffer()
+    chiso::report::gap_table::write_xlsx(&app.catalog.plan.symbol, period, rows, &|id| agency_label(app, id))
 }

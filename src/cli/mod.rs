@@ -8,6 +8,7 @@ mod gaps;
 mod inspect;
 mod plan;
 mod remind;
+mod report;
 mod runs;
 pub mod texts;
 
@@ -123,6 +124,10 @@ pub enum Command {
     },
     /// Bảng tiến độ của một quý, nặng nhất trước; hoặc csv, json, xlsx.
     Gaps(gaps::GapsArgs),
+    /// Báo cáo quý gửi UBND tỉnh từ kết quả đánh giá đã lưu: bảng tính (tổng hợp, theo đơn
+    /// vị, theo chỉ tiêu, biểu đồ) và dự thảo văn bản; không ghi gì vào kho dữ liệu, in
+    /// đường dẫn các tệp đã ghi. --agency HUYỆN: báo cáo của huyện về các xã.
+    Report(report::ReportArgs),
     /// Nhắc các cơ quan chậm hoặc chưa báo cáo: mỗi cơ quan một thư tổng hợp cho đợt nhắc đến
     /// hạn, kèm sổ tính; xếp hàng một lần cho mỗi (kỳ, cơ quan, đợt) rồi gửi (SMTP trong giờ
     /// làm việc, hoặc tệp .eml trong data/outbox/).
@@ -361,6 +366,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Template { agency, period, output } => collect::template(&ctx, &agency, period, output).await,
         Command::Evaluate { period, at, operator } => gaps::evaluate(&ctx, period, at, operator).await,
         Command::Gaps(args) => gaps::gaps(&ctx, args).await,
+        Command::Report(args) => report::report(&ctx, args).await,
         Command::Remind(args) => remind::run_remind(&ctx, args).await,
         Command::Outbox(cmd) => remind::run_outbox(&ctx, cmd).await,
         Command::Cycle { period } => cycle(&ctx, period).await,
@@ -374,6 +380,8 @@ fn config_check(ctx: &Ctx, format: OutputFormat) -> anyhow::Result<ExitCode> {
     let (dir, catalog) = chiso::app::load_catalog(&ctx.settings).context("the plan catalogue is not usable")?;
     chiso::remind::render::Templates::load(&ctx.settings.remind.templates)
         .map_err(|e| Failed { code: 2, message: format!("the message templates are not usable: {e}") })?;
+    chiso::report::docx::ReportTemplate::load(&ctx.settings.remind.templates)
+        .map_err(|e| Failed { code: 2, message: format!("mẫu báo cáo không dùng được: {e}") })?;
     let sources = chiso::app::load_sources(&ctx.settings, &dir)
         .map_err(|e| Failed { code: 2, message: format!("the sources are not usable: {e}") })?;
     let period = ctx.settings.calendar.reporting_period(chrono::Utc::now());

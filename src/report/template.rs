@@ -178,7 +178,6 @@ fn write_named(spec: &TemplateSpec, name_upper: &str, agency_id: &str) -> Result
     for (sheet_name, lines, role) in [(LEAD_SHEET, &spec.lead, "chủ trì"), (CO_SHEET, &spec.co, "phối hợp")] {
         let ws = wb.add_worksheet();
         ws.set_name(sheet_name)?;
-        ws.set_landscape();
         for (col, width) in [(0, 8.0), (1, 6.0), (2, 60.0), (3, 12.0), (4, 22.0), (5, 16.0), (6, 18.0), (7, 30.0)] {
             ws.set_column_width(col, width)?;
         }
@@ -258,6 +257,7 @@ fn write_named(spec: &TemplateSpec, name_upper: &str, agency_id: &str) -> Result
             ws.write(r, KEY_COL, key)?;
             ws.write_with_format(r, 1, line.key.to_string(), &cell)?;
             ws.write_with_format(r, 2, line.task.as_str(), &cell)?;
+            ws.set_row_height(r, super::wrapped_height(&[(line.task.as_str(), 60.0), (line.target.as_str(), 22.0)]))?;
             let uom = match &line.kind {
                 MeasureKind::Percent => "%".to_string(),
                 MeasureKind::Count { unit } => unit.clone().unwrap_or_else(|| "số lượng".into()),
@@ -287,6 +287,9 @@ fn write_named(spec: &TemplateSpec, name_upper: &str, agency_id: &str) -> Result
             r += 1;
         }
         ws.set_freeze_panes(HEADER_ROW, 3)?;
+        // A4 landscape fitted to the width: every column an officer fills in is on page
+        // 1, and the header row is repeated on the pages after it.
+        super::print_setup(ws, (h, h), &format!("Kế hoạch {} — {}", spec.plan_symbol, spec.period.vi()))?;
         ws.protect();
     }
     let meta = wb.add_worksheet();
