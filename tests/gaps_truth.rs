@@ -85,7 +85,8 @@ fn a_refused_figure_is_named_with_its_cell_and_reason_in_gaps_and_in_both_digest
     let out = chiso(dir.path(), &["gaps", "--period", "2024-Q2", "--agency", "so_yt", "--format", "csv"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = stdout(&out);
-    let mut lines = text.lines();
+    // The CSV starts with a UTF-8 BOM, for Excel.
+    let mut lines = text.trim_start_matches('\u{feff}').lines();
     let header = csv_line(lines.next().unwrap());
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
     let rows: Vec<Vec<String>> = lines.map(csv_line).collect();

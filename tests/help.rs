@@ -22,6 +22,7 @@ const COMMANDS: &[&[&str]] = &[
     &["template"],
     &["evaluate"],
     &["gaps"],
+    &["report"],
     &["remind"],
     &["outbox"],
     &["runs"],
