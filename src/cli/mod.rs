@@ -377,13 +377,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn config_check(ctx: &Ctx, format: OutputFormat) -> anyhow::Result<ExitCode> {
-    let (dir, catalog) = chiso::app::load_catalog(&ctx.settings).context("the plan catalogue is not usable")?;
+    let (dir, catalog) = chiso::app::load_catalog(&ctx.settings).context(texts::CATALOG_UNUSABLE)?;
     chiso::remind::render::Templates::load(&ctx.settings.remind.templates)
-        .map_err(|e| Failed { code: 2, message: format!("the message templates are not usable: {e}") })?;
+        .map_err(|e| Failed { code: 2, message: format!("{}: {e}", texts::TEMPLATES_UNUSABLE) })?;
     chiso::report::docx::ReportTemplate::load(&ctx.settings.remind.templates)
         .map_err(|e| Failed { code: 2, message: format!("mẫu báo cáo không dùng được: {e}") })?;
     let sources = chiso::app::load_sources(&ctx.settings, &dir)
-        .map_err(|e| Failed { code: 2, message: format!("the sources are not usable: {e}") })?;
+        .map_err(|e| Failed { code: 2, message: format!("{}: {e}", texts::SOURCES_UNUSABLE) })?;
     let period = ctx.settings.calendar.reporting_period(chrono::Utc::now());
     let problems = chiso::sources::check::check_sources(&sources, &dir, &catalog, period);
     match format {
@@ -401,11 +401,11 @@ fn config_check(ctx: &Ctx, format: OutputFormat) -> anyhow::Result<ExitCode> {
             println!("{}", serde_json::to_string_pretty(&value)?);
         }
         OutputFormat::Text => {
-            println!("# Effective settings (layers: {})", ctx.layers.join(" → "));
+            println!("# Cấu hình đang dùng (các lớp: {}; mật khẩu, mã truy cập được ẩn)", ctx.layers.join(" → "));
             println!("{}", ctx.settings.to_redacted_toml());
-            println!("# Agency directory: {} agencies and groups", dir.len());
-            println!("# Plan: {} — {} indicators", catalog.plan.id, catalog.indicators.len());
-            println!("# Templates: {} (every one renders)", ctx.settings.remind.templates.display());
+            println!("# Danh mục cơ quan, đơn vị: {} cơ quan và nhóm", dir.len());
+            println!("# Kế hoạch: {} — {} chỉ tiêu", catalog.plan.id, catalog.indicators.len());
+            println!("# Mẫu thư và mẫu báo cáo: {} (mẫu nào cũng dựng được)", ctx.settings.remind.templates.display());
             println!("# Nguồn dữ liệu: {} nguồn ({})", sources.len(), ctx.settings.collect.sources.display());
             for p in &problems {
                 println!("# LỖI nguồn `{}`: {}", p.source, p.problem);
@@ -454,7 +454,7 @@ async fn cycle(ctx: &Ctx, period: Option<Period>) -> anyhow::Result<ExitCode> {
         .or(ctx.settings.cycle.default_period)
         .unwrap_or_else(|| ctx.settings.calendar.current_period(chrono::Utc::now()));
     println!("chiso cycle — {} ({period})", period.vi());
-    let (dir, catalog) = chiso::app::load_catalog(&ctx.settings).context("the plan catalogue is not usable")?;
+    let (dir, catalog) = chiso::app::load_catalog(&ctx.settings).context(texts::CATALOG_UNUSABLE)?;
     let report = chiso::catalog::check::CheckReport::build(&catalog, &dir);
     let app = open_app(ctx).await?;
     println!("  warehouse   {} {}", app.wh.backend(), app.wh.url());

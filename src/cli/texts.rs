@@ -25,6 +25,11 @@ pub fn trigger(trigger: &str) -> &str {
     }
 }
 
+/// `config check`: why a part of the settings cannot be used.
+pub const CATALOG_UNUSABLE: &str = "không dùng được kế hoạch hoặc danh mục cơ quan, đơn vị";
+pub const TEMPLATES_UNUSABLE: &str = "không dùng được các mẫu thư nhắc";
+pub const SOURCES_UNUSABLE: &str = "không dùng được tệp nguồn dữ liệu";
+
 /// Before an error's text on stderr.
 pub const ERROR_PREFIX: &str = "lỗi";
 
