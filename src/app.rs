@@ -30,7 +30,7 @@ pub enum LoadError {
     #[error("{path}: the coordinator `{id}` is not in the directory")]
     Coordinator { path: String, id: String },
     #[error(transparent)]
-    Vocabulary(#[from] crate::vocabulary::VocabularyError),
+    Vocabulary(#[from] crate::domain::vocabulary::VocabularyError),
     #[error("cannot read {path}: {source}")]
     Read { path: String, source: std::io::Error },
 }
@@ -39,10 +39,10 @@ pub enum LoadError {
 /// when `[collect] vocabulary` names one. Installed once per process; later calls only check.
 pub fn load_vocabulary(settings: &Settings) -> Result<(), LoadError> {
     let v = match &settings.collect.vocabulary {
-        Some(path) => crate::vocabulary::Vocabulary::with_file(path)?,
-        None => crate::vocabulary::Vocabulary::embedded(),
+        Some(path) => crate::domain::vocabulary::Vocabulary::with_file(path)?,
+        None => crate::domain::vocabulary::Vocabulary::embedded(),
     };
-    crate::vocabulary::install(v);
+    crate::domain::vocabulary::install(v);
     Ok(())
 }
 
@@ -112,7 +112,7 @@ pub async fn open_warehouse(settings: &Settings) -> Result<Warehouse, WarehouseE
     };
     let wh = Warehouse::connect(settings.database.url.expose(), &opts).await?;
     wh.migrate().await?;
-    crate::jobs::lease::mark_interrupted(&wh).await?;
+    crate::warehouse::lease::mark_interrupted(&wh).await?;
     Ok(wh)
 }
 
@@ -130,13 +130,23 @@ pub struct Context {
     pub lease_wait: std::time::Duration,
     /// Leases taken before a job's run was announced (the admin API answers 202 only once
     /// the lease is held), handed to the job when it starts: by lease name.
-    pub(crate) prepared: std::sync::Mutex<std::collections::HashMap<String, crate::jobs::lease::Lease>>,
+    pub(crate) prepared: std::sync::Mutex<std::collections::HashMap<String, crate::warehouse::lease::Lease>>,
     assignments: std::sync::Mutex<
         std::collections::HashMap<crate::domain::Period, std::sync::Arc<crate::catalog::assign::Assignments>>,
     >,
 }
 
 impl Context {
+    /// What the quarterly report reads: this context's warehouse, plan, directory and calendar.
+    pub fn report_input(&self) -> crate::report::quarterly::ReportInput<'_> {
+        crate::report::quarterly::ReportInput {
+            wh: &self.wh,
+            catalog: &self.catalog,
+            dir: &self.dir,
+            calendar: &self.settings.calendar,
+        }
+    }
+
     /// Who answers for what in a period (computed once, then shared).
     pub fn assignments(&self, period: crate::domain::Period) -> std::sync::Arc<crate::catalog::assign::Assignments> {
         let mut cache = self.assignments.lock().unwrap_or_else(std::sync::PoisonError::into_inner);

@@ -17,38 +17,12 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{AgencyId, Period, ReportingCalendar};
 
 /// The compiled-in defaults.
+pub mod schedule;
+
+pub use crate::remind::settings::{MailSettings, MailTransport, SmtpSecurity, SmtpSettings};
+pub use crate::secret::{Secret, redact_url};
+
 pub const EMBEDDED_DEFAULTS: &str = include_str!("../config/chiso.toml");
-
-/// A secret read from the environment. Prints as `[redacted]`.
-#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
-
-impl Serialize for Secret {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(if self.0.is_empty() { "" } else { "[redacted]" })
-    }
-}
 
 /// `[plan]`
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -120,30 +94,6 @@ impl Serialize for Secretish {
     }
 }
 
-/// `scheme://user:password@host` → `scheme://user:***@host`, parsed with the `url` crate
-/// (a password holding `@`, `:` or `/` is hidden whole). A text that is not a URL but has
-/// user information before an `@` has everything up to its last `@` hidden.
-pub fn redact_url(text: &str) -> String {
-    match url::Url::parse(text) {
-        Ok(mut u) if u.password().is_some() => {
-            if u.set_password(Some("***")).is_err() {
-                return hide_userinfo(text);
-            }
-            u.to_string().replace("%2A%2A%2A", "***")
-        }
-        Ok(_) => text.to_string(),
-        Err(_) => hide_userinfo(text),
-    }
-}
-
-fn hide_userinfo(text: &str) -> String {
-    let Some((scheme, rest)) = text.split_once("://") else { return text.to_string() };
-    match rest.rsplit_once('@') {
-        Some((_, host)) => format!("{scheme}://***@{host}"),
-        None => text.to_string(),
-    }
-}
-
 /// `[log]`
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -157,47 +107,6 @@ pub struct LogSettings {
 pub enum LogFormat {
     Text,
     Json,
-}
-
-/// `[mail]`
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MailSettings {
-    pub transport: MailTransport,
-    /// `Name <address>` the reminders come from.
-    pub from: String,
-    /// Where the file transport writes .eml files.
-    pub outbox_dir: PathBuf,
-    pub smtp: SmtpSettings,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MailTransport {
-    File,
-    Smtp,
-}
-
-/// `[mail.smtp]`
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SmtpSettings {
-    pub host: String,
-    pub port: u16,
-    pub security: SmtpSecurity,
-    #[serde(default)]
-    pub username: String,
-    /// From `CHISO_MAIL__SMTP__PASSWORD` only.
-    #[serde(default)]
-    pub password: Secret,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SmtpSecurity {
-    Starttls,
-    Tls,
-    None,
 }
 
 /// `[admin]`
@@ -247,7 +156,7 @@ pub struct Settings {
     pub remind: crate::remind::RemindSettings,
     pub mail: MailSettings,
     pub admin: AdminSettings,
-    pub serve: crate::serve::settings::ServeSettings,
+    pub serve: schedule::ServeSettings,
 }
 
 /// Why the settings cannot be used. Each names where the bad value came from.
@@ -546,8 +455,8 @@ fn validate(s: &Settings, figment: &Figment) -> Result<(), ConfigError> {
         if !schedule_ids.insert(sch.id.as_str()) || sch.id.is_empty() {
             return Err(invalid("serve.schedule", format!("schedule id `{}` must be unique and not empty", sch.id)));
         }
-        if let Err(e) = crate::serve::settings::parse_cron(&sch.cron)
-            .and_then(|c| crate::serve::settings::check_fires(&sch.cron, &c, s.calendar.timezone))
+        if let Err(e) =
+            schedule::parse_cron(&sch.cron).and_then(|c| schedule::check_fires(&sch.cron, &c, s.calendar.timezone))
         {
             return Err(invalid("serve.schedule", format!("schedule `{}`: {e}", sch.id)));
         }
@@ -735,7 +644,7 @@ mod tests {
         assert!(load_with_env(None, sched("0 0 7 29 2 *")).is_ok(), "29 February comes every four years");
         // Day of month AND day of week, as tokio-cron-scheduler runs it: the 13th that is
         // a Friday, not every 13th and every Friday.
-        let cron = crate::serve::settings::parse_cron("0 0 7 13 * FRI").unwrap();
+        let cron = schedule::parse_cron("0 0 7 13 * FRI").unwrap();
         let tz = chrono_tz::Asia::Ho_Chi_Minh;
         let from = chrono::TimeZone::with_ymd_and_hms(&tz, 2024, 1, 1, 0, 0, 0).unwrap();
         let next = cron.find_next_occurrence(&from, false).unwrap();

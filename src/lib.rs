@@ -17,10 +17,10 @@ pub mod ingest;
 pub mod jobs;
 pub mod remind;
 pub mod report;
+pub mod secret;
 pub mod serve;
 pub mod sources;
 pub mod text;
-pub mod vocabulary;
 pub mod warehouse;
 
 /// Hex sha256 of bytes: how raw files and plan sources are addressed.

@@ -10,9 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chiso::app::Context;
+use chiso::config::schedule::{Schedule, Window};
 use chiso::jobs::dispatch::JobKind;
 use chiso::jobs::lease::Lease;
-use chiso::serve::settings::{Schedule, Window};
 use chiso::serve::{ServeError, ServeReport, serve};
 use chiso::warehouse::{NewRun, RunFilter, Trigger};
 use chrono::{Duration as ChronoDuration, TimeZone, Utc};
@@ -281,7 +281,7 @@ async fn a_restart_catches_up_one_missed_tick_and_marks_interrupted_runs() {
 
     let ticks = db.wh.ticks("daily").await.unwrap();
     assert_eq!(ticks.len(), 2, "the old tick and one catch-up: {ticks:?}");
-    let cron = chiso::serve::settings::parse_cron("0 0 7 * * *").unwrap();
+    let cron = chiso::config::schedule::parse_cron("0 0 7 * * *").unwrap();
     let latest = chiso::serve::schedule::tick_at(&cron, Utc::now(), tz);
     assert_eq!(ticks[1], (latest, true), "the latest missed tick, marked as a catch-up");
     assert!(latest - old >= ChronoDuration::days(2), "at least two ticks were missed");

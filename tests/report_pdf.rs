@@ -85,7 +85,7 @@ async fn the_report_opens_in_libreoffice_and_prints_on_a4() {
     common::collect(&ctx, q2).await;
     let now = Utc.with_ymd_and_hms(2024, 7, 1, 3, 0, 0).unwrap();
     evaluate(&ctx, &EvaluateRequest { now: Some(now), ..EvaluateRequest::new(q2, Trigger::Cli, None) }).await.unwrap();
-    let report = load(&ctx, q2, Scope::Province).await.unwrap();
+    let report = load(&ctx.report_input(), q2, Scope::Province).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
 
     let xlsx = dir.path().join("report.xlsx");

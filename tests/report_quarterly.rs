@@ -214,7 +214,7 @@ async fn the_report_workbook_holds_the_evaluation() {
         let stored = db.wh.gaps("kh-742-2023", q2, None).await.unwrap();
         let dump = db.wh.dump_period(q2).await.unwrap();
 
-        let report = load(&ctx, q2, Scope::Province).await.unwrap();
+        let report = load(&ctx.report_input(), q2, Scope::Province).await.unwrap();
         let gaps = db.wh.gaps("kh-742-2023", q2, None).await.unwrap();
         let bytes = write_xlsx(&report).unwrap();
         check_workbook(&bytes, &report, &gaps, &ctx.dir);
@@ -233,7 +233,7 @@ async fn the_report_workbook_holds_the_evaluation() {
 async fn a_quarter_not_evaluated_has_no_report() {
     let db = common::sqlite().await;
     let ctx = demo(&db).await;
-    let err = load(&ctx, common::period("2024-Q3"), Scope::Province).await.unwrap_err();
+    let err = load(&ctx.report_input(), common::period("2024-Q3"), Scope::Province).await.unwrap_err();
     assert!(err.to_string().contains("chiso evaluate --period 2024-Q3"), "{err}");
     db.cleanup().await;
 }
@@ -247,7 +247,7 @@ async fn a_district_report_covers_its_communes_only() {
     let Scope::District { communes, .. } = &scope else { unreachable!() };
     assert!(communes.len() > 3);
     let communes = communes.clone();
-    let report = load(&ctx, q2, scope).await.unwrap();
+    let report = load(&ctx.report_input(), q2, scope).await.unwrap();
     assert_eq!(report.scope_name(), ctx.dir.get_str("h_long_ho").unwrap().name);
     assert!(!report.agencies.is_empty());
     assert!(report.agencies.iter().all(|a| communes.contains(&a.id)), "{:?}", report.agencies);
@@ -271,7 +271,7 @@ async fn the_draft_report_has_the_administrative_layout_and_the_figures() {
     let q2 = common::period("2024-Q2");
     let db = common::sqlite().await;
     let ctx = demo(&db).await;
-    let report = load(&ctx, q2, Scope::Province).await.unwrap();
+    let report = load(&ctx.report_input(), q2, Scope::Province).await.unwrap();
     let template = ReportTemplate::load(&common::repo("config/templates")).unwrap();
     let xml = document_xml(&write_docx(&report, &template, 2024).unwrap());
     for needle in [
@@ -339,7 +339,7 @@ async fn the_operator_edits_the_narrative() {
     let q2 = common::period("2024-Q2");
     let db = common::sqlite().await;
     let ctx = demo(&db).await;
-    let report = load(&ctx, q2, Scope::Province).await.unwrap();
+    let report = load(&ctx.report_input(), q2, Scope::Province).await.unwrap();
     let mut template = ReportTemplate::from_toml(chiso::report::docx::EMBEDDED, "embedded").unwrap();
     template.assessment = "Quý này chậm {{ figures.lagging }} chỉ tiêu.\n\nĐoạn thứ hai.".into();
     template.recipients = vec!["Văn phòng UBND tỉnh".into()];

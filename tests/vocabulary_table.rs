@@ -4,7 +4,7 @@
 //! with surrounding spaces.
 
 use chiso::domain::value::{CellInput, MeasureKind, Progress, Value, ValueError, parse_value, parse_value_noted};
-use chiso::vocabulary::{EMBEDDED, status_key};
+use chiso::domain::vocabulary::{EMBEDDED, status_key};
 use unicode_normalization::UnicodeNormalization;
 
 fn section(name: &str) -> toml::Table {

@@ -3,7 +3,7 @@
 //! written, in capitals, without diacritics (a workbook typed without a Vietnamese keyboard)
 //! and NFD-decomposed. (Statuses and "nothing to report" words: `tests/vocabulary_table.rs`.)
 
-use chiso::vocabulary::{EMBEDDED, HeaderRole, UnitWord, Vocabulary};
+use chiso::domain::vocabulary::{EMBEDDED, HeaderRole, UnitWord, Vocabulary};
 use unicode_normalization::UnicodeNormalization;
 
 fn table(path: &[&str]) -> toml::Table {

@@ -55,7 +55,7 @@ pub async fn report(ctx: &Ctx, args: ReportArgs) -> anyhow::Result<ExitCode> {
                 })?,
         ),
     };
-    let report = match load(&app, args.period, scope).await {
+    let report = match load(&app.report_input(), args.period, scope).await {
         Ok(r) => r,
         Err(e @ ReportError::NotEvaluated(..)) => {
             println!("{}", capitalize(&e.to_string()));

@@ -2,7 +2,7 @@
 //!
 //! `85,5%`, `85.5%`, `0.855` in a percent-formatted cell, `85,5`, `1.000`, `1.000 lượt`,
 //! and the statuses of `config/vocabulary.toml` `[statuses]` (read through
-//! [`crate::vocabulary::get`]): `Hoàn thành` / `Đạt` / `X` (done), `Đang thực hiện` (in
+//! [`crate::domain::vocabulary::get`]): `Hoàn thành` / `Đạt` / `X` (done), `Đang thực hiện` (in
 //! progress), `Chưa thực hiện` (not done), `Đã triển khai thường xuyên` (ongoing), alone or
 //! before an explanation. Text is compared after NFC, case folding and whitespace collapse,
 //! so NFD input from other systems reads the same.
@@ -24,8 +24,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::number::{format_vi, parse_number};
+use crate::domain::vocabulary;
 use crate::text::{clean, fold};
-use crate::vocabulary;
 
 /// The progress of a task, for indicators reported as a status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -67,7 +67,7 @@ impl Progress {
     }
 
     /// A status as officers write it, from the process-wide vocabulary
-    /// ([`crate::vocabulary::get`], `config/vocabulary.toml` `[statuses]`): the whole cell,
+    /// ([`crate::domain::vocabulary::get`], `config/vocabulary.toml` `[statuses]`): the whole cell,
     /// or a status followed by its explanation (`Đã hoàn thành (tháng 6/2024)`).
     pub fn from_text(s: &str) -> Option<Self> {
         let v = vocabulary::get();

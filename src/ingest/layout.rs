@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use super::sheet::{Cell, Row, column_index, column_letters};
 use crate::catalog::{Directory, Level};
+pub use crate::domain::vocabulary::{HeaderRole, UnitWord};
 use crate::domain::{AgencyId, Period};
 use crate::text::{ascii_fold, clean};
-pub use crate::vocabulary::{HeaderRole, UnitWord};
 
 /// How rows relate to plan items.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,7 +113,7 @@ pub fn unit_name(unit: UnitWord) -> &'static str {
 /// Item headings that are only a running row number (`STT`, `TT`); the others
 /// (`Chỉ tiêu số`, `Mã chỉ tiêu`, `STT theo KH`) name the plan's item number.
 fn is_row_counter(heading: &str) -> bool {
-    matches!(crate::vocabulary::header_key(heading).as_str(), "stt" | "tt" | "so tt" | "so thu tu" | "muc")
+    matches!(crate::domain::vocabulary::header_key(heading).as_str(), "stt" | "tt" | "so tt" | "so thu tu" | "muc")
 }
 
 /// Column indexes of a header.
@@ -291,7 +291,7 @@ impl Header {
             .headings
             .iter()
             .filter(|(c, h)| {
-                matches!(row.get(*c), Cell::Text(t) if could_be(t, h) && crate::vocabulary::header_key(t) == *h)
+                matches!(row.get(*c), Cell::Text(t) if could_be(t, h) && crate::domain::vocabulary::header_key(t) == *h)
             })
             .count();
         same >= 2 && same * 2 > self.headings.len()
@@ -449,7 +449,7 @@ fn header_block(rows: &[Row]) -> Vec<&Row> {
     // above) and only short texts elsewhere continues the header, whatever its words say
     // (`Quý II/2024` misspelt, a unit word not in the vocabulary). Read as data, such a row
     // would leave its columns without their units.
-    let v = crate::vocabulary::get();
+    let v = crate::domain::vocabulary::get();
     let anchors: Vec<usize> = rows[0]
         .cells
         .iter()
@@ -488,7 +488,7 @@ fn header_block(rows: &[Row]) -> Vec<&Row> {
 
 /// A row of sub-headings: only short header, unit or quarter words, at least one.
 pub fn is_sub_heading_row(row: &Row) -> bool {
-    let v = crate::vocabulary::get();
+    let v = crate::domain::vocabulary::get();
     let mut words = 0;
     for cell in &row.cells {
         match cell {
@@ -542,7 +542,7 @@ fn paths_of(block: &[&Row]) -> Vec<Vec<String>> {
 /// A column's role from its heading path: the lowest heading with a known role; a column
 /// under a quarter heading and nothing else is a result.
 fn path_role(path: &[String]) -> Option<HeaderRole> {
-    let v = crate::vocabulary::get();
+    let v = crate::domain::vocabulary::get();
     path.iter()
         .rev()
         .find_map(|t| v.header_role(t))
@@ -550,7 +550,7 @@ fn path_role(path: &[String]) -> Option<HeaderRole> {
 }
 
 fn path_unit(path: &[String]) -> Option<UnitWord> {
-    let v = crate::vocabulary::get();
+    let v = crate::domain::vocabulary::get();
     path.iter().rev().find_map(|t| v.unit_of(t))
 }
 
@@ -618,7 +618,7 @@ fn header_of(block: &[&Row], rest: &[Row]) -> Header {
         .iter()
         .enumerate()
         .filter_map(|(c, cell)| match cell {
-            Cell::Text(t) if !t.trim().is_empty() => Some((c, crate::vocabulary::header_key(t))),
+            Cell::Text(t) if !t.trim().is_empty() => Some((c, crate::domain::vocabulary::header_key(t))),
             _ => None,
         })
         .collect();
@@ -696,10 +696,10 @@ pub fn non_data(row: &Row) -> Option<NonData> {
         _ => None,
     })?;
     if first.chars().count() <= 60
-        && crate::vocabulary::get().is_non_data_row(first)
+        && crate::domain::vocabulary::get().is_non_data_row(first)
         && !collides_without_diacritics(first)
     {
-        let key = crate::vocabulary::header_key(first);
+        let key = crate::domain::vocabulary::header_key(first);
         return Some(if key.starts_with("tong") || key == "cong" || key.starts_with("cong ") {
             NonData::Total
         } else {

@@ -606,7 +606,7 @@ impl<'a> RowLoop<'a> {
             let h = &self.current().header;
             h.columns.value.is_none_or(|c| row.get(c).is_empty())
         };
-        let v = crate::vocabulary::get();
+        let v = crate::domain::vocabulary::get();
         if value_empty && row.cells.iter().any(|c| matches!(c, Cell::Text(t) if v.is_cooperation_heading(t))) {
             self.skipped.headers += 1;
             self.footer = false;
@@ -804,7 +804,8 @@ fn record_of(mut row: Row, header: &Header, sheet: &str, cooperation: bool, year
         layout::period_text(Some(&y), quarter.as_deref(), month.as_deref())
             .or_else(|| quarter.clone().or(month.clone()))
     });
-    let column_unit = header.value_unit.or_else(|| uom.as_deref().and_then(|u| crate::vocabulary::get().unit_of(u)));
+    let column_unit =
+        header.value_unit.or_else(|| uom.as_deref().and_then(|u| crate::domain::vocabulary::get().unit_of(u)));
     Record {
         location: location_of(value_col),
         item: Some(take(c.item)).filter(|_| c.item.is_some()),
@@ -951,58 +952,29 @@ pub fn read_error_reject(file_name: &str, agency: Option<AgencyId>, e: &ReadErro
     }
 }
 
-/// Reads a JSON snapshot (one or several pages) for one period.
-pub fn parse_json(
-    bytes: &[u8],
-    mapping: &crate::sources::json_api::JsonMapping,
+/// Reads records a source adapter extracted (a portal's JSON pages), with the rejects it
+/// made on the way (a page that never came), for one period.
+pub fn read_records(
+    records: Vec<Record>,
+    rejects: Vec<NewReject>,
     spec: &FileSpec,
     catalog: &Catalog,
     dir: &Directory,
     assignments: &Assignments,
     sink: &mut dyn FnMut(Normalized),
 ) -> FileSummary {
-    let mut summary = FileSummary {
-        format: Some(FileFormat::Json),
-        kind: Some("json"),
-        agency: spec.agency.clone(),
-        ..Default::default()
-    };
-    let reject = |code: &'static str, message: String| NewReject {
-        period: None,
-        location: spec.file_name.clone(),
-        item_key: None,
-        agency: spec.agency.clone(),
-        raw_text: String::new(),
-        code,
-        message,
-    };
-    let doc: serde_json::Value = match serde_json::from_slice(bytes) {
-        Ok(d) => d,
-        Err(e) => {
-            summary.file_reject =
-                Some(reject("json_invalid", format!("Dữ liệu nhận được không phải JSON hợp lệ ({e})")));
-            return summary;
-        }
-    };
-    let rows = match mapping.records(&doc, spec.period, dir) {
-        Ok(r) => r,
-        Err(e) => {
-            summary.file_reject =
-                Some(reject("json_mapping", format!("Không đọc được bản ghi theo cấu hình nguồn ({e})")));
-            return summary;
-        }
-    };
+    let mut summary = FileSummary { agency: spec.agency.clone(), ..Default::default() };
     let mut normalizer =
         Normalizer::with_assignments(catalog, dir, spec.period, assignments.date, spec.agency.clone(), assignments);
     let mut batch = Vec::new();
-    summary.rows = rows.records.len() + rows.rejects.len();
-    summary.missing_pages = rows.rejects.iter().filter(|r| r.code == "page_missing").count();
-    for mut r in rows.rejects {
+    summary.rows = records.len() + rejects.len();
+    summary.missing_pages = rejects.iter().filter(|r| r.code == "page_missing").count();
+    for mut r in rejects {
         r.agency = r.agency.or_else(|| spec.agency.clone());
         summary.rejects += 1;
         sink(Normalized::Reject(r));
     }
-    for rec in rows.records {
+    for rec in records {
         emit(&mut normalizer, rec, &mut batch, &mut summary, sink);
     }
     flush(&mut batch, sink);

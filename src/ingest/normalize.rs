@@ -62,7 +62,7 @@ pub struct Record {
     pub month: Option<String>,
     /// The unit the value column's header path names (`Số lượng` → count, `Tỷ lệ (%)` →
     /// percent), or the row's ĐVT cell.
-    pub column_unit: Option<crate::vocabulary::UnitWord>,
+    pub column_unit: Option<crate::domain::vocabulary::UnitWord>,
     /// The row is in a co-agency table (`Nhiệm vụ phối hợp`): the items are led by others
     /// and the reporting agency takes part.
     pub cooperation: bool,
@@ -73,80 +73,10 @@ pub struct Record {
     /// (`Kết quả thực hiện › Số lượng | Tỷ lệ (%)`): (their unit, their cell, its location).
     /// `value` is the first result column; the normalizer takes the alternative whose unit
     /// is the indicator's measure when `column_unit` is not.
-    pub alternatives: Vec<(crate::vocabulary::UnitWord, Cell, String)>,
+    pub alternatives: Vec<(crate::domain::vocabulary::UnitWord, Cell, String)>,
 }
 
-/// A value ready to store.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct NewObservation {
-    /// The quarter the figure is for: the collected one, or the row's own in a backfill.
-    pub period: Period,
-    pub item: ItemKey,
-    /// `""` for single-measure indicators.
-    pub measure: String,
-    pub agency: AgencyId,
-    pub value: Value,
-    pub raw_text: String,
-    pub note: Option<String>,
-    pub location: String,
-}
-
-/// Something that could not be used.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct NewReject {
-    /// The quarter of the row, when known (a backfill stores each reject with its quarter).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub period: Option<Period>,
-    pub location: String,
-    pub item_key: Option<String>,
-    pub agency: Option<AgencyId>,
-    pub raw_text: String,
-    pub code: &'static str,
-    /// In Vietnamese, for the officer.
-    pub message: String,
-}
-
-/// Why a record holds nothing to store and nothing to refuse.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SkipReason {
-    /// No result written.
-    Blank,
-    /// A section heading (`I.`, `II`, `A`).
-    Heading,
-    /// `N/A`, `-`, `Không áp dụng`, `Không phát sinh`: nothing to report, no mistake.
-    NoFigure,
-    /// The row is for another quarter than the one collected ("khác kỳ").
-    OtherPeriod,
-    /// A signature block, `Nơi nhận`, a total row.
-    NonData,
-}
-
-impl SkipReason {
-    pub fn vi(self) -> &'static str {
-        match self {
-            SkipReason::Blank => "không ghi kết quả",
-            SkipReason::Heading => "dòng tiêu đề mục",
-            SkipReason::NoFigure => "không phát sinh / không áp dụng",
-            SkipReason::OtherPeriod => "khác kỳ",
-            SkipReason::NonData => "không phải dòng số liệu",
-        }
-    }
-}
-
-/// The reject code of a row held for the operator: chiso is not sure what it says (which
-/// item, which unit, which figure), so it stores nothing and says why, with the evidence.
-/// It is not the officer's mistake; the operator settles it with a mapping and a rerun.
-pub const HELD: &str = "uncertain";
-
-/// What became of a record.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Normalized {
-    /// A heading, a blank or unreported row, another quarter's row.
-    Skip(SkipReason),
-    Observations(Vec<NewObservation>),
-    Reject(NewReject),
-}
+pub use crate::domain::observation::{HELD, NewObservation, NewReject, Normalized, SkipReason};
 
 /// Reads records for one period, against the catalogue and the directory.
 pub struct Normalizer<'a> {
@@ -295,32 +225,7 @@ fn kind_code(kind: &MeasureKind) -> u8 {
     }
 }
 
-/// A multiplicative hasher for integer keys (the duplicate check runs once per row).
-#[derive(Default, Clone, Copy)]
-pub struct FastHash;
-
-impl std::hash::BuildHasher for FastHash {
-    type Hasher = FastHasher;
-    fn build_hasher(&self) -> FastHasher {
-        FastHasher(0)
-    }
-}
-
-pub struct FastHasher(u64);
-
-impl std::hash::Hasher for FastHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
+pub use crate::domain::hash::{FastHash, FastHasher};
 
 fn bit(set: &[u64], i: usize) -> bool {
     set.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
@@ -684,7 +589,7 @@ impl<'a> Normalizer<'a> {
             )),
             None => {
                 let text = rec.value.text();
-                if crate::vocabulary::get().is_no_figure(&text) {
+                if crate::domain::vocabulary::get().is_no_figure(&text) {
                     return Err(ValueProblem::NoFigure);
                 }
                 let parsed = crate::catalog::plan::parse_target_plain(&text);
@@ -722,9 +627,9 @@ impl<'a> Normalizer<'a> {
     /// number format, the column's header path, the row's ĐVT): a number whose unit the file
     /// leaves open is held, never guessed.
     fn read_single(&mut self, cell: &Cell, kind: &MeasureKind, rec: &Record) -> Result<ReadValues, ValueProblem> {
-        use crate::vocabulary::UnitWord;
+        use crate::domain::vocabulary::UnitWord;
         let column_unit =
-            rec.column_unit.or_else(|| rec.uom.as_deref().and_then(|u| crate::vocabulary::get().unit_of(u)));
+            rec.column_unit.or_else(|| rec.uom.as_deref().and_then(|u| crate::domain::vocabulary::get().unit_of(u)));
         if let Cell::Number { value, percent } = cell {
             let percent = *percent || (self.fraction_percent && *kind == MeasureKind::Percent);
             match kind {
@@ -769,7 +674,7 @@ impl<'a> Normalizer<'a> {
             }
         }
         if let Cell::Text(t) = cell {
-            if crate::vocabulary::get().is_no_figure(t) {
+            if crate::domain::vocabulary::get().is_no_figure(t) {
                 return Err(ValueProblem::NoFigure);
             }
             // `1,250` in a count: 1,25 by the Vietnamese comma, or 1250 written the English
@@ -869,7 +774,7 @@ impl<'a> Normalizer<'a> {
     /// Under one result heading a count and a percent sub-column (`Số lượng | Tỷ lệ (%)`):
     /// the indicator's measure says which one is its figure.
     fn pick_alternative(&self, index: usize, rec: &mut Record) {
-        use crate::vocabulary::UnitWord;
+        use crate::domain::vocabulary::UnitWord;
         let indicator = &self.catalog.indicators[index];
         if indicator.is_composite() {
             return;

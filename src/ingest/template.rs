@@ -8,8 +8,12 @@ use super::{FileSpec, FileSummary, emit, flush};
 use crate::catalog::Directory;
 use crate::catalog::plan::Catalog;
 use crate::domain::{AgencyId, Period};
-use crate::report::template::{MARKER, META_SHEET};
 use crate::text::clean;
+
+/// The marker in cell A1 of the `_chiso` sheet (`report::template` writes it, this reads it).
+pub const MARKER: &str = "chiso-template";
+/// The very hidden sheet that describes a generated workbook.
+pub const META_SHEET: &str = "_chiso";
 
 /// The ĐVT column of the template (`report::template` writes it fourth: `%`, a count
 /// unit, `trạng thái`).

@@ -708,7 +708,7 @@ async fn preview_bytes(
         let mut sink = |n: Normalized| out.push(n);
         let summary = match json {
             Some(mapping) => {
-                crate::ingest::parse_json(&bytes, &mapping, &spec, &catalog, &dir, &assignments, &mut sink)
+                crate::sources::json_api::parse_json(&bytes, &mapping, &spec, &catalog, &dir, &assignments, &mut sink)
             }
             None => crate::ingest::parse_file(bytes, &spec, &catalog, &dir, &assignments, &mut sink),
         };
@@ -848,9 +848,15 @@ pub async fn ingest_file(
             }
         };
         let summary = crate::ingest::guarded(&parse_spec, || match json {
-            Some(mapping) => {
-                crate::ingest::parse_json(&bytes, &mapping, &parse_spec, &catalog, &dir, &assignments, &mut sink)
-            }
+            Some(mapping) => crate::sources::json_api::parse_json(
+                &bytes,
+                &mapping,
+                &parse_spec,
+                &catalog,
+                &dir,
+                &assignments,
+                &mut sink,
+            ),
             None => crate::ingest::parse_file(bytes, &parse_spec, &catalog, &dir, &assignments, &mut sink),
         });
         drop(sink);

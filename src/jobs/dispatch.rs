@@ -14,31 +14,7 @@ use crate::app::Context;
 use crate::domain::Period;
 use crate::warehouse::{NewRun, RunRow, RunStatus, Trigger, WarehouseError};
 
-/// The jobs there are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum JobKind {
-    Collect,
-    Evaluate,
-    Remind,
-    /// collect → evaluate → remind.
-    Cycle,
-}
-
-impl JobKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobKind::Collect => "collect",
-            JobKind::Evaluate => "evaluate",
-            JobKind::Remind => "remind",
-            JobKind::Cycle => "cycle",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [JobKind::Collect, JobKind::Evaluate, JobKind::Remind, JobKind::Cycle].into_iter().find(|k| k.as_str() == s)
-    }
-}
+pub use crate::domain::job::JobKind;
 
 /// A job to run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

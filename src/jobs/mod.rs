@@ -5,7 +5,7 @@
 pub mod collect;
 pub mod dispatch;
 pub mod evaluate;
-pub mod lease;
+pub use crate::warehouse::lease;
 pub mod preview;
 pub mod remind;
 

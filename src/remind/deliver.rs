@@ -29,8 +29,8 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use serde::Serialize;
 
 use super::render::{Envelope, build, mailbox};
+use super::settings::{MailSettings, MailTransport, SmtpSecurity};
 use super::{RemindSettings, SendingCalendar};
-use crate::config::{MailSettings, MailTransport, SmtpSecurity};
 use crate::warehouse::OutMessage;
 use crate::warehouse::{Warehouse, WarehouseError};
 

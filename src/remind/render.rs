@@ -258,13 +258,7 @@ impl Header for ChisoKey {
     }
 }
 
-/// A file attached to a message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileAttachment {
-    pub name: String,
-    pub content_type: String,
-    pub bytes: Vec<u8>,
-}
+pub use crate::domain::attachment::FileAttachment;
 
 pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 

@@ -1,4 +1,4 @@
-//! `[remind]` and its `[[remind.round]]`s.
+//! `[remind]` and its `[[remind.round]]`s, and `[mail]`: how the reminders leave.
 
 use std::path::PathBuf;
 
@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::calendar::WorkingTime;
 use crate::evaluate::Status;
+use crate::secret::Secret;
 
 /// Who else a round copies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,4 +113,45 @@ pub struct RemindSettings {
     pub group_items: GroupItems,
     #[serde(rename = "round")]
     pub rounds: Vec<Round>,
+}
+
+/// `[mail]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSettings {
+    pub transport: MailTransport,
+    /// `Name <address>` the reminders come from.
+    pub from: String,
+    /// Where the file transport writes .eml files.
+    pub outbox_dir: PathBuf,
+    pub smtp: SmtpSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MailTransport {
+    File,
+    Smtp,
+}
+
+/// `[mail.smtp]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    #[serde(default)]
+    pub username: String,
+    /// From `CHISO_MAIL__SMTP__PASSWORD` only.
+    #[serde(default)]
+    pub password: Secret,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpSecurity {
+    Starttls,
+    Tls,
+    None,
 }

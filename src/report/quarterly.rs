@@ -16,11 +16,11 @@ use rust_xlsxwriter::{
 use serde::Serialize;
 
 use super::{Bucket, NumberFormats, is_judged, print_setup, status_format, wrapped_height};
-use crate::app::Context;
 use crate::catalog::Directory;
-use crate::domain::{AgencyId, Period, Section, Value};
+use crate::catalog::plan::Catalog;
+use crate::domain::{AgencyId, Period, ReportingCalendar, Section, Value};
 use crate::evaluate::Status;
-use crate::warehouse::{StoredGap, WarehouseError};
+use crate::warehouse::{StoredGap, Warehouse, WarehouseError};
 
 /// Quarters shown in the trend, the report's own included.
 pub const TREND_QUARTERS: usize = 8;
@@ -378,7 +378,7 @@ pub fn timeliness_of(agencies: &[AgencyLine]) -> Timeliness {
     t
 }
 
-async fn first_reports(app: &Context, period: Period) -> Result<FirstReports, WarehouseError> {
+async fn first_reports(app: &ReportInput<'_>, period: Period) -> Result<FirstReports, WarehouseError> {
     let mut out: FirstReports = HashMap::new();
     for o in app.wh.observations(&app.catalog.plan.id, period, true).await? {
         out.entry(o.agency_id).and_modify(|t| *t = (*t).min(o.loaded_at)).or_insert(o.loaded_at);
@@ -386,7 +386,7 @@ async fn first_reports(app: &Context, period: Period) -> Result<FirstReports, Wa
     Ok(out)
 }
 
-async fn refused(app: &Context, period: Period) -> Result<HashMap<String, usize>, WarehouseError> {
+async fn refused(app: &ReportInput<'_>, period: Period) -> Result<HashMap<String, usize>, WarehouseError> {
     let mut out = HashMap::new();
     for r in app.wh.rejects(period).await? {
         if let Some(a) = r.agency_id {
@@ -398,19 +398,29 @@ async fn refused(app: &Context, period: Period) -> Result<HashMap<String, usize>
 
 /// The agencies' lines and their timeliness for one quarter's rows.
 async fn agencies_of(
-    app: &Context,
+    app: &ReportInput<'_>,
     scope: &Scope,
     period: Period,
     rows: &[StoredGap],
 ) -> Result<Vec<AgencyLine>, WarehouseError> {
     let firsts = first_reports(app, period).await?;
     let refused = refused(app, period).await?;
-    let deadline = app.settings.calendar.due_deadline(period);
-    Ok(agency_lines(&app.dir, scope, rows, &firsts, deadline, &refused))
+    let deadline = app.calendar.due_deadline(period);
+    Ok(agency_lines(app.dir, scope, rows, &firsts, deadline, &refused))
+}
+
+/// What a report is built from: the warehouse (read only), the plan, the directory and the
+/// reporting calendar (for timeliness).
+#[derive(Clone, Copy)]
+pub struct ReportInput<'a> {
+    pub wh: &'a Warehouse,
+    pub catalog: &'a Catalog,
+    pub dir: &'a Directory,
+    pub calendar: &'a ReportingCalendar,
 }
 
 /// Builds the report of a quarter from the warehouse (reads only).
-pub async fn load(app: &Context, period: Period, scope: Scope) -> Result<QuarterReport, ReportError> {
+pub async fn load(app: &ReportInput<'_>, period: Period, scope: Scope) -> Result<QuarterReport, ReportError> {
     let plan = &app.catalog.plan.id;
     let rows = app.wh.gaps(plan, period, None).await?;
     let rows: Vec<StoredGap> = match &scope {

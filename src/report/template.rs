@@ -17,10 +17,8 @@ use crate::catalog::plan::{Catalog, Indicator};
 use crate::domain::value::{MeasureKind, Progress};
 use crate::domain::{AgencyId, ItemKey, Period, ReportingCalendar, Section, Value};
 
-/// The marker in cell A1 of the `_chiso` sheet.
-pub const MARKER: &str = "chiso-template";
+pub use crate::ingest::template::{MARKER, META_SHEET};
 pub const VERSION: &str = "1";
-pub const META_SHEET: &str = "_chiso";
 pub const LEAD_SHEET: &str = "Báo cáo";
 pub const CO_SHEET: &str = "Phối hợp";
 /// 1-based header row on both data sheets.

@@ -6,7 +6,6 @@
 pub mod api;
 pub mod metrics;
 pub mod schedule;
-pub mod settings;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,11 +16,11 @@ use tokio::sync::Notify;
 use tokio_util::task::TaskTracker;
 
 use crate::app::Context;
+use crate::config::schedule::{self as settings, Schedule};
 use crate::jobs::dispatch::{JobError, JobKind, JobSpec, Origin, execute};
 use crate::jobs::remind::send_due;
 use crate::remind::deliver::Fault;
 use crate::warehouse::{Trigger, WarehouseError};
-use settings::Schedule;
 
 /// Why the daemon could not start.
 #[derive(Debug, thiserror::Error)]

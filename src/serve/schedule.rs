@@ -4,7 +4,7 @@
 use chrono::{DateTime, Timelike, Utc};
 use chrono_tz::Tz;
 
-use super::settings::{Schedule, ServeSettings, Window};
+use crate::config::schedule::{Schedule, ServeSettings, Window};
 use crate::domain::{Period, ReportingCalendar};
 
 /// The latest tick at or before `now` that is later than the last one claimed — what a
@@ -51,7 +51,7 @@ pub fn period_for(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::serve::settings::parse_cron;
+    use crate::config::schedule::parse_cron;
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

@@ -36,9 +36,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use crate::catalog::Directory;
+use crate::catalog::assign::Assignments;
+use crate::catalog::plan::Catalog;
 use crate::domain::{AgencyId, Period};
-use crate::ingest::normalize::{NewReject, Record};
-use crate::ingest::sheet::Cell;
+use crate::ingest::normalize::{NewReject, Normalized, Record};
+use crate::ingest::sheet::{Cell, FileFormat};
+use crate::ingest::{FileSpec, FileSummary, read_records};
 use crate::sources::http::{FetchError, Fetched, Fetcher};
 
 /// How the endpoint pages its records. (`total`, `total_pages`, `max_size` and
@@ -1006,6 +1009,48 @@ fn json_cell(v: &Json) -> Cell {
         Json::Bool(b) => Cell::Bool(*b),
         other => Cell::Text(other.to_string()),
     }
+}
+
+/// Reads a JSON snapshot (one or several pages) for one period: decodes it, extracts the
+/// records by `mapping`, and hands them to `ingest` to normalise.
+pub fn parse_json(
+    bytes: &[u8],
+    mapping: &JsonMapping,
+    spec: &FileSpec,
+    catalog: &Catalog,
+    dir: &Directory,
+    assignments: &Assignments,
+    sink: &mut dyn FnMut(Normalized),
+) -> FileSummary {
+    let file_reject = |code: &'static str, message: String| FileSummary {
+        format: Some(FileFormat::Json),
+        kind: Some("json"),
+        agency: spec.agency.clone(),
+        file_reject: Some(NewReject {
+            period: None,
+            location: spec.file_name.clone(),
+            item_key: None,
+            agency: spec.agency.clone(),
+            raw_text: String::new(),
+            code,
+            message,
+        }),
+        ..Default::default()
+    };
+    let doc: serde_json::Value = match serde_json::from_slice(bytes) {
+        Ok(d) => d,
+        Err(e) => return file_reject("json_invalid", format!("Dữ liệu nhận được không phải JSON hợp lệ ({e})")),
+    };
+    let rows = match mapping.records(&doc, spec.period, dir) {
+        Ok(r) => r,
+        Err(e) => {
+            return file_reject("json_mapping", format!("Không đọc được bản ghi theo cấu hình nguồn ({e})"));
+        }
+    };
+    let mut summary = read_records(rows.records, rows.rejects, spec, catalog, dir, assignments, sink);
+    summary.format = Some(FileFormat::Json);
+    summary.kind = Some("json");
+    summary
 }
 
 #[cfg(test)]

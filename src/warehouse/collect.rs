@@ -14,8 +14,8 @@ use sqlx::{QueryBuilder, Row};
 use tokio::sync::mpsc;
 
 use super::{QueryContext, Warehouse, WarehouseError, with_pool};
+use crate::domain::observation::{NewObservation, NewReject, Normalized};
 use crate::domain::{AgencyId, ItemKey, Period, Value};
-use crate::ingest::normalize::{NewObservation, NewReject, Normalized};
 
 /// How a run was started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]

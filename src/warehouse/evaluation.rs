@@ -12,8 +12,8 @@ use super::collect::value_from_parts;
 use super::{QueryContext, Warehouse, WarehouseError, with_pool};
 use crate::catalog::Directory;
 use crate::catalog::plan::Catalog;
+use crate::domain::gap::{GapRow, Observations, Observed, Refusal, RowKind, Status};
 use crate::domain::{ItemKey, Period, Value};
-use crate::evaluate::{GapRow, Observations, Observed, Refusal, RowKind, Status};
 
 /// What storing an evaluation did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]

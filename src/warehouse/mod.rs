@@ -10,6 +10,7 @@
 mod catalog;
 mod collect;
 mod evaluation;
+pub mod lease;
 mod outbox;
 mod runs;
 #[allow(unsafe_code)]
@@ -126,7 +127,7 @@ pub struct MigrationReport {
 impl Warehouse {
     /// Opens (and for SQLite creates) the warehouse named by `url`.
     pub async fn connect(url: &str, opts: &ConnectOptions) -> Result<Self, WarehouseError> {
-        let url_redacted = crate::config::redact_url(url);
+        let url_redacted = crate::secret::redact_url(url);
         let connect_err = |source| WarehouseError::Connect { url: url_redacted.clone(), source };
         let pool = if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)

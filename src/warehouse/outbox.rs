@@ -9,7 +9,7 @@ use sqlx::Row;
 
 use super::{Backend, QueryContext, Warehouse, WarehouseError, with_pool};
 use crate::domain::Period;
-use crate::remind::render::FileAttachment;
+use crate::domain::attachment::FileAttachment;
 
 /// A recipient of a message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

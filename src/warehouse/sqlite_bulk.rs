@@ -20,7 +20,7 @@ use libsqlite3_sys as ffi;
 
 use super::{QueryContext, WarehouseError};
 use crate::domain::ItemKey;
-use crate::ingest::normalize::NewObservation;
+use crate::domain::observation::NewObservation;
 
 /// One row per step: measured against 8- and 64-row statements, which SQLite runs more
 /// slowly here (0.36 s against 0.43 s and 0.40 s for 200,000 rows).

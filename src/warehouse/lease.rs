@@ -11,7 +11,7 @@ use std::time::Duration;
 use chrono::Utc;
 use serde::Serialize;
 
-use crate::warehouse::{Backend, LeaseHolder, Warehouse, WarehouseError};
+use super::{Backend, LeaseHolder, Warehouse, WarehouseError};
 
 /// Why a lease was not obtained.
 #[derive(Debug, thiserror::Error)]

@@ -22,7 +22,7 @@ use crate::domain::value::Progress;
 use crate::text::{ascii_fold, fold};
 
 /// The embedded vocabulary.
-pub const EMBEDDED: &str = include_str!("../config/vocabulary.toml");
+pub const EMBEDDED: &str = include_str!("../../config/vocabulary.toml");
 
 /// Why a vocabulary file could not be used.
 #[derive(Debug, thiserror::Error)]
