@@ -234,12 +234,17 @@ fn child_parse(file: &Path, scope: Option<Period>) -> Measured {
     let mut n = 0u64;
     let backfill =
         chiso::ingest::ParseOptions { backfill: scope.is_none().then(ReportingCalendar::default), trace: false };
-    let summary =
-        chiso::ingest::parse_file_scoped(Arc::from(bytes), &spec, backfill, &catalog, &dir, &assignments, &mut |x| {
+    let summary = chiso::ingest::parse_file_scoped(
+        Arc::from(bytes),
+        &spec,
+        backfill,
+        chiso::ingest::Reference { catalog: &catalog, dir: &dir, assignments: &assignments },
+        &mut |x| {
             if let Normalized::Observations(o) = x {
                 n += o.len() as u64;
             }
-        });
+        },
+    );
     let secs = started.elapsed().as_secs_f64();
     assert_eq!(summary.file_reject, None);
     assert_eq!(summary.rejects, 0);
@@ -343,16 +348,10 @@ fn child_chiso(file: &Path, scope: Option<Period>) -> Measured {
         // Timed: read the file, parse, normalize, store.
         let started = Instant::now();
         let bytes = std::fs::read(file).expect("read");
-        let sha = chiso::sha256_hex(&bytes);
-        let bytes: Arc<[u8]> = Arc::from(bytes);
+        let file = chiso::jobs::collect::FileBytes::new("bench.xlsx", bytes);
         let reports = match scope {
-            Some(p) => vec![(
-                p,
-                chiso::jobs::collect::ingest_bytes(&ctx, run, &source, p, "bench.xlsx", None, bytes, sha, &ids).await,
-            )],
-            None => {
-                chiso::jobs::collect::ingest_backfill(&ctx, run, &source, "bench.xlsx", None, bytes, sha, &ids).await
-            }
+            Some(p) => vec![(p, chiso::jobs::collect::ingest_bytes(&ctx, run, &source, p, file, &ids).await)],
+            None => chiso::jobs::collect::ingest_backfill(&ctx, run, &source, file, &ids).await,
         };
         let secs = started.elapsed().as_secs_f64();
         let mut reported = 0;

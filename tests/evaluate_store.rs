@@ -4,7 +4,6 @@
 mod common;
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use chiso::domain::{ItemKey, MeasureKind, Period, Progress, Value};
 use chiso::evaluate::Status;
@@ -72,10 +71,7 @@ async fn a_late_report_changes_the_current_view_and_keeps_history() {
             first.run_id,
             &source,
             q2,
-            "so_khcn.xlsx",
-            None,
-            Arc::from(bytes.clone()),
-            chiso::sha256_hex(&bytes),
+            chiso::jobs::collect::FileBytes::new("so_khcn.xlsx", bytes.clone()),
             &ids,
         )
         .await;
@@ -146,10 +142,7 @@ async fn the_lead_s_share_of_units_is_the_item_s_figure() {
             run,
             &source,
             q2,
-            "so_tttt.xlsx",
-            None,
-            Arc::from(bytes.clone()),
-            chiso::sha256_hex(&bytes),
+            chiso::jobs::collect::FileBytes::new("so_tttt.xlsx", bytes.clone()),
             &ids,
         )
         .await;

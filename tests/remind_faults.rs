@@ -7,7 +7,6 @@
 mod common;
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use chiso::app::Context;
 use chiso::domain::{ItemKey, MeasureKind, Period, Progress, Value};
@@ -330,10 +329,7 @@ async fn late_report(ctx: &Context, run: i64) {
         run,
         &source,
         q2(),
-        "so_khcn.xlsx",
-        None,
-        Arc::from(bytes.clone()),
-        chiso::sha256_hex(&bytes),
+        chiso::jobs::collect::FileBytes::new("so_khcn.xlsx", bytes.clone()),
         &ids,
     )
     .await;

@@ -87,17 +87,13 @@ async fn every_agency_s_filled_workbook_imports_exactly() {
             );
             let bytes = write(&spec).unwrap();
             assert_eq!(FileFormat::detect(&bytes), FileFormat::Xlsx);
-            let sha = chiso::sha256_hex(&bytes);
             let name = format!("{}-{period}.xlsx", agency.id);
             let report = chiso::jobs::collect::ingest_bytes(
                 &ctx,
                 run,
                 &source,
                 period,
-                &name,
-                None,
-                Arc::from(bytes),
-                sha,
+                chiso::jobs::collect::FileBytes::new(&name, bytes),
                 &ids,
             )
             .await;

@@ -248,35 +248,17 @@ pub async fn ingest(ctx: &Ctx, args: IngestArgs) -> anyhow::Result<ExitCode> {
             .wh
             .record_fetch(&record, Some((&bytes, chiso::ingest::sheet::FileFormat::detect(&bytes).as_str())))
             .await?;
+        let file = chiso::jobs::collect::FileBytes {
+            name: name.clone(),
+            fetch_id: Some(fetch_id),
+            bytes: Arc::from(bytes),
+            sha,
+        };
         let reports = match args.period {
-            Some(period) => vec![(
-                period,
-                chiso::jobs::collect::ingest_bytes(
-                    &app,
-                    run_id,
-                    &source,
-                    period,
-                    &name,
-                    Some(fetch_id),
-                    Arc::from(bytes),
-                    sha,
-                    &ids,
-                )
-                .await,
-            )],
-            None => {
-                chiso::jobs::collect::ingest_backfill(
-                    &app,
-                    run_id,
-                    &source,
-                    &name,
-                    Some(fetch_id),
-                    Arc::from(bytes),
-                    sha,
-                    &ids,
-                )
-                .await
+            Some(period) => {
+                vec![(period, chiso::jobs::collect::ingest_bytes(&app, run_id, &source, period, file, &ids).await)]
             }
+            None => chiso::jobs::collect::ingest_backfill(&app, run_id, &source, file, &ids).await,
         };
         for (period, report) in reports {
             let agency = report

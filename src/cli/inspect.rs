@@ -12,7 +12,7 @@ use clap::Args;
 
 use chiso::domain::Period;
 use chiso::ingest::normalize::Normalized;
-use chiso::ingest::{FileSpec, FileSummary, ParseOptions};
+use chiso::ingest::{FileSpec, FileSummary, ParseOptions, Reference};
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
@@ -58,9 +58,13 @@ pub fn inspect(ctx: &super::Ctx, args: InspectArgs) -> anyhow::Result<ExitCode> 
     let assignments = chiso::catalog::assign::Assignments::new(&catalog, &dir, period.year(), calendar.cutoff(period));
     let options = ParseOptions { backfill: args.period.is_none().then_some(calendar), trace: true };
     let summary = chiso::ingest::guarded(&spec, || {
-        chiso::ingest::parse_file_scoped(Arc::from(bytes), &spec, options, &catalog, &dir, &assignments, &mut |n| {
-            drop::<Normalized>(n)
-        })
+        chiso::ingest::parse_file_scoped(
+            Arc::from(bytes),
+            &spec,
+            options,
+            Reference { catalog: &catalog, dir: &dir, assignments: &assignments },
+            &mut |n| drop::<Normalized>(n),
+        )
     });
     if matches!(args.format, super::collect::TableFormat::Json) {
         println!("{}", serde_json::to_string_pretty(&summary)?);

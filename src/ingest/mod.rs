@@ -161,7 +161,16 @@ pub fn parse_file(
     assignments: &Assignments,
     sink: &mut dyn FnMut(Normalized),
 ) -> FileSummary {
-    parse_file_scoped(bytes, spec, ParseOptions::default(), catalog, dir, assignments, sink)
+    parse_file_scoped(bytes, spec, ParseOptions::default(), Reference { catalog, dir, assignments }, sink)
+}
+
+/// What a reading is checked against: the plan, the directory, and who answers for what
+/// in the period.
+#[derive(Clone, Copy)]
+pub struct Reference<'a> {
+    pub catalog: &'a Catalog,
+    pub dir: &'a Directory,
+    pub assignments: &'a Assignments,
 }
 
 /// How [`parse_file_scoped`] reads a file.
@@ -181,15 +190,19 @@ pub fn parse_file_scoped(
     bytes: Arc<[u8]>,
     spec: &FileSpec,
     options: ParseOptions,
-    catalog: &Catalog,
-    dir: &Directory,
-    assignments: &Assignments,
+    against: Reference<'_>,
     sink: &mut dyn FnMut(Normalized),
 ) -> FileSummary {
-    let date = assignments.date;
-    let backfill = options.backfill;
     let mut summary = FileSummary::default();
-    let file_reject = |code: &'static str, message: String| NewReject {
+    if let Err(reject) = read_workbook(bytes, spec, options, against, &mut summary, sink) {
+        summary.file_reject = Some(*reject);
+    }
+    summary
+}
+
+/// A reject of the whole file: it names the file and the source's agency, no cell.
+fn whole_file_reject(spec: &FileSpec, code: &'static str, message: String) -> NewReject {
+    NewReject {
         period: None,
         location: spec.file_name.clone(),
         item_key: None,
@@ -197,23 +210,148 @@ pub fn parse_file_scoped(
         raw_text: String::new(),
         code,
         message,
-    };
+    }
+}
+
+/// [`parse_file_scoped`]'s steps: open, choose the sheet and its table, check the title's
+/// quarter and agency, read the rows. A reject of the whole file ends it.
+fn read_workbook(
+    bytes: Arc<[u8]>,
+    spec: &FileSpec,
+    options: ParseOptions,
+    against: Reference<'_>,
+    summary: &mut FileSummary,
+    sink: &mut dyn FnMut(Normalized),
+) -> Result<(), Box<NewReject>> {
+    let Reference { catalog, dir, assignments } = against;
+    let date = assignments.date;
+    let backfill = options.backfill;
+    let file_reject = |code: &'static str, message: String| Box::new(whole_file_reject(spec, code, message));
     let format = FileFormat::detect(&bytes);
     summary.format = Some(format);
-    let mut wb = match Workbook::open(bytes) {
-        Ok(wb) => wb,
-        Err(e) => {
-            summary.file_reject = Some(file_reject(e.code(), e.vi()));
-            return summary;
-        }
-    };
+    let mut wb = Workbook::open(bytes).map_err(|e| file_reject(e.code(), e.vi()))?;
     if let Some(t) = template::read_marker(&mut wb) {
         summary.kind = Some("template");
-        template::parse(&mut wb, &t, spec, catalog, dir, assignments, &mut summary, sink);
-        return summary;
+        template::parse(&mut wb, &t, spec, against, summary, sink);
+        return Ok(());
     }
+    let candidates = candidate_sheets(&wb, spec)?;
+    let Chosen { name: sheet_name, mut header, title, reason } = choose_sheet(&mut wb, &candidates, spec, dir, date)?;
+    summary.sheet = Some(sheet_name.clone());
+    summary.sheet_reason = Some(reason);
+    summary.layout = Some(header.layout);
+    if let Err(quarters) = header.choose_quarter(spec.period) {
+        return Err(file_reject(
+            "no_quarter_column",
+            format!(
+                "Trang “{sheet_name}” ghi kết quả theo từng quý ({}) nhưng không có cột của {} đang thu thập",
+                quarters.join(", "),
+                spec.period.vi()
+            ),
+        ));
+    }
+    summary.tables.push(TableSummary::of(&header, false));
 
-    // Which sheets may hold the table, and why.
+    // The title block: which quarter, which agency.
+    if let Some((p, text)) = &title.period
+        && *p != spec.period
+        && backfill.is_none()
+    {
+        return Err(file_reject(
+            "wrong_period",
+            format!("Tệp ghi kỳ báo cáo {} (“{}”), không phải {} đang thu thập", p.vi(), text, spec.period.vi()),
+        ));
+    }
+    summary.period_found_in = period_source(&title, &header, &sheet_name, spec);
+    let agency = file_agency(spec, &title, header.layout, dir, summary)?;
+    summary.agency = agency.clone();
+    let scope = match backfill {
+        Some(calendar) => PeriodScope::All { default: title.period.as_ref().map(|(p, _)| *p), calendar },
+        None => PeriodScope::One(spec.period),
+    };
+    // Without an agency yet, a wide report names it in its signature block (after the
+    // table) or its file name: records wait until the whole sheet is read.
+    let needs_agency = agency.is_none() && header.layout == Layout::Wide;
+    let xlsx = format == FileFormat::Xlsx;
+    // The unit of a number comes from the file (xlsx and xls number formats, ods cell types,
+    // header paths), never from a guess over a column. Only the source's mapping may say that
+    // numbers in percent indicators are fractions (a system export without formats).
+    let fraction = spec.mapping.fraction_percent.unwrap_or(false);
+    let buffer = needs_agency;
+    let mut normalizer = (!buffer).then(|| {
+        let mut n = Router::new(catalog, dir, spec.period, scope, agency.clone(), assignments);
+        n.fraction_percent = fraction;
+        n.trace = options.trace.then(Vec::new);
+        n
+    });
+    let rows = match wb.rows(&sheet_name) {
+        Ok(r) => r,
+        Err(e) => {
+            return Err(file_reject(e.code(), e.vi()));
+        }
+    };
+    let first_row = header.last_row + 1;
+    let mut table = RowLoop::new(header, &sheet_name, spec.period, dir, date);
+    let mut records = Vec::new();
+    let mut batch = Vec::with_capacity(BATCH);
+    let result = {
+        let mut out = |rec: Record| {
+            summary.rows += 1;
+            match normalizer.as_mut() {
+                Some(n) => emit(n, rec, &mut batch, &mut *summary, sink),
+                None => records.push(rec),
+            }
+        };
+        // Reading the XML and normalizing run on two threads for xlsx; rows cross in batches.
+        pump(rows, first_row, xlsx, &mut |row| table.push(row, &mut out)).map(|()| table.finish(&mut out))
+    };
+    if let Err(e) = result {
+        return Err(file_reject(e.code(), e.vi()));
+    }
+    summary.skipped = table.skipped.clone();
+    if let Some(n) = normalizer.as_mut() {
+        summary.trace = n.take_trace();
+    }
+    summary.tables.extend(table.tables.iter().skip(1).map(|t| TableSummary::of(&t.header, t.cooperation)));
+    if buffer {
+        let mut agency = agency;
+        if needs_agency {
+            if let [(id, cell)] = table.signature_agencies().as_slice() {
+                agency = Some(id.clone());
+                summary.agency_found_in = Some(format!("chữ ký ô {cell}"));
+            } else if let Some(id) = layout::file_name_agency(&spec.file_name, dir, date) {
+                agency = Some(id);
+                summary.agency_found_in = Some("tên tệp".into());
+            }
+            summary.agency = agency.clone();
+        }
+        let mut n = Router::new(catalog, dir, spec.period, scope, agency, assignments);
+        n.fraction_percent = fraction;
+        n.trace = options.trace.then(Vec::new);
+        for rec in records {
+            emit(&mut n, rec, &mut batch, &mut *summary, sink);
+        }
+        summary.trace = n.take_trace();
+    }
+    flush(&mut batch, sink);
+    Ok(())
+}
+
+/// Which sheets may hold the table, and why one of them would be chosen.
+struct Candidates {
+    names: Vec<String>,
+    /// Why, when the choice is made before reading (the mapping names the sheet, a sheet
+    /// is named for the quarter).
+    reason: Option<String>,
+    /// Sheets named for other quarters are left out: a sheet read must name the quarter.
+    need_title_period: bool,
+    visible: Vec<String>,
+}
+
+/// The sheets to look for the table in: the mapping's, the collected quarter's, or every
+/// visible one.
+fn candidate_sheets(wb: &Workbook, spec: &FileSpec) -> Result<Candidates, Box<NewReject>> {
+    let file_reject = |code: &'static str, message: String| Box::new(whole_file_reject(spec, code, message));
     let sheets = wb.sheets();
     let visible: Vec<String> = sheets.iter().filter(|s| s.visible).map(|s| s.name.clone()).collect();
     let period_vi = spec.period.vi();
@@ -224,14 +362,13 @@ pub fn parse_file_scoped(
                 Some(s) => (vec![s.name.clone()], Some(format!("cấu hình nguồn chỉ định trang “{wanted}”")), false),
                 None => {
                     let names: Vec<&str> = sheets.iter().map(|s| s.name.as_str()).collect();
-                    summary.file_reject = Some(file_reject(
+                    return Err(file_reject(
                         "no_sheet",
                         format!(
                             "Tệp không có trang “{wanted}” theo cấu hình nguồn; các trang trong tệp: {}",
                             names.join(", ")
                         ),
                     ));
-                    return summary;
                 }
             },
             None => {
@@ -248,28 +385,43 @@ pub fn parse_file_scoped(
                         visible.iter().filter(|n| layout::quarter_heading(n).is_none()).cloned().collect();
                     if others.is_empty() {
                         let names: Vec<&str> = quarter_sheets.iter().map(|(n, _)| n.as_str()).collect();
-                        summary.file_reject = Some(file_reject(
+                        return Err(file_reject(
                             "no_quarter_sheet",
                             format!(
                                 "Tệp có các trang theo quý ({}) nhưng không có trang của {period_vi} đang thu thập",
                                 names.join(", ")
                             ),
                         ));
-                        return summary;
                     }
                     (others, None, true)
                 }
             }
         };
+    Ok(Candidates { names: candidates, reason, need_title_period, visible })
+}
+
+/// The sheet whose table is read: the first candidate with a header (and, when sheets are
+/// named for quarters, a title naming the collected one); one of another quarter only if
+/// nothing else has a table.
+fn choose_sheet(
+    wb: &mut Workbook,
+    c: &Candidates,
+    spec: &FileSpec,
+    dir: &Directory,
+    date: NaiveDate,
+) -> Result<Chosen, Box<NewReject>> {
+    let file_reject = |code: &'static str, message: String| Box::new(whole_file_reject(spec, code, message));
+    let Candidates { names: candidates, reason, need_title_period, visible } = c;
+    let need_title_period = *need_title_period;
+    let period_vi = spec.period.vi();
     let mut chosen: Option<Chosen> = None;
     let mut other_quarter: Option<Chosen> = None;
     let mut errors: Vec<(String, layout::LayoutError)> = Vec::new();
-    for name in &candidates {
+    for name in candidates.iter() {
         let mut rows = match wb.rows(name) {
             Ok(r) => r,
             Err(e) => {
-                summary.file_reject = Some(file_reject(e.code(), e.vi()));
-                return summary;
+                return Err(file_reject(e.code(), e.vi()));
             }
         };
         let mut head = Vec::new();
@@ -278,8 +430,7 @@ pub fn parse_file_scoped(
                 Ok(Some(r)) => head.push(r),
                 Ok(None) => break,
                 Err(e) => {
-                    summary.file_reject = Some(file_reject(e.code(), e.vi()));
-                    return summary;
+                    return Err(file_reject(e.code(), e.vi()));
                 }
             }
         }
@@ -312,16 +463,15 @@ pub fn parse_file_scoped(
     }
     if chosen.is_none() && need_title_period {
         let names: Vec<&str> = visible.iter().map(String::as_str).collect();
-        summary.file_reject = Some(file_reject(
+        return Err(file_reject(
             "no_quarter_sheet",
             format!(
                 "Tệp có các trang theo quý nhưng không có trang của {period_vi} đang thu thập; các trang trong tệp: {}",
                 names.join(", ")
             ),
         ));
-        return summary;
     }
-    let Some(Chosen { name: sheet_name, mut header, title, reason }) = chosen.or(other_quarter) else {
+    let Some(chosen) = chosen.or(other_quarter) else {
         let telling: Vec<&(String, layout::LayoutError)> =
             errors.iter().filter(|(_, e)| !matches!(e, layout::LayoutError::NoHeader)).collect();
         let message = match (errors.as_slice(), telling.as_slice()) {
@@ -332,41 +482,26 @@ pub fn parse_file_scoped(
                 candidates.join(", ")
             ),
         };
-        summary.file_reject = Some(file_reject("no_header", message));
-        return summary;
+        return Err(file_reject("no_header", message));
     };
-    summary.sheet = Some(sheet_name.clone());
-    summary.sheet_reason = Some(reason);
-    summary.layout = Some(header.layout);
-    if let Err(quarters) = header.choose_quarter(spec.period) {
-        summary.file_reject = Some(file_reject(
-            "no_quarter_column",
-            format!(
-                "Trang “{sheet_name}” ghi kết quả theo từng quý ({}) nhưng không có cột của {} đang thu thập",
-                quarters.join(", "),
-                spec.period.vi()
-            ),
-        ));
-        return summary;
-    }
-    summary.tables.push(TableSummary::of(&header, false));
+    Ok(chosen)
+}
 
-    // The title block: which quarter, which agency.
-    if let Some((p, text)) = &title.period
-        && *p != spec.period
-        && backfill.is_none()
-    {
-        summary.file_reject = Some(file_reject(
-            "wrong_period",
-            format!("Tệp ghi kỳ báo cáo {} (“{}”), không phải {} đang thu thập", p.vi(), text, spec.period.vi()),
-        ));
-        return summary;
-    }
-    summary.period_found_in = period_source(&title, &header, &sheet_name, spec);
+/// The file's agency: the source's (a wide table naming another is refused), the title's,
+/// or none yet (a long table names it per row; a wide one may sign it below the table).
+fn file_agency(
+    spec: &FileSpec,
+    title: &layout::Title,
+    layout: Layout,
+    dir: &Directory,
+    summary: &mut FileSummary,
+) -> Result<Option<AgencyId>, Box<NewReject>> {
+    let file_reject = |code: &'static str, message: String| Box::new(whole_file_reject(spec, code, message));
+    let header_layout = layout;
     let agency = match (&spec.agency, &title.agency) {
-        (Some(given), Some((found, text))) if given != found && header.layout == Layout::Wide => {
+        (Some(given), Some((found, text))) if given != found && header_layout == Layout::Wide => {
             let name = |id: &AgencyId| dir.get(id).map_or_else(|| id.to_string(), |a| a.name.clone());
-            summary.file_reject = Some(file_reject(
+            return Err(file_reject(
                 "wrong_agency",
                 format!(
                     "Tệp ghi đơn vị {} (“{text}”) nhưng được nhận cho {}; kiểm tra lại tệp hoặc nguồn",
@@ -374,7 +509,6 @@ pub fn parse_file_scoped(
                     name(given)
                 ),
             ));
-            return summary;
         }
         (Some(given), _) => {
             summary.agency_found_in = Some("nguồn".into());
@@ -385,85 +519,13 @@ pub fn parse_file_scoped(
             Some(found.clone())
         }
         (None, None) => {
-            if header.layout == Layout::Long {
+            if header_layout == Layout::Long {
                 summary.agency_found_in = Some("cột đơn vị".into());
             }
             None
         }
     };
-    summary.agency = agency.clone();
-    let scope = match backfill {
-        Some(calendar) => PeriodScope::All { default: title.period.as_ref().map(|(p, _)| *p), calendar },
-        None => PeriodScope::One(spec.period),
-    };
-    // Without an agency yet, a wide report names it in its signature block (after the
-    // table) or its file name: records wait until the whole sheet is read.
-    let needs_agency = agency.is_none() && header.layout == Layout::Wide;
-    let xlsx = format == FileFormat::Xlsx;
-    // The unit of a number comes from the file (xlsx and xls number formats, ods cell types,
-    // header paths), never from a guess over a column. Only the source's mapping may say that
-    // numbers in percent indicators are fractions (a system export without formats).
-    let fraction = spec.mapping.fraction_percent.unwrap_or(false);
-    let buffer = needs_agency;
-    let mut normalizer = (!buffer).then(|| {
-        let mut n = Router::new(catalog, dir, spec.period, scope, agency.clone(), assignments);
-        n.fraction_percent = fraction;
-        n.trace = options.trace.then(Vec::new);
-        n
-    });
-    let rows = match wb.rows(&sheet_name) {
-        Ok(r) => r,
-        Err(e) => {
-            summary.file_reject = Some(file_reject(e.code(), e.vi()));
-            return summary;
-        }
-    };
-    let first_row = header.last_row + 1;
-    let mut table = RowLoop::new(header, &sheet_name, spec.period, dir, date);
-    let mut records = Vec::new();
-    let mut batch = Vec::with_capacity(BATCH);
-    let result = {
-        let mut out = |rec: Record| {
-            summary.rows += 1;
-            match normalizer.as_mut() {
-                Some(n) => emit(n, rec, &mut batch, &mut summary, sink),
-                None => records.push(rec),
-            }
-        };
-        // Reading the XML and normalizing run on two threads for xlsx; rows cross in batches.
-        pump(rows, first_row, xlsx, &mut |row| table.push(row, &mut out)).map(|()| table.finish(&mut out))
-    };
-    if let Err(e) = result {
-        summary.file_reject = Some(file_reject(e.code(), e.vi()));
-        return summary;
-    }
-    summary.skipped = table.skipped.clone();
-    if let Some(n) = normalizer.as_mut() {
-        summary.trace = n.take_trace();
-    }
-    summary.tables.extend(table.tables.iter().skip(1).map(|t| TableSummary::of(&t.header, t.cooperation)));
-    if buffer {
-        let mut agency = agency;
-        if needs_agency {
-            if let [(id, cell)] = table.signature_agencies().as_slice() {
-                agency = Some(id.clone());
-                summary.agency_found_in = Some(format!("chữ ký ô {cell}"));
-            } else if let Some(id) = layout::file_name_agency(&spec.file_name, dir, date) {
-                agency = Some(id);
-                summary.agency_found_in = Some("tên tệp".into());
-            }
-            summary.agency = agency.clone();
-        }
-        let mut n = Router::new(catalog, dir, spec.period, scope, agency, assignments);
-        n.fraction_percent = fraction;
-        n.trace = options.trace.then(Vec::new);
-        for rec in records {
-            emit(&mut n, rec, &mut batch, &mut summary, sink);
-        }
-        summary.trace = n.take_trace();
-    }
-    flush(&mut batch, sink);
-    summary
+    Ok(agency)
 }
 
 /// Where the file says which period it is for, if it does.
@@ -958,11 +1020,10 @@ pub fn read_records(
     records: Vec<Record>,
     rejects: Vec<NewReject>,
     spec: &FileSpec,
-    catalog: &Catalog,
-    dir: &Directory,
-    assignments: &Assignments,
+    against: Reference<'_>,
     sink: &mut dyn FnMut(Normalized),
 ) -> FileSummary {
+    let Reference { catalog, dir, assignments } = against;
     let mut summary = FileSummary { agency: spec.agency.clone(), ..Default::default() };
     let mut normalizer =
         Normalizer::with_assignments(catalog, dir, spec.period, assignments.date, spec.agency.clone(), assignments);

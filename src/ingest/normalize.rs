@@ -158,6 +158,15 @@ enum ItemProblem {
 }
 
 /// What a value cell gave.
+/// Which item a record is for and who reported it, once both are known.
+struct Resolved {
+    key: ItemKey,
+    /// The indicator's index in the catalogue.
+    index: usize,
+    /// The reporting agency's index in the directory.
+    agency_index: usize,
+}
+
 struct ReadValues {
     values: Vec<(String, Value)>,
     /// Said about the value (a status where a figure was expected, a sentence read).
@@ -333,29 +342,57 @@ impl<'a> Normalizer<'a> {
         }
     }
 
+    /// A row of another quarter than the one read (skipped), or whose quarter cannot be
+    /// read (refused); `None` for a row of this quarter or one that names none.
+    fn other_period(&mut self, rec: &Record) -> Option<Normalized> {
+        match self.row_period(rec) {
+            RowPeriod::Unstated => None,
+            RowPeriod::Is(p) if p == self.period => None,
+            // A sheet that holds several quarters: this row is for another one.
+            RowPeriod::Is(_) => Some(Normalized::Skip(SkipReason::OtherPeriod)),
+            RowPeriod::Unreadable(text) => Some(Normalized::Reject(NewReject {
+                period: None,
+                location: rec.location.clone(),
+                item_key: None,
+                agency: self.file_agency.map(|i| self.dir.at_index(i).id.clone()),
+                raw_text: text.clone(),
+                code: "bad_period",
+                message: format!("Không đọc được kỳ báo cáo “{text}”: ghi năm và quý như 2024 và II, hoặc Quý II/2024"),
+            })),
+        }
+    }
+
+    /// An agency with no part in item `index` this year. With the item well evidenced
+    /// (`strong`), its figure is kept with a note (and judged not applicable); on a bare STT
+    /// the row number may not be the plan's, so the row is held: `Err` says why.
+    fn not_assigned(&self, index: usize, agency: &AgencyId, strong: bool) -> Result<String, String> {
+        let indicator = &self.catalog.indicators[index];
+        let key = indicator.key;
+        let leads: Vec<String> =
+            indicator.lead.iter().map(|l| self.dir.get(l).map_or(l.to_string(), |a| a.label().to_string())).collect();
+        if strong {
+            Ok(format!(
+                "{} không được giao chỉ tiêu số {key} năm {} (cơ quan chủ trì: {}): không xét",
+                self.agency_name(agency),
+                self.period.year(),
+                leads.join(", ")
+            ))
+        } else {
+            Err(format!(
+                "Chưa chắc chắn: dòng chỉ có STT {key}, mà {} không được giao chỉ tiêu số {key} (cơ quan chủ trì: {}); STT có thể là số thứ tự riêng của bảng. Cần cột số chỉ tiêu theo kế hoạch hoặc nội dung nhiệm vụ",
+                self.agency_name(agency),
+                leads.join(", ")
+            ))
+        }
+    }
+
     fn normalize_row(&mut self, mut rec: Record) -> Normalized {
         self.last_evidence = None;
         if rec.value.is_empty() && rec.alternatives.iter().all(|a| a.1.is_empty()) {
             return Normalized::Skip(SkipReason::Blank);
         }
-        match self.row_period(&rec) {
-            RowPeriod::Unstated => {}
-            RowPeriod::Is(p) if p == self.period => {}
-            // A sheet that holds several quarters: this row is for another one.
-            RowPeriod::Is(_) => return Normalized::Skip(SkipReason::OtherPeriod),
-            RowPeriod::Unreadable(text) => {
-                return Normalized::Reject(NewReject {
-                    period: None,
-                    location: rec.location.clone(),
-                    item_key: None,
-                    agency: self.file_agency.map(|i| self.dir.at_index(i).id.clone()),
-                    raw_text: text.clone(),
-                    code: "bad_period",
-                    message: format!(
-                        "Không đọc được kỳ báo cáo “{text}”: ghi năm và quý như 2024 và II, hoặc Quý II/2024"
-                    ),
-                });
-            }
+        if let Some(other) = self.other_period(&rec) {
+            return other;
         }
         // The item, from the evidence the row gives.
         let evidence = self.item_evidence(&rec);
@@ -431,39 +468,21 @@ impl<'a> Normalizer<'a> {
         };
         let agency = self.dir.at_index(agency_index).id.clone();
         if !bit(&self.eligible[index], agency_index) {
-            // An agency with no part in the item this year. With the item well evidenced,
-            // its figure is kept (and judged not applicable); on a bare STT the row number
-            // may not be the plan's, so the row is held.
-            let leads: Vec<String> = indicator
-                .lead
-                .iter()
-                .map(|l| self.dir.get(l).map_or(l.to_string(), |a| a.label().to_string()))
-                .collect();
-            if evidence.strong {
-                notes.push(format!(
-                    "{} không được giao chỉ tiêu số {key} năm {} (cơ quan chủ trì: {}): không xét",
-                    self.agency_name(&agency),
-                    self.period.year(),
-                    leads.join(", ")
-                ));
-            } else {
-                return reject(
-                    HELD,
-                    format!(
-                        "Chưa chắc chắn: dòng chỉ có STT {key}, mà {} không được giao chỉ tiêu số {key} (cơ quan chủ trì: {}); STT có thể là số thứ tự riêng của bảng. Cần cột số chỉ tiêu theo kế hoạch hoặc nội dung nhiệm vụ",
-                        self.agency_name(&agency),
-                        leads.join(", ")
-                    ),
-                    Some(key.to_string()),
-                    Some(agency),
-                );
+            match self.not_assigned(index, &agency, evidence.strong) {
+                Ok(note) => notes.push(note),
+                Err(held) => return reject(HELD, held, Some(key.to_string()), Some(agency)),
             }
         }
         // The lead's own figure for a share of units (`25% đơn vị, trong đó: …`): the
         // indicator's figure, while its members report their status.
         if let Some(v) = self.lead_share(index, agency_index, &rec.value) {
             notes.push("tỷ lệ đơn vị của cả chỉ tiêu, do cơ quan chủ trì báo cáo".into());
-            return self.finish(rec, key, index, agency_index, vec![(String::new(), Value::Percent(v))], notes);
+            return self.finish(
+                rec,
+                Resolved { key, index, agency_index },
+                vec![(String::new(), Value::Percent(v))],
+                notes,
+            );
         }
         // The value, per measure.
         let read = match self.read_values(indicator, &rec) {
@@ -475,7 +494,7 @@ impl<'a> Normalizer<'a> {
             }
         };
         notes.extend(read.note);
-        self.finish(rec, key, index, agency_index, read.values, notes)
+        self.finish(rec, Resolved { key, index, agency_index }, read.values, notes)
     }
 
     /// The observations of a record whose item, agency and values are known: the duplicate
@@ -483,12 +502,11 @@ impl<'a> Normalizer<'a> {
     fn finish(
         &mut self,
         rec: Record,
-        key: ItemKey,
-        index: usize,
-        agency_index: usize,
+        at: Resolved,
         observations: Vec<(String, Value)>,
         notes: Vec<String>,
     ) -> Normalized {
+        let Resolved { key, index, agency_index } = at;
         let indicator = &self.catalog.indicators[index];
         let agency = self.dir.at_index(agency_index).id.clone();
         let raw_value = rec.value.text();
@@ -807,45 +825,9 @@ impl<'a> Normalizer<'a> {
         let check = task.as_deref().map(|t| self.task_check(t));
         let exact = check.as_ref().and_then(|c| c.exact);
         let near = check.as_ref().and_then(|c| c.near);
-        let short = |t: &str| shorten(t, 70);
-        let planned = |k: ItemKey, me: &Self| {
-            me.by_key.get(&k).map_or_else(String::new, |&i| shorten(&me.catalog.indicators[i].task, 70))
-        };
         // 1. A column that names the plan's item number.
         if let Some(pt) = &plan_text {
-            let Ok(p) = pt.parse::<ItemKey>() else {
-                return Err(ItemProblem::Refused {
-                    code: "bad_item_number",
-                    message: format!(
-                        "Không đọc được số chỉ tiêu “{pt}”: cần số chỉ tiêu của kế hoạch như 5 hoặc 118.1"
-                    ),
-                    item: None,
-                });
-            };
-            if let Some(e) = exact.filter(|e| *e != p) {
-                return Err(ItemProblem::Held {
-                    message: format!(
-                        "Chưa chắc chắn: cột số chỉ tiêu ghi {p} nhưng nội dung là nhiệm vụ số {e} của kế hoạch (“{}”)",
-                        short(task.as_deref().unwrap_or_default())
-                    ),
-                    item: Some(p.to_string()),
-                });
-            }
-            if let (Some(c), Some(t)) = (&check, &task)
-                && c.judged
-                && !c.fits(p, &self.by_key, &self.task_words)
-                && let Some((b, _)) = near.filter(|(b, _)| *b != p)
-            {
-                return Err(ItemProblem::Held {
-                    message: format!(
-                        "Chưa chắc chắn: cột số chỉ tiêu ghi {p} (“{}”) nhưng nội dung “{}” giống nhiệm vụ số {b}",
-                        planned(p, self),
-                        short(t)
-                    ),
-                    item: Some(p.to_string()),
-                });
-            }
-            return Ok(ItemEvidence { key: p, strong: true, how: "cột số chỉ tiêu" });
+            return self.by_plan_column(pt, task.as_deref(), check.as_ref(), exact, near);
         }
         let stt = stt_text.as_deref().and_then(|t| t.parse::<ItemKey>().ok()).filter(|k| self.by_key.contains_key(k));
         // 2. The plan's own wording of a task. Beside an STT naming another item, the STT is
@@ -869,107 +851,160 @@ impl<'a> Normalizer<'a> {
         }
         match (stt, &check, &task) {
             // 3. STT and a task text: they must agree.
-            (Some(s), Some(c), Some(t)) if c.judged => {
-                let fits = c.fits(s, &self.by_key, &self.task_words);
-                if fits || near.is_some_and(|(b, _)| b == s) {
-                    self.stt_agreed += 1;
-                }
-                match near {
-                    Some((b, _)) if b == s => Ok(ItemEvidence { key: s, strong: true, how: "STT và nội dung khớp" }),
-                    // Nearly the plan's wording of another item: the table numbers its rows
-                    // its own way.
-                    Some((b, score)) if score >= NEAR_WORDING => {
-                        Ok(ItemEvidence { key: b, strong: true, how: "nội dung gần trùng kế hoạch (STT là số riêng của bảng)" })
-                    }
-                    _ if fits => Ok(ItemEvidence { key: s, strong: true, how: "STT, nội dung phù hợp" }),
-                    best => Err(ItemProblem::Held {
-                        message: format!(
-                            "Chưa chắc chắn: STT {s} nhưng nội dung “{}” không phải nhiệm vụ số {s} của kế hoạch (“{}”){}; STT có thể là số thứ tự riêng của bảng. Ghi số chỉ tiêu theo kế hoạch hoặc giữ nguyên nội dung nhiệm vụ",
-                            short(t),
-                            planned(s, self),
-                            best.map_or_else(String::new, |(b, _)| format!(", giống nhiệm vụ số {b} hơn"))
-                        ),
-                        item: Some(s.to_string()),
-                    }),
-                }
-            }
+            (Some(s), Some(c), Some(t)) if c.judged => self.by_stt_and_text(s, c, t, near),
             // 4. An STT alone (no text, or too short a text to judge).
             (Some(s), _, _) => Ok(ItemEvidence { key: s, strong: false, how: "chỉ có STT" }),
             // 5. A text alone (no usable STT).
-            (None, Some(c), Some(t)) => {
-                if let Some((b, score)) = near
-                    && score >= NEAR_WORDING
-                {
-                    return Ok(ItemEvidence { key: b, strong: true, how: "nội dung gần trùng kế hoạch" });
-                }
-                let stt_label = stt_text.as_deref().unwrap_or_default();
-                if stt_text.is_some() && is_heading_label(stt_label) || stt_text.is_none() && rec.value.is_empty() {
-                    return Err(ItemProblem::Heading);
-                }
-                // A number the plan does not have, beside a text that is not the plan's: the
-                // officer's number is wrong.
-                if let Ok(k) = stt_label.parse::<ItemKey>() {
-                    return Err(ItemProblem::Refused {
-                        code: "unknown_item",
-                        message: format!(
-                            "Không tìm thấy chỉ tiêu số {k} trong kế hoạch (nội dung “{}”): ghi số chỉ tiêu của kế hoạch như 5 hoặc 118.1",
-                            short(t)
-                        ),
-                        item: Some(k.to_string()),
-                    });
-                }
-                match c.best {
-                    Some((b, score)) if score >= LIKE_WORDING => Err(ItemProblem::Held {
-                        message: format!(
-                            "Chưa chắc chắn: nội dung “{}” gần giống nhiệm vụ số {b} (“{}”) nhưng không trùng{}; ghi số chỉ tiêu theo kế hoạch",
-                            short(t),
-                            planned(b, self),
-                            if stt_label.is_empty() { String::new() } else { format!(", STT “{stt_label}” không phải số chỉ tiêu") }
-                        ),
-                        item: None,
-                    }),
-                    _ if stt_text.is_some() && !is_heading_label(stt_label) => Err(ItemProblem::Refused {
-                        code: "bad_item_number",
-                        message: format!(
-                            "Không đọc được số thứ tự “{stt_label}” và nội dung “{}” không khớp nhiệm vụ nào của kế hoạch: cần số chỉ tiêu của kế hoạch như 5 hoặc 118.1",
-                            short(t)
-                        ),
-                        item: None,
-                    }),
-                    _ => Err(ItemProblem::Refused {
-                        code: "unknown_task",
-                        message: format!(
-                            "Không xác định được chỉ tiêu: ô STT trống và nội dung “{}” không khớp nhiệm vụ nào của kế hoạch; ghi số chỉ tiêu như 5 hoặc 118.1",
-                            short(t)
-                        ),
-                        item: None,
-                    }),
-                }
+            (None, Some(c), Some(t)) => self.by_text_alone(rec, c, t, near, stt_text.as_deref()),
+            (None, _, _) => by_label_alone(stt_text),
+        }
+    }
+
+    /// The plan's wording of item `k`, shortened for a message.
+    fn planned(&self, k: ItemKey) -> String {
+        self.by_key.get(&k).map_or_else(String::new, |&i| shorten(&self.catalog.indicators[i].task, 70))
+    }
+
+    /// Step 1 of [`Self::item_evidence`]: a column names the plan's item number. The task
+    /// text beside it may contradict it, and then the row is held.
+    fn by_plan_column(
+        &self,
+        pt: &str,
+        task: Option<&str>,
+        check: Option<&TaskCheck>,
+        exact: Option<ItemKey>,
+        near: Option<(ItemKey, f64)>,
+    ) -> Result<ItemEvidence, ItemProblem> {
+        let short = |t: &str| shorten(t, 70);
+        let Ok(p) = pt.parse::<ItemKey>() else {
+            return Err(ItemProblem::Refused {
+                code: "bad_item_number",
+                message: format!("Không đọc được số chỉ tiêu “{pt}”: cần số chỉ tiêu của kế hoạch như 5 hoặc 118.1"),
+                item: None,
+            });
+        };
+        if let Some(e) = exact.filter(|e| *e != p) {
+            return Err(ItemProblem::Held {
+                message: format!(
+                    "Chưa chắc chắn: cột số chỉ tiêu ghi {p} nhưng nội dung là nhiệm vụ số {e} của kế hoạch (“{}”)",
+                    short(task.unwrap_or_default())
+                ),
+                item: Some(p.to_string()),
+            });
+        }
+        if let (Some(c), Some(t)) = (check, task)
+            && c.judged
+            && !c.fits(p, &self.by_key, &self.task_words)
+            && let Some((b, _)) = near.filter(|(b, _)| *b != p)
+        {
+            return Err(ItemProblem::Held {
+                message: format!(
+                    "Chưa chắc chắn: cột số chỉ tiêu ghi {p} (“{}”) nhưng nội dung “{}” giống nhiệm vụ số {b}",
+                    self.planned(p),
+                    short(t)
+                ),
+                item: Some(p.to_string()),
+            });
+        }
+        Ok(ItemEvidence { key: p, strong: true, how: "cột số chỉ tiêu" })
+    }
+
+    /// Step 3: an STT and a task text long enough to judge, which must agree.
+    fn by_stt_and_text(
+        &mut self,
+        s: ItemKey,
+        c: &TaskCheck,
+        t: &str,
+        near: Option<(ItemKey, f64)>,
+    ) -> Result<ItemEvidence, ItemProblem> {
+        let short = |t: &str| shorten(t, 70);
+        let fits = c.fits(s, &self.by_key, &self.task_words);
+        if fits || near.is_some_and(|(b, _)| b == s) {
+            self.stt_agreed += 1;
+        }
+        match near {
+            Some((b, _)) if b == s => Ok(ItemEvidence { key: s, strong: true, how: "STT và nội dung khớp" }),
+            // Nearly the plan's wording of another item: the table numbers its rows
+            // its own way.
+            Some((b, score)) if score >= NEAR_WORDING => {
+                Ok(ItemEvidence {
+                    key: b, strong: true, how: "nội dung gần trùng kế hoạch (STT là số riêng của bảng)"
+                })
             }
-            (None, _, _) => match stt_text {
-                Some(label) if is_heading_label(&label) => Err(ItemProblem::Heading),
-                Some(label) => match label.parse::<ItemKey>() {
-                    Ok(k) => Err(ItemProblem::Refused {
-                        code: "unknown_item",
-                        message: format!(
-                            "Không tìm thấy chỉ tiêu số {k} trong kế hoạch: ghi số chỉ tiêu của kế hoạch như 5 hoặc 118.1"
-                        ),
-                        item: Some(k.to_string()),
-                    }),
-                    Err(_) => Err(ItemProblem::Refused {
-                        code: "bad_item_number",
-                        message: format!(
-                            "Không đọc được số thứ tự “{label}”: cần số chỉ tiêu của kế hoạch như 5 hoặc 118.1"
-                        ),
-                        item: None,
-                    }),
-                },
-                None => Err(ItemProblem::Refused {
-                    code: "no_item",
-                    message: "Không xác định được chỉ tiêu: dòng không có STT và nội dung nhiệm vụ; ghi số chỉ tiêu như 5 hoặc 118.1".into(),
-                    item: None,
-                }),
-            },
+            _ if fits => Ok(ItemEvidence { key: s, strong: true, how: "STT, nội dung phù hợp" }),
+            best => Err(ItemProblem::Held {
+                message: format!(
+                    "Chưa chắc chắn: STT {s} nhưng nội dung “{}” không phải nhiệm vụ số {s} của kế hoạch (“{}”){}; STT có thể là số thứ tự riêng của bảng. Ghi số chỉ tiêu theo kế hoạch hoặc giữ nguyên nội dung nhiệm vụ",
+                    short(t),
+                    self.planned(s),
+                    best.map_or_else(String::new, |(b, _)| format!(", giống nhiệm vụ số {b} hơn"))
+                ),
+                item: Some(s.to_string()),
+            }),
+        }
+    }
+
+    /// Step 5: a task text with no usable STT.
+    fn by_text_alone(
+        &self,
+        rec: &Record,
+        c: &TaskCheck,
+        t: &str,
+        near: Option<(ItemKey, f64)>,
+        stt_text: Option<&str>,
+    ) -> Result<ItemEvidence, ItemProblem> {
+        let short = |t: &str| shorten(t, 70);
+        if let Some((b, score)) = near
+            && score >= NEAR_WORDING
+        {
+            return Ok(ItemEvidence { key: b, strong: true, how: "nội dung gần trùng kế hoạch" });
+        }
+        let stt_label = stt_text.unwrap_or_default();
+        if stt_text.is_some() && is_heading_label(stt_label) || stt_text.is_none() && rec.value.is_empty() {
+            return Err(ItemProblem::Heading);
+        }
+        // A number the plan does not have, beside a text that is not the plan's: the
+        // officer's number is wrong.
+        if let Ok(k) = stt_label.parse::<ItemKey>() {
+            return Err(ItemProblem::Refused {
+                code: "unknown_item",
+                message: format!(
+                    "Không tìm thấy chỉ tiêu số {k} trong kế hoạch (nội dung “{}”): ghi số chỉ tiêu của kế hoạch như 5 hoặc 118.1",
+                    short(t)
+                ),
+                item: Some(k.to_string()),
+            });
+        }
+        match c.best {
+            Some((b, score)) if score >= LIKE_WORDING => Err(ItemProblem::Held {
+                message: format!(
+                    "Chưa chắc chắn: nội dung “{}” gần giống nhiệm vụ số {b} (“{}”) nhưng không trùng{}; ghi số chỉ tiêu theo kế hoạch",
+                    short(t),
+                    self.planned(b),
+                    if stt_label.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", STT “{stt_label}” không phải số chỉ tiêu")
+                    }
+                ),
+                item: None,
+            }),
+            _ if stt_text.is_some() && !is_heading_label(stt_label) => Err(ItemProblem::Refused {
+                code: "bad_item_number",
+                message: format!(
+                    "Không đọc được số thứ tự “{stt_label}” và nội dung “{}” không khớp nhiệm vụ nào của kế hoạch: cần số chỉ tiêu của kế hoạch như 5 hoặc 118.1",
+                    short(t)
+                ),
+                item: None,
+            }),
+            _ => Err(ItemProblem::Refused {
+                code: "unknown_task",
+                message: format!(
+                    "Không xác định được chỉ tiêu: ô STT trống và nội dung “{}” không khớp nhiệm vụ nào của kế hoạch; ghi số chỉ tiêu như 5 hoặc 118.1",
+                    short(t)
+                ),
+                item: None,
+            }),
         }
     }
 
@@ -1161,6 +1196,35 @@ impl<'a> Normalizer<'a> {
                 Err(reject("unit_not_in_period", format!("{} không tồn tại trong {}", agency.name, self.period.vi())))
             }
         }
+    }
+}
+
+/// Step 6 of `item_evidence`: neither a plan column nor a task text, only what the STT
+/// cell says (a heading label, an unknown number, something unreadable, or nothing).
+fn by_label_alone(stt_text: Option<String>) -> Result<ItemEvidence, ItemProblem> {
+    match stt_text {
+        Some(label) if is_heading_label(&label) => Err(ItemProblem::Heading),
+        Some(label) => match label.parse::<ItemKey>() {
+            Ok(k) => Err(ItemProblem::Refused {
+                code: "unknown_item",
+                message: format!(
+                    "Không tìm thấy chỉ tiêu số {k} trong kế hoạch: ghi số chỉ tiêu của kế hoạch như 5 hoặc 118.1"
+                ),
+                item: Some(k.to_string()),
+            }),
+            Err(_) => Err(ItemProblem::Refused {
+                code: "bad_item_number",
+                message: format!("Không đọc được số thứ tự “{label}”: cần số chỉ tiêu của kế hoạch như 5 hoặc 118.1"),
+                item: None,
+            }),
+        },
+        None => Err(ItemProblem::Refused {
+            code: "no_item",
+            message:
+                "Không xác định được chỉ tiêu: dòng không có STT và nội dung nhiệm vụ; ghi số chỉ tiêu như 5 hoặc 118.1"
+                    .into(),
+            item: None,
+        }),
     }
 }
 

@@ -5,8 +5,6 @@
 use super::normalize::{NewReject, Normalized, Normalizer, Record};
 use super::sheet::{Cell, Workbook, cell_ref, column_index};
 use super::{FileSpec, FileSummary, emit, flush};
-use crate::catalog::Directory;
-use crate::catalog::plan::Catalog;
 use crate::domain::{AgencyId, Period};
 use crate::text::clean;
 
@@ -60,17 +58,15 @@ pub fn read_marker(wb: &mut Workbook) -> Option<Marker> {
     })
 }
 
-#[allow(clippy::too_many_arguments)]
 pub(super) fn parse(
     wb: &mut Workbook,
     marker: &Marker,
     spec: &FileSpec,
-    catalog: &Catalog,
-    dir: &Directory,
-    assignments: &crate::catalog::assign::Assignments,
+    against: super::Reference<'_>,
     summary: &mut FileSummary,
     sink: &mut dyn FnMut(Normalized),
 ) {
+    let super::Reference { catalog, dir, assignments } = against;
     let reject = |code: &'static str, message: String| NewReject {
         period: None,
         location: spec.file_name.clone(),

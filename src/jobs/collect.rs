@@ -18,7 +18,7 @@ use crate::ingest::{FileSpec, FileSummary};
 use crate::sources::http::{Fetched, Fetcher};
 use crate::sources::{Source, SourceKind, expand, list_folder};
 use crate::warehouse::{
-    FetchRecord, IngestionEnd, NewIngestion, NewRun, RunStatus, StoreCounts, Trigger, WarehouseError,
+    FetchRecord, FileRejectAt, IngestionEnd, NewIngestion, NewRun, RunStatus, StoreCounts, Trigger, WarehouseError,
 };
 
 /// What to collect.
@@ -476,7 +476,19 @@ async fn record_failure(
         code,
         message: message.to_string(),
     };
-    sh.ctx.wh.record_file_reject(Some(run_id), Some(fetch_id), &source.id, period, Some(&shown), &reject).await
+    sh.ctx
+        .wh
+        .record_file_reject(
+            FileRejectAt {
+                run_id: Some(run_id),
+                fetch_id: Some(fetch_id),
+                source_id: &source.id,
+                period,
+                file_name: Some(&shown),
+            },
+            &reject,
+        )
+        .await
 }
 
 async fn fetch_local(sh: &Shared<'_>, source: &Source, path: &Path, name: &str) -> FileReport {
@@ -682,7 +694,10 @@ async fn ingest_or_preview(
     sha: String,
 ) -> FileReport {
     match &sh.run.preview {
-        None => ingest_bytes(sh.ctx, sh.run.id, source, sh.period(), name, fetch_id, bytes, sha, sh.ids).await,
+        None => {
+            let file = FileBytes { name: name.to_string(), fetch_id, bytes, sha };
+            ingest_bytes(sh.ctx, sh.run.id, source, sh.period(), file, sh.ids).await
+        }
         Some(preview) => preview_bytes(sh.ctx, preview, source, sh.period(), name, bytes).await,
     }
 }
@@ -707,9 +722,13 @@ async fn preview_bytes(
         let mut out: Vec<Normalized> = Vec::new();
         let mut sink = |n: Normalized| out.push(n);
         let summary = match json {
-            Some(mapping) => {
-                crate::sources::json_api::parse_json(&bytes, &mapping, &spec, &catalog, &dir, &assignments, &mut sink)
-            }
+            Some(mapping) => crate::sources::json_api::parse_json(
+                &bytes,
+                &mapping,
+                &spec,
+                crate::ingest::Reference { catalog: &catalog, dir: &dir, assignments: &assignments },
+                &mut sink,
+            ),
             None => crate::ingest::parse_file(bytes, &spec, &catalog, &dir, &assignments, &mut sink),
         };
         (summary, out)
@@ -778,39 +797,54 @@ async fn preview_bytes(
     FileReport { name: name.into(), outcome, counts, summary: Some(summary), error: None }
 }
 
+/// One file's bytes as fetched or read: its name, the fetch that brought it (none for a
+/// file given on the command line) and its sha256, under which the raw copy is kept.
+#[derive(Debug, Clone)]
+pub struct FileBytes {
+    pub name: String,
+    pub fetch_id: Option<i64>,
+    pub bytes: Arc<[u8]>,
+    pub sha: String,
+}
+
+impl FileBytes {
+    /// A file read from disk or built in memory: no fetch, its hash computed here.
+    pub fn new(name: impl Into<String>, bytes: impl Into<Arc<[u8]>>) -> Self {
+        let bytes = bytes.into();
+        Self { name: name.into(), fetch_id: None, sha: crate::sha256_hex(&bytes), bytes }
+    }
+
+    /// The same file, recorded as brought by fetch `fetch_id`.
+    pub fn fetched(self, fetch_id: Option<i64>) -> Self {
+        Self { fetch_id, ..self }
+    }
+}
+
 /// Parses a file in a blocking thread while the warehouse stores what it yields.
-#[allow(clippy::too_many_arguments)]
 pub async fn ingest_bytes(
     ctx: &Context,
     run_id: i64,
     source: &Source,
     period: Period,
-    name: &str,
-    fetch_id: Option<i64>,
-    bytes: Arc<[u8]>,
-    sha: String,
+    file: FileBytes,
     ids: &HashMap<ItemKey, i64>,
 ) -> FileReport {
-    let spec = FileSpec {
-        file_name: name.to_string(),
-        mapping: source.mapping.clone(),
-        agency: source.agency.clone(),
-        period,
+    let name = file.name.clone();
+    let spec =
+        FileSpec { file_name: name.clone(), mapping: source.mapping.clone(), agency: source.agency.clone(), period };
+    let (counts, summary) = match ingest_file(ctx, Some(run_id), source, spec, file, ids).await {
+        Ok(v) => v,
+        Err(e) => {
+            return FileReport {
+                name: name.clone(),
+                outcome: "failed",
+                error: Some(e.to_string()),
+                ..Default::default()
+            };
+        }
     };
-    let (counts, summary) =
-        match ingest_file(ctx, Some(run_id), &source.id, source_json(source), spec, fetch_id, bytes, sha, ids).await {
-            Ok(v) => v,
-            Err(e) => {
-                return FileReport {
-                    name: name.into(),
-                    outcome: "failed",
-                    error: Some(e.to_string()),
-                    ..Default::default()
-                };
-            }
-        };
     let outcome = if summary.file_reject.is_some() { "rejected" } else { "fetched" };
-    FileReport { name: name.into(), outcome, counts, summary: Some(summary), error: None }
+    FileReport { name, outcome, counts, summary: Some(summary), error: None }
 }
 
 fn source_json(source: &Source) -> Option<crate::sources::json_api::JsonMapping> {
@@ -821,18 +855,18 @@ fn source_json(source: &Source) -> Option<crate::sources::json_api::JsonMapping>
 }
 
 /// The ingest pipeline for one file: parse (blocking thread) → store (one transaction).
-#[allow(clippy::too_many_arguments)]
+/// The file is read as `spec` says (its name included); `source` says how (a portal's
+/// JSON, or a workbook).
 pub async fn ingest_file(
     ctx: &Context,
     run_id: Option<i64>,
-    source_id: &str,
-    json: Option<crate::sources::json_api::JsonMapping>,
+    source: &Source,
     spec: FileSpec,
-    fetch_id: Option<i64>,
-    bytes: Arc<[u8]>,
-    sha: String,
+    file: FileBytes,
     ids: &HashMap<ItemKey, i64>,
 ) -> Result<(StoreCounts, FileSummary), WarehouseError> {
+    let FileBytes { fetch_id, bytes, sha, .. } = file;
+    let (source_id, json) = (source.id.as_str(), source_json(source));
     ctx.wh.keep_raw(&sha, &bytes, FileFormat::detect(&bytes).as_str()).await?;
     let (tx, rx) = mpsc::channel::<Normalized>(8);
     let (summary_tx, summary_rx) = tokio::sync::oneshot::channel::<FileSummary>();
@@ -852,9 +886,7 @@ pub async fn ingest_file(
                 &bytes,
                 &mapping,
                 &parse_spec,
-                &catalog,
-                &dir,
-                &assignments,
+                crate::ingest::Reference { catalog: &catalog, dir: &dir, assignments: &assignments },
                 &mut sink,
             ),
             None => crate::ingest::parse_file(bytes, &parse_spec, &catalog, &dir, &assignments, &mut sink),
@@ -916,17 +948,15 @@ pub async fn ingest_file(
 /// quarters), read once, then stored quarter by quarter, each as its own ingestion. A file
 /// refused whole is recorded under `fallback` (the quarter its title names, or the current
 /// reporting quarter). Returns one report per quarter stored, in order.
-#[allow(clippy::too_many_arguments)]
 pub async fn ingest_backfill(
     ctx: &Context,
     run_id: i64,
     source: &Source,
-    name: &str,
-    fetch_id: Option<i64>,
-    bytes: Arc<[u8]>,
-    sha: String,
+    file: FileBytes,
     ids: &HashMap<ItemKey, i64>,
 ) -> Vec<(Period, FileReport)> {
+    let FileBytes { name, fetch_id, bytes, sha } = file;
+    let name = name.as_str();
     let fallback = ctx.settings.calendar.reporting_period(chrono::Utc::now());
     let spec = FileSpec {
         file_name: name.to_string(),
@@ -951,9 +981,7 @@ pub async fn ingest_backfill(
                 bytes,
                 &parse_spec,
                 crate::ingest::ParseOptions { backfill: Some(calendar), trace: false },
-                &catalog,
-                &dir,
-                &assignments,
+                crate::ingest::Reference { catalog: &catalog, dir: &dir, assignments: &assignments },
                 &mut |n| match cap.pass(n) {
                     Some(Normalized::Observations(obs)) => {
                         for o in obs {

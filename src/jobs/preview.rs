@@ -69,8 +69,7 @@ pub async fn collect_chain(
 ) -> Result<ChainPreview, super::dispatch::JobError> {
     let dry = CollectRequest { dry_run: true, ..req.clone() };
     let collected = collect(ctx, &dry, std::sync::Arc::new(Quiet)).await?;
-    let overlay: Vec<Change> = collected.preview.as_ref().map(|p| p.changes.clone()).unwrap_or_default();
-    chain_after(ctx, req.period, Some(collected), &overlay, now, req.trigger, req.operator.clone()).await
+    chain_after(ctx, req.period, Some(collected), now, req.trigger, req.operator.clone()).await
 }
 
 /// Previews an evaluation of the stored figures and the reminders after it.
@@ -81,20 +80,22 @@ pub async fn evaluate_chain(
     trigger: crate::warehouse::Trigger,
     operator: Option<String>,
 ) -> Result<ChainPreview, super::dispatch::JobError> {
-    chain_after(ctx, period, None, &[], now, trigger, operator).await
+    chain_after(ctx, period, None, now, trigger, operator).await
 }
 
 async fn chain_after(
     ctx: &Context,
     period: Period,
     collect: Option<CollectReport>,
-    overlay: &[Change],
     now: Option<DateTime<Utc>>,
     trigger: crate::warehouse::Trigger,
     operator: Option<String>,
 ) -> Result<ChainPreview, super::dispatch::JobError> {
+    // What the collection would change, laid over the stored figures (none: the stored ones).
+    let overlay: Vec<Change> =
+        collect.as_ref().and_then(|c| c.preview.as_ref()).map(|p| p.changes.clone()).unwrap_or_default();
     let at = now.unwrap_or_else(Utc::now);
-    let rows = compute_with(ctx, period, at, overlay).await?;
+    let rows = compute_with(ctx, period, at, &overlay).await?;
     let stored = ctx.wh.gaps(&ctx.catalog.plan.id, period, None).await?;
     let flips = flips(&stored, &rows);
     let req =

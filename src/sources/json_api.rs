@@ -36,12 +36,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use crate::catalog::Directory;
-use crate::catalog::assign::Assignments;
-use crate::catalog::plan::Catalog;
 use crate::domain::{AgencyId, Period};
 use crate::ingest::normalize::{NewReject, Normalized, Record};
 use crate::ingest::sheet::{Cell, FileFormat};
-use crate::ingest::{FileSpec, FileSummary, read_records};
+use crate::ingest::{FileSpec, FileSummary, Reference, read_records};
 use crate::sources::http::{FetchError, Fetched, Fetcher};
 
 /// How the endpoint pages its records. (`total`, `total_pages`, `max_size` and
@@ -527,18 +525,7 @@ pub async fn fetch_pages(
         out.attempts += attempt.attempts;
         out.status = attempt.status.or(out.status);
         let shown = crate::sources::http::redact_query(url.as_str());
-        let body = match attempt.result {
-            Ok(Fetched::Body { bytes, budget, .. }) => match serde_json::from_slice::<Json>(&bytes) {
-                Ok(v) => {
-                    out.budgets.push(budget);
-                    Ok(v)
-                }
-                Err(e) => Err(PageFailure::Invalid(not_json(&bytes, &e))),
-            },
-            // No validators are sent: a 304 is the portal's error.
-            Ok(Fetched::NotModified) => Err(PageFailure::Fetch(FetchError::Status(304))),
-            Err(e) => Err(PageFailure::Fetch(e)),
-        };
+        let body = decode_page(attempt.result, &mut out);
         let count = match body {
             Ok(body) => {
                 let count = mapping.record_count(&body);
@@ -547,18 +534,8 @@ pub async fn fetch_pages(
                 total_known = tot.or(total_known);
                 let more_announced =
                     pages_known.is_some_and(|p| p > number) || total_known.is_some_and(|t| t > received + count);
-                // The cap shows on the first page: smaller than asked while more are announced,
-                // or, when nothing is announced, followed by a page that is not empty. (A
-                // short page later on is the last one, whatever a wrong total says.)
-                let first_short = number == 1 && count > 0 && count < size;
-                let cap = if first_short && more_announced {
-                    Some(count)
-                } else if number == 2 && count > 0 && pages_known.is_none() && total_known.is_none() {
-                    out.pages.first().map(|p| p.records).filter(|&c| c > 0 && c < size)
-                } else {
-                    None
-                };
-                if let Some(cap) = cap {
+                let announced = pages_known.is_some() || total_known.is_some();
+                if let Some(cap) = page_cap(&out, PageSeen { number, count, size, more_announced, announced }) {
                     tracing::warn!(url = %shown, asked = size, got = cap, "the portal caps its pages; asking for its size");
                     size = cap;
                     out.detected_cap = Some(cap);
@@ -649,21 +626,69 @@ pub async fn fetch_pages(
         url = mapping.page_url(base, number, offset, size);
     }
     if let Some(total) = total_known {
-        let lost_pages = out.missing.iter().any(|m| m.page.is_some());
-        if received < total && !lost_pages {
-            out.missing.push(MissingPage {
-                page: None,
-                url: crate::sources::http::redact_query(base.as_str()),
-                code: "records_missing".into(),
-                reason: format!(
-                    "Cổng dữ liệu báo có {total} bản ghi nhưng chỉ gửi {received} bản ghi qua {} trang: thiếu {} bản ghi",
-                    out.pages.len(),
-                    total - received
-                ),
-            });
-        }
+        records_missing(&mut out, base, total, received);
     }
     Ok(out)
+}
+
+/// A page's body as JSON, or why it is not.
+fn decode_page(result: Result<Fetched, FetchError>, out: &mut Paged) -> Result<Json, PageFailure> {
+    match result {
+        Ok(Fetched::Body { bytes, budget, .. }) => match serde_json::from_slice::<Json>(&bytes) {
+            Ok(v) => {
+                out.budgets.push(budget);
+                Ok(v)
+            }
+            Err(e) => Err(PageFailure::Invalid(not_json(&bytes, &e))),
+        },
+        // No validators are sent: a 304 is the portal's error.
+        Ok(Fetched::NotModified) => Err(PageFailure::Fetch(FetchError::Status(304))),
+        Err(e) => Err(PageFailure::Fetch(e)),
+    }
+}
+
+/// What one page showed, for [`page_cap`].
+struct PageSeen {
+    number: usize,
+    count: usize,
+    /// The page size asked for.
+    size: usize,
+    /// The portal announces more records or pages than received so far.
+    more_announced: bool,
+    /// The portal announces a record or page count at all.
+    announced: bool,
+}
+
+/// The portal's page-size cap, when this page reveals it. The cap shows on the first page:
+/// smaller than asked while more are announced, or, when nothing is announced, followed by
+/// a page that is not empty. (A short page later on is the last one, whatever a wrong total
+/// says.)
+fn page_cap(out: &Paged, p: PageSeen) -> Option<usize> {
+    let first_short = p.number == 1 && p.count > 0 && p.count < p.size;
+    if first_short && p.more_announced {
+        Some(p.count)
+    } else if p.number == 2 && p.count > 0 && !p.announced {
+        out.pages.first().map(|first| first.records).filter(|&c| c > 0 && c < p.size)
+    } else {
+        None
+    }
+}
+
+/// Fewer records than the portal announced, with no page lost to explain it.
+fn records_missing(out: &mut Paged, base: &reqwest::Url, total: usize, received: usize) {
+    let lost_pages = out.missing.iter().any(|m| m.page.is_some());
+    if received < total && !lost_pages {
+        out.missing.push(MissingPage {
+            page: None,
+            url: crate::sources::http::redact_query(base.as_str()),
+            code: "records_missing".into(),
+            reason: format!(
+                "Cổng dữ liệu báo có {total} bản ghi nhưng chỉ gửi {received} bản ghi qua {} trang: thiếu {} bản ghi",
+                out.pages.len(),
+                total - received
+            ),
+        });
+    }
 }
 
 /// Why one page could not be used.
@@ -1017,11 +1042,10 @@ pub fn parse_json(
     bytes: &[u8],
     mapping: &JsonMapping,
     spec: &FileSpec,
-    catalog: &Catalog,
-    dir: &Directory,
-    assignments: &Assignments,
+    against: Reference<'_>,
     sink: &mut dyn FnMut(Normalized),
 ) -> FileSummary {
+    let dir = against.dir;
     let file_reject = |code: &'static str, message: String| FileSummary {
         format: Some(FileFormat::Json),
         kind: Some("json"),
@@ -1047,7 +1071,7 @@ pub fn parse_json(
             return file_reject("json_mapping", format!("Không đọc được bản ghi theo cấu hình nguồn ({e})"));
         }
     };
-    let mut summary = read_records(rows.records, rows.rejects, spec, catalog, dir, assignments, sink);
+    let mut summary = read_records(rows.records, rows.rejects, spec, against, sink);
     summary.format = Some(FileFormat::Json);
     summary.kind = Some("json");
     summary

@@ -392,15 +392,8 @@ impl Warehouse {
 
     /// Stores a file-level reject (a failed fetch, an unreadable file), making earlier
     /// file-level rejects of the same source and URL for the period no longer current.
-    pub async fn record_file_reject(
-        &self,
-        run_id: Option<i64>,
-        fetch_id: Option<i64>,
-        source_id: &str,
-        period: Period,
-        file_name: Option<&str>,
-        r: &NewReject,
-    ) -> Result<(), WarehouseError> {
+    pub async fn record_file_reject(&self, at: FileRejectAt<'_>, r: &NewReject) -> Result<(), WarehouseError> {
+        let FileRejectAt { run_id, fetch_id, source_id, period, file_name } = at;
         let now = Utc::now();
         with_pool!(self, |pool| {
             let mut tx = pool.begin().await.op("reject write")?;
@@ -412,8 +405,8 @@ impl Warehouse {
                 .execute(&mut *tx)
                 .await
                 .op("reject retire")?;
-            insert_rejects(&mut tx, run_id, None, fetch_id, source_id, period, file_name, std::slice::from_ref(r), now)
-                .await?;
+            let origin = RejectOrigin { run_id, ingestion_id: None, fetch_id, source_id, period, file_name, now };
+            insert_rejects(&mut tx, &origin, std::slice::from_ref(r)).await?;
             tx.commit().await.op("reject write")?;
             Ok(())
         })
@@ -533,18 +526,16 @@ impl Warehouse {
                 .await
                 .op("ingestion retire")?;
             counts.rejects = rejects.len() as u64;
-            insert_rejects(
-                &mut tx,
-                ing.run_id,
-                Some(ingestion_id),
-                ing.fetch_id,
-                &ing.source_id,
-                ing.period,
-                Some(&ing.file_name),
-                &rejects,
+            let origin = RejectOrigin {
+                run_id: ing.run_id,
+                ingestion_id: Some(ingestion_id),
+                fetch_id: ing.fetch_id,
+                source_id: &ing.source_id,
+                period: ing.period,
+                file_name: Some(&ing.file_name),
                 now,
-            )
-            .await?;
+            };
+            insert_rejects(&mut tx, &origin, &rejects).await?;
             // Compare with what is current, unless nothing is (a first load).
             if others && counts.observations > 0 {
                 let same = "o.period = n.period AND o.indicator_id = n.indicator_id AND o.agency_id = n.agency_id AND o.measure = n.measure";
@@ -945,17 +936,10 @@ pub(crate) trait ObservationSink: sqlx::Database {
         now: DateTime<Utc>,
     ) -> impl std::future::Future<Output = Result<u64, WarehouseError>> + Send + 'a;
 
-    #[allow(clippy::too_many_arguments)]
     fn insert_rejects<'a>(
         tx: &'a mut sqlx::Transaction<'_, Self>,
-        run_id: Option<i64>,
-        ingestion_id: Option<i64>,
-        fetch_id: Option<i64>,
-        source_id: &'a str,
-        period: Period,
-        file_name: Option<&'a str>,
+        origin: &'a RejectOrigin<'a>,
         rows: &'a [NewReject],
-        now: DateTime<Utc>,
     ) -> impl std::future::Future<Output = Result<(), WarehouseError>> + Send + 'a;
 }
 
@@ -975,15 +959,10 @@ macro_rules! impl_sink {
 
             async fn insert_rejects(
                 tx: &mut sqlx::Transaction<'_, Self>,
-                run_id: Option<i64>,
-                ingestion_id: Option<i64>,
-                fetch_id: Option<i64>,
-                source_id: &str,
-                period: Period,
-                file_name: Option<&str>,
+                origin: &RejectOrigin<'_>,
                 rows: &[NewReject],
-                now: DateTime<Utc>,
             ) -> Result<(), WarehouseError> {
+                let RejectOrigin { run_id, ingestion_id, fetch_id, source_id, period, file_name, now } = *origin;
                 for chunk in rows.chunks(500) {
                     let mut qb: QueryBuilder<$db> = QueryBuilder::new(
                         "INSERT INTO rejects (run_id, ingestion_id, fetch_id, source_id, period, agency_id, file_name, location, item_key, raw_text, code, message, is_current, created_at) ",
@@ -1015,22 +994,37 @@ macro_rules! impl_sink {
 impl_sink!(sqlx::Sqlite, super::sqlite_bulk::insert_observations);
 impl_sink!(sqlx::Postgres, insert_postgres);
 
-#[allow(clippy::too_many_arguments)]
-async fn insert_rejects<DB: ObservationSink>(
-    tx: &mut sqlx::Transaction<'_, DB>,
+/// The file or fetch a reject of a whole file belongs to.
+#[derive(Debug, Clone, Copy)]
+pub struct FileRejectAt<'a> {
+    pub run_id: Option<i64>,
+    pub fetch_id: Option<i64>,
+    pub source_id: &'a str,
+    pub period: Period,
+    pub file_name: Option<&'a str>,
+}
+
+/// Where a batch of rejects came from: the run, the file or fetch, and when.
+#[derive(Clone, Copy)]
+pub(crate) struct RejectOrigin<'a> {
     run_id: Option<i64>,
     ingestion_id: Option<i64>,
     fetch_id: Option<i64>,
-    source_id: &str,
+    source_id: &'a str,
     period: Period,
-    file_name: Option<&str>,
-    rows: &[NewReject],
+    file_name: Option<&'a str>,
     now: DateTime<Utc>,
+}
+
+async fn insert_rejects<DB: ObservationSink>(
+    tx: &mut sqlx::Transaction<'_, DB>,
+    origin: &RejectOrigin<'_>,
+    rows: &[NewReject],
 ) -> Result<(), WarehouseError> {
     if rows.is_empty() {
         return Ok(());
     }
-    DB::insert_rejects(tx, run_id, ingestion_id, fetch_id, source_id, period, file_name, rows, now).await
+    DB::insert_rejects(tx, origin, rows).await
 }
 
 fn hostname() -> String {

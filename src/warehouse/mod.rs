@@ -24,8 +24,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 pub use catalog::{CatalogLoad, Counts};
 pub use collect::{
-    FetchRecord, IngestionEnd, LastFetch, NewIngestion, NewRun, ObservationRow, RejectRow, RunStatus, StoreCounts,
-    Trigger,
+    FetchRecord, FileRejectAt, IngestionEnd, LastFetch, NewIngestion, NewRun, ObservationRow, RejectRow, RunStatus,
+    StoreCounts, Trigger,
 };
 pub use evaluation::{EvalCounts, StoredGap};
 pub use outbox::{LastMessage, NewMessage, NewRecipient, OutMessage, OutboxRow, RecipientRow};
