@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use mail_parser::MessageParser;
+use mail_parser::{MessageParser, MimeHeaders};
 
 fn chiso(dir: &Path, args: &[&str]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_chiso"));
@@ -402,4 +402,84 @@ fn a_dry_rerun_of_a_remind_run_counts_what_it_would_queue() {
     // Everything was queued by the first run: the rerun would queue nothing new.
     assert!(text.contains("0 thư sẽ được xếp hàng (0 thư đính chính), 0 thư rút lại"), "{text}");
     assert!(text.contains(&format!("{queued} thư đã gửi trước đó")), "{text}");
+}
+
+/// The lead sheet of an attached workbook, as (hidden key, STT/heading) pairs below the header.
+fn lead_sheet_rows(xlsx: &[u8]) -> Vec<(String, String)> {
+    use calamine::Reader;
+    let mut book = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(xlsx.to_vec())).unwrap();
+    let sheet = book.worksheet_range(chiso::report::template::LEAD_SHEET).unwrap();
+    let header = chiso::report::template::HEADER_ROW as usize;
+    sheet
+        .rows()
+        .skip(header)
+        .map(|r| {
+            let cell = |i: usize| r.get(i).map(|c| c.to_string()).unwrap_or_default();
+            (cell(0), cell(1))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_attached_workbook_lists_named_items_first_and_group_items_as_the_setting_says() {
+    use chiso::catalog::assign::{Assignments, Part};
+    use chiso::jobs::remind::{RemindRequest, remind};
+    use chiso::remind::GroupItems;
+    let q = common::period("2024-Q4");
+    let now: chrono::DateTime<chrono::Utc> =
+        chrono::DateTime::parse_from_rfc3339("2024-12-20T10:00:00+07:00").unwrap().into();
+    // What the plan gives Sở Y tế in 2024, read from the catalogue: by name, or as a member
+    // of a group lead.
+    let (dir, catalog) = common::catalog();
+    let settings = common::settings();
+    let assignments = Assignments::new(&catalog, &dir, 2024, settings.calendar.cutoff(q));
+    let yt: chiso::domain::AgencyId = "so_yt".parse().unwrap();
+    let (mut named, mut group) = (Vec::new(), Vec::new());
+    for &(i, part) in assignments.parts_of(&yt) {
+        let ind = &catalog.indicators[i];
+        if part != Part::Lead {
+            continue;
+        }
+        for m in &ind.measures {
+            let key = if m.key.is_empty() { ind.key.to_string() } else { format!("{}:{}", ind.key, m.key) };
+            if ind.lead.contains(&yt) { named.push(key) } else { group.push(key) }
+        }
+    }
+    assert!(named.len() >= 6 && group.len() > 20, "{named:?} {group:?}");
+    for mode in [GroupItems::Section, GroupItems::Count, GroupItems::Omit] {
+        let db = common::sqlite().await;
+        let out = tempfile::tempdir().unwrap();
+        let mut s = common::settings();
+        s.mail.outbox_dir = out.path().to_path_buf();
+        s.remind.group_items = mode;
+        let ctx = common::context(&db, s, Vec::new()).await;
+        let report = remind(&ctx, &RemindRequest { now: Some(now), ..RemindRequest::new(q) }, None).await.unwrap();
+        assert!(report.queued > 0, "{mode:?}");
+        let path = std::fs::read_dir(out.path().join("2024-Q4"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("so_yt__"))
+            .expect("a letter to Sở Y tế");
+        let raw = std::fs::read(path).unwrap();
+        let parsed = MessageParser::default().parse(&raw).unwrap();
+        let a = parsed.attachments().next().expect("a workbook is attached");
+        assert_eq!(a.attachment_name(), Some("bao-cao-2024-Q4-so_yt.xlsx"));
+        let rows = lead_sheet_rows(a.contents());
+        let keys: Vec<&str> = rows.iter().map(|(k, _)| k.as_str()).filter(|k| !k.is_empty()).collect();
+        let title = "Nhiệm vụ chung của các sở, ban, ngành tỉnh";
+        let heading = rows.iter().position(|(k, b)| k.is_empty() && b == title);
+        // The named items first, in the plan's order.
+        assert_eq!(keys[..named.len()], named.iter().map(String::as_str).collect::<Vec<_>>()[..], "{mode:?}");
+        if mode == GroupItems::Omit {
+            assert_eq!(heading, None, "no group section when group items are left out");
+            assert_eq!(keys.len(), named.len(), "{mode:?}: no group row: {keys:?}");
+            assert!(!group.iter().any(|g| keys.contains(&g.as_str())));
+        } else {
+            let heading = heading.unwrap_or_else(|| panic!("{mode:?}: no “{title}” heading in {rows:?}"));
+            let before: Vec<&str> = rows[..heading].iter().map(|(k, _)| k.as_str()).filter(|k| !k.is_empty()).collect();
+            assert_eq!(before.len(), named.len(), "{mode:?}: only named items above the group heading");
+            assert_eq!(keys[named.len()..], group.iter().map(String::as_str).collect::<Vec<_>>()[..], "{mode:?}");
+        }
+        db.cleanup().await;
+    }
 }

@@ -84,6 +84,7 @@ fn the_digest_reads_well_in_both_parts() {
     let round = settings.remind.rounds.iter().find(|r| r.id == "sau_han").unwrap();
     let known = Known::default();
     let books = chiso::report::template::WorkbookCache::default();
+    let own = chiso::remind::plan::OwnItems::new(&catalog, &dir);
     let input = ComposeInput {
         catalog: &catalog,
         dir: &dir,
@@ -103,6 +104,7 @@ fn the_digest_reads_well_in_both_parts() {
         run_id: None,
         evaluation_run: None,
         group_mode: chiso::remind::GroupItems::Count,
+        own: &own,
     };
     let mut missing = row("6", "so_yt", Status::Missing);
     missing.target = "90%".into();
