@@ -153,12 +153,22 @@ fn a_refused_figure_is_named_with_its_cell_and_reason_in_gaps_and_in_both_digest
 
 /// The shipped plan judged for a quarter on the given count figures, long after its due date.
 fn judge(p: &str, figures: &[(&str, &str, f64)]) -> Vec<chiso::evaluate::GapRow> {
-    use chiso::evaluate::{EvalInput, Observations, Observed, evaluate};
     let (dir, catalog) = common::catalog();
+    judge_in(&dir, &catalog, p, figures)
+}
+
+/// [`judge`] on a given catalogue.
+fn judge_in(
+    dir: &chiso::catalog::Directory,
+    catalog: &chiso::catalog::plan::Catalog,
+    p: &str,
+    figures: &[(&str, &str, f64)],
+) -> Vec<chiso::evaluate::GapRow> {
+    use chiso::evaluate::{EvalInput, Observations, Observed, evaluate};
     let settings = common::settings();
     let period = common::period(p);
     let assignments =
-        chiso::catalog::assign::Assignments::new(&catalog, &dir, period.year(), settings.calendar.cutoff(period));
+        chiso::catalog::assign::Assignments::new(catalog, dir, period.year(), settings.calendar.cutoff(period));
     let mut current = Observations::default();
     for (n, (item, agency, v)) in figures.iter().enumerate() {
         let i = catalog.indicators.iter().position(|x| x.key.to_string() == *item).unwrap();
@@ -168,8 +178,8 @@ fn judge(p: &str, figures: &[(&str, &str, f64)]) -> Vec<chiso::evaluate::GapRow>
     }
     let previous = Observations::default();
     evaluate(&EvalInput {
-        catalog: &catalog,
-        dir: &dir,
+        catalog,
+        dir,
         assignments: &assignments,
         calendar: &settings.calendar,
         settings: settings.evaluate,
@@ -482,4 +492,87 @@ async fn the_attached_workbook_lists_named_items_first_and_group_items_as_the_se
         }
         db.cleanup().await;
     }
+}
+
+/// The shipped catalogue with `extra` appended to the shipped overrides file.
+fn catalog_with(
+    extra: &str,
+) -> Result<(chiso::catalog::Directory, chiso::catalog::plan::Catalog), chiso::catalog::plan::PlanError> {
+    use chiso::catalog::plan::{Catalog, OverridesFile, PlanFile};
+    let dir = common::directory();
+    let plan = PlanFile::load(&common::repo("config/plans/kh-742-2023.toml")).unwrap();
+    let path = "config/plans/kh-742-2023.overrides.toml";
+    let text = std::fs::read_to_string(common::repo(path)).unwrap() + extra;
+    let overrides = OverridesFile::from_toml(&text, path)?;
+    let catalog = Catalog::build(&plan, &overrides, path, &dir)?;
+    Ok((dir, catalog))
+}
+
+fn override_105(shared: &str) -> String {
+    format!("\n[[override]]\nitem = \"105\"\nreason = \"Kiểm thử.\"\nshared = \"{shared}\"\n")
+}
+
+#[test]
+fn the_overrides_file_says_whether_leads_share_a_target_or_each_meets_it() {
+    use chiso::evaluate::{RowKind, Status};
+    let rows_105 = |shared: &str, figures: &[(&str, &str, f64)]| {
+        let (dir, catalog) = catalog_with(&override_105(shared)).unwrap();
+        judge_in(&dir, &catalog, "2024-Q4", figures)
+            .into_iter()
+            .filter(|r| r.item.to_string() == "105")
+            .collect::<Vec<_>>()
+    };
+    let figures = [("105", "so_khcn", 5.0), ("105", "so_nnptnt", 3.0)];
+    // `joint`: 5 + 3 against 8 reminds neither lead, as the default rule does.
+    let joint = rows_105("joint", &figures);
+    for agency in ["so_khcn", "so_nnptnt"] {
+        let r = joint.iter().find(|r| r.agency == agency && r.kind != RowKind::Aggregate).unwrap();
+        assert_eq!(r.status, Status::OnTrack, "{agency}: {}", r.reason);
+        assert!(r.reason.contains("chỉ tiêu chung của 2 đơn vị chủ trì"), "{}", r.reason);
+    }
+    assert_eq!(digests_for(&joint), Vec::<String>::new());
+    // `each`: both are judged against the whole 8 on their own figures, and both reminded.
+    let each = rows_105("each", &figures);
+    for (agency, actual) in [("so_khcn", 5.0), ("so_nnptnt", 3.0)] {
+        let r = each.iter().find(|r| r.agency == agency && r.kind != RowKind::Aggregate).unwrap();
+        assert_eq!(r.status, Status::Lagging, "{agency}: {}", r.reason);
+        assert_eq!((r.expected, r.gap), (Some(8.0), Some(8.0 - actual)), "{agency}");
+        assert!(!r.reason.contains("chỉ tiêu chung"), "{agency} is not told of a joint target: {}", r.reason);
+    }
+    let mut reminded = digests_for(&each);
+    reminded.sort();
+    assert_eq!(reminded, vec!["so_khcn".to_string(), "so_nnptnt".to_string()]);
+    // With no `shared` the shipped rule stands (joint for a summed count).
+    let default = judge_q4(&figures);
+    let (dir, catalog) = common::catalog();
+    assert_eq!(catalog.indicator("105".parse().unwrap()).unwrap().shared, None);
+    assert_eq!(
+        default,
+        judge_in(&dir, &catalog, "2024-Q4", &figures)
+            .into_iter()
+            .filter(|r| r.item.to_string() == "105")
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(default, joint, "`joint` on item 105 is what the default already does");
+}
+
+#[test]
+fn a_shared_setting_that_cannot_apply_is_refused_at_load_naming_the_item_and_the_file() {
+    let file = "config/plans/kh-742-2023.overrides.toml";
+    // Item 141 is Sở Y tế's alone; item 6 is a percent (90%) every department, district and commune leads.
+    let single = "\n[[override]]\nitem = \"141\"\nreason = \"Kiểm thử.\"\nshared = \"each\"\n";
+    for (extra, says) in [
+        (override_105("both"), "mục 105: `shared = \"both\"` không hợp lệ; ghi \"joint\""),
+        (single.to_string(), "mục 141: `shared` chỉ dùng cho chỉ tiêu có nhiều đơn vị chủ trì"),
+        (
+            "\n[[override]]\nitem = \"6\"\nreason = \"Kiểm thử.\"\nshared = \"joint\"\n".to_string(),
+            "mục 6: `shared = \"joint\"` chỉ dùng cho chỉ tiêu số lượng được cộng dồn",
+        ),
+    ] {
+        let err = catalog_with(&extra).err().unwrap_or_else(|| panic!("{extra} was accepted")).to_string();
+        assert!(err.starts_with(&format!("{file}: ")), "{err}");
+        assert!(err.contains(says), "{err}");
+    }
+    // `each` on a shared percent is fine: it is what percents do anyway.
+    assert!(catalog_with("\n[[override]]\nitem = \"6\"\nreason = \"Kiểm thử.\"\nshared = \"each\"\n").is_ok());
 }
