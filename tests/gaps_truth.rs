@@ -576,3 +576,31 @@ fn a_shared_setting_that_cannot_apply_is_refused_at_load_naming_the_item_and_the
     // `each` on a shared percent is fine: it is what percents do anyway.
     assert!(catalog_with("\n[[override]]\nitem = \"6\"\nreason = \"Kiểm thử.\"\nshared = \"each\"\n").is_ok());
 }
+
+#[test]
+fn each_reorganised_lead_s_items_go_where_the_readme_says() {
+    use chiso::evaluate::Status;
+    // The README's table, department mergers of 1/3/2025: judged on the successor from 2025-Q1.
+    let q1 = judge("2025-Q1", &[]);
+    for (gone, successor, items) in [
+        ("so_tttt", "so_khcn", "29 34 35 57 58 59 84 85 87 95 96 126 128 140 169 170 171 172"),
+        ("so_nnptnt", "so_nnmt", "37 103 105 115 127 129 130"),
+        ("so_khdt", "so_tc", "62 63 64 65 87 88 89 90 104 106 107 108 109 110 115 125 126 127 129 130 133"),
+        ("so_ldtbxh", "so_nv", "147 163 165 166"),
+    ] {
+        for item in items.split(' ') {
+            let rows: Vec<_> = q1.iter().filter(|r| r.item.to_string() == item).collect();
+            assert!(rows.iter().any(|r| r.agency == successor), "item {item}: {successor} answers for {gone}");
+            assert!(!rows.iter().any(|r| r.agency == gone), "item {item}: {gone} is no longer judged: {rows:#?}");
+        }
+    }
+    // District level beside other leads: judged on the others from 2025-Q3, no district row.
+    let q3 = judge("2025-Q3", &[]);
+    let beside = "5 6 7 9 10 14 15 18 21 22 23 24 25 26 27 30 31 47 48 51 60 74 75 79 82 83 86 91 93 94 116 117 120 121 \
+                  122 134 135 136 137 138 146 167 168";
+    for item in beside.split_whitespace() {
+        let rows: Vec<_> = q3.iter().filter(|r| r.item.to_string() == item).collect();
+        assert!(rows.iter().any(|r| r.status != Status::NotApplicable), "item {item} is still judged");
+        assert!(!rows.iter().any(|r| r.agency.starts_with("h_")), "item {item}: no district row");
+    }
+}

@@ -824,10 +824,13 @@ fn judge_status(c: &Ctx<'_, '_>, spec: &TargetSpec, observed: Option<Observed>) 
     }
 }
 
-/// Who answers for an aggregate row: the single lead agency, or the province (`*`).
+/// Who answers for an aggregate row: the single lead agency (its successor once it has
+/// merged: Sở KH&CN for Sở TT&TT's items from 2025-Q1), or the province (`*`).
 fn aggregate_owner(c: &Ctx<'_, '_>) -> String {
     match c.ind.lead.as_slice() {
-        [one] if c.input.dir.get(one).is_some_and(|a| !a.is_group()) => one.to_string(),
+        [one] if c.input.dir.get(one).is_some_and(|a| !a.is_group()) => {
+            c.input.dir.current(one, c.input.assignments.date).unwrap_or_else(|| one.clone()).to_string()
+        }
         _ => "*".into(),
     }
 }
