@@ -414,22 +414,6 @@ fn a_dry_rerun_of_a_remind_run_counts_what_it_would_queue() {
     assert!(text.contains(&format!("{queued} thư đã gửi trước đó")), "{text}");
 }
 
-/// The lead sheet of an attached workbook, as (hidden key, STT/heading) pairs below the header.
-fn lead_sheet_rows(xlsx: &[u8]) -> Vec<(String, String)> {
-    use calamine::Reader;
-    let mut book = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(xlsx.to_vec())).unwrap();
-    let sheet = book.worksheet_range(chiso::report::template::LEAD_SHEET).unwrap();
-    let header = chiso::report::template::HEADER_ROW as usize;
-    sheet
-        .rows()
-        .skip(header)
-        .map(|r| {
-            let cell = |i: usize| r.get(i).map(|c| c.to_string()).unwrap_or_default();
-            (cell(0), cell(1))
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_attached_workbook_lists_named_items_first_and_group_items_as_the_setting_says() {
     use chiso::catalog::assign::{Assignments, Part};
@@ -474,7 +458,7 @@ async fn the_attached_workbook_lists_named_items_first_and_group_items_as_the_se
         let parsed = MessageParser::default().parse(&raw).unwrap();
         let a = parsed.attachments().next().expect("a workbook is attached");
         assert_eq!(a.attachment_name(), Some("bao-cao-2024-Q4-so_yt.xlsx"));
-        let rows = lead_sheet_rows(a.contents());
+        let rows = common::lead_sheet_rows(a.contents());
         let keys: Vec<&str> = rows.iter().map(|(k, _)| k.as_str()).filter(|k| !k.is_empty()).collect();
         let title = "Nhiệm vụ chung của các sở, ban, ngành tỉnh";
         let heading = rows.iter().position(|(k, b)| k.is_empty() && b == title);
