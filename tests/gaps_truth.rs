@@ -588,3 +588,22 @@ fn each_reorganised_lead_s_items_go_where_the_readme_says() {
         assert!(!rows.iter().any(|r| r.agency.starts_with("h_")), "item {item}: no district row");
     }
 }
+
+#[test]
+fn the_template_command_splits_named_and_group_items_like_the_attached_workbook() {
+    let dir = workdir();
+    let out = dir.path().join("so_yt.xlsx");
+    let o =
+        chiso(dir.path(), &["template", "--agency", "so_yt", "--period", "2024-Q2", "--output", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}{}", stdout(&o), String::from_utf8_lossy(&o.stderr));
+    assert!(stdout(&o).contains("Sở Y tế — Quý II/2024: 6 chỉ tiêu chủ trì, "), "{}", stdout(&o));
+    let rows = common::lead_sheet_rows(&std::fs::read(&out).unwrap());
+    let heading = rows
+        .iter()
+        .position(|(k, b)| k.is_empty() && b == "Nhiệm vụ chung của các sở, ban, ngành tỉnh")
+        .unwrap_or_else(|| panic!("no group heading: {rows:?}"));
+    let named: Vec<&str> = rows[..heading].iter().map(|(k, _)| k.as_str()).filter(|k| !k.is_empty()).collect();
+    assert_eq!(named, ["141", "142", "143", "144", "145", "148"]);
+    let group: Vec<&str> = rows[heading..].iter().map(|(k, _)| k.as_str()).filter(|k| !k.is_empty()).collect();
+    assert!(group.starts_with(&["1", "5"]) && group.contains(&"23"), "{group:?}");
+}
