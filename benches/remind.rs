@@ -133,6 +133,7 @@ async fn run(communes: usize) {
     let from: lettre::message::Mailbox = ctx.settings.mail.from.parse().expect("from");
     let known = Known::default();
     let books = chiso::report::template::WorkbookCache::default();
+    let own = chiso::remind::plan::OwnItems::new(&ctx.catalog, &ctx.dir);
     let input = ComposeInput {
         catalog: &ctx.catalog,
         dir: &ctx.dir,
@@ -150,6 +151,7 @@ async fn run(communes: usize) {
         run_id: None,
         evaluation_run: None,
         group_mode: settings.group_items,
+        own: &own,
     };
     let planned = started.elapsed();
     let mut bytes = 0usize;

@@ -215,3 +215,169 @@ fn a_crash_after_sending_is_resumed_with_at_most_one_duplicate_and_a_warning() {
     let got = server.wait_for(recipients + 1);
     assert_eq!(got.len(), recipients + 1, "every recipient once, the one in flight at the crash twice");
 }
+
+/// aiosmtpd storing into a maildir, slowed down: each DATA is logged in `started` when it
+/// begins, then answered after the number of seconds in `slow` (while that file exists).
+struct SlowAiosmtpd {
+    server: Aiosmtpd,
+    started: PathBuf,
+    slow: PathBuf,
+}
+
+const SLOW_HANDLER: &str = r#"
+import asyncio, os, sys, time
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Mailbox
+port, maildir, started, slow = sys.argv[1:5]
+class Slow(Mailbox):
+    async def handle_DATA(self, server, session, envelope):
+        with open(started, "a") as f:
+            f.write("data\n")
+        if os.path.exists(slow):
+            with open(slow) as f:
+                await asyncio.sleep(float(f.read()))
+        return await super().handle_DATA(server, session, envelope)
+Controller(Slow(maildir), hostname="127.0.0.1", port=int(port)).start()
+while True:
+    time.sleep(3600)
+"#;
+
+impl SlowAiosmtpd {
+    fn start(dir: &Path, seconds: f64) -> Self {
+        common::require_aiosmtpd();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let (maildir, started, slow) = (dir.join("maildir"), dir.join("started"), dir.join("slow"));
+        std::fs::write(&slow, seconds.to_string()).unwrap();
+        #[allow(clippy::zombie_processes)] // killed and waited for in Drop
+        let child = Command::new("/usr/bin/python3")
+            .args(["-c", SLOW_HANDLER, &port.to_string()])
+            .args([&maildir, &started, &slow])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3-aiosmtpd is installed (.ci/run installs it)");
+        let server = Aiosmtpd { child, port, maildir };
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Self { server, started, slow };
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("aiosmtpd did not start on {port}");
+    }
+
+    fn started(&self) -> usize {
+        std::fs::read_to_string(&self.started).map(|s| s.lines().count()).unwrap_or(0)
+    }
+
+    /// (key, recipient) of every message stored, as received.
+    fn received(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = self
+            .server
+            .messages()
+            .iter()
+            .map(|m| (header(m, "X-Chiso-Key").unwrap_or_default(), header(m, "X-RcptTo").unwrap_or_default()))
+            .collect();
+        out.sort();
+        out
+    }
+}
+
+/// Every message in the warehouse file: (key, status, claimed_by, recipient addresses).
+fn outbox_rows(db: &Path) -> Vec<(String, String, Option<String>, Vec<String>)> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let url = format!("sqlite://{}", db.display());
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        let rows: Vec<(i64, String, String, Option<String>)> =
+            sqlx::query_as("SELECT id, idempotency_key, status, claimed_by FROM outbox ORDER BY id")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        let mut out = Vec::new();
+        for (id, key, status, claimed_by) in rows {
+            let to: Vec<(String,)> = sqlx::query_as("SELECT address FROM outbox_recipients WHERE outbox_id = ?")
+                .bind(id)
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+            out.push((key, status, claimed_by, to.into_iter().map(|(a,)| a).collect()));
+        }
+        pool.close().await;
+        out
+    })
+}
+
+#[test]
+fn sigterm_mid_send_sends_each_message_once_gives_back_the_rest_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = SlowAiosmtpd::start(dir.path(), 0.4);
+    let mut env = smtp_env(server.server.port);
+    env.push(("CHISO_REMIND__CONCURRENCY", "2".into()));
+    // Any day, any hour, so `outbox send` (at the real time) may send.
+    env.push(("CHISO_REMIND__WORKING_DAYS", "[\"mon\",\"tue\",\"wed\",\"thu\",\"fri\",\"sat\",\"sun\"]".into()));
+    env.push(("CHISO_REMIND__WORKING_START", "00:00".into()));
+    env.push(("CHISO_REMIND__WORKING_END", "23:59".into()));
+    env.push(("CHISO_REMIND__HOLIDAYS", "[]".into()));
+    let queued = chiso(
+        dir.path(),
+        &["remind", "--period", "2024-Q2", "--at", "2024-06-20T03:00:00Z", "--no-send", "--format", "json"],
+        &env,
+    );
+    assert!(queued.status.success(), "{}", out(&queued));
+    let db = dir.path().join("data/chiso.db");
+    let total: usize = outbox_rows(&db).iter().map(|r| r.3.len()).sum();
+    assert!(total > 50, "{total} recipients queued");
+
+    // `chiso outbox send`, stopped with a real SIGTERM once the server is receiving.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_chiso"));
+    cmd.current_dir(dir.path()).args(["outbox", "send"]).env("NO_COLOR", "1");
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("CHISO_")) {
+        cmd.env_remove(k);
+    }
+    let child =
+        cmd.envs(env.iter().map(|(k, v)| (*k, v))).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    for _ in 0..400 {
+        if server.started() >= 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    assert!(server.started() >= 2, "the server never started receiving");
+    let pid = libc::pid_t::try_from(child.id()).unwrap();
+    // SAFETY: `pid` is our own child, still running (it is waited for below).
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let stopped = child.wait_with_output().unwrap();
+    let text = out(&stopped);
+    assert_eq!(stopped.status.code(), Some(143), "the documented status of a stop by SIGTERM: {text}");
+    assert!(text.contains("đã dừng khi nhận SIGTERM"), "{text}");
+    assert!(text.contains("trả lại hàng đợi"), "claimed messages were given back: {text}");
+
+    let rows = outbox_rows(&db);
+    let received = server.received();
+    let sent: Vec<_> = rows.iter().filter(|r| r.1 == "sent").collect();
+    assert!(!sent.is_empty() && sent.len() < rows.len(), "stopped mid-send: {} of {} sent", sent.len(), rows.len());
+    for (key, status, claimed_by, to) in &rows {
+        assert!(status == "sent" || status == "queued", "{key} is {status}");
+        assert_eq!(claimed_by, &None, "{key} is still claimed");
+        for address in to {
+            let n = received.iter().filter(|(k, a)| k == key && a == address).count();
+            assert_eq!(n, usize::from(status == "sent"), "{key} to {address}: received {n} times while {status}");
+        }
+    }
+    // Nothing lost: what arrived and what waits make up every recipient.
+    let waiting: usize = rows.iter().filter(|r| r.1 == "queued").map(|r| r.3.len()).sum();
+    assert_eq!(received.len() + waiting, total);
+
+    // The next pass, at full speed, delivers the rest at once (no lease to wait for), nobody twice.
+    std::fs::remove_file(&server.slow).unwrap();
+    let rest = chiso(dir.path(), &["outbox", "send"], &env);
+    assert!(rest.status.success(), "{}", out(&rest));
+    let rows = outbox_rows(&db);
+    assert!(rows.iter().all(|r| r.1 == "sent" && r.2.is_none()), "{rows:?}");
+    let received = server.received();
+    assert_eq!(received.len(), total);
+    let mut unique = received.clone();
+    unique.dedup();
+    assert_eq!(unique.len(), total, "no (message, recipient) pair delivered twice");
+}

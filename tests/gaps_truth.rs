@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use mail_parser::MessageParser;
+use mail_parser::{MessageParser, MimeHeaders};
 
 fn chiso(dir: &Path, args: &[&str]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_chiso"));
@@ -153,12 +153,22 @@ fn a_refused_figure_is_named_with_its_cell_and_reason_in_gaps_and_in_both_digest
 
 /// The shipped plan judged for a quarter on the given count figures, long after its due date.
 fn judge(p: &str, figures: &[(&str, &str, f64)]) -> Vec<chiso::evaluate::GapRow> {
-    use chiso::evaluate::{EvalInput, Observations, Observed, evaluate};
     let (dir, catalog) = common::catalog();
+    judge_in(&dir, &catalog, p, figures)
+}
+
+/// [`judge`] on a given catalogue.
+fn judge_in(
+    dir: &chiso::catalog::Directory,
+    catalog: &chiso::catalog::plan::Catalog,
+    p: &str,
+    figures: &[(&str, &str, f64)],
+) -> Vec<chiso::evaluate::GapRow> {
+    use chiso::evaluate::{EvalInput, Observations, Observed, evaluate};
     let settings = common::settings();
     let period = common::period(p);
     let assignments =
-        chiso::catalog::assign::Assignments::new(&catalog, &dir, period.year(), settings.calendar.cutoff(period));
+        chiso::catalog::assign::Assignments::new(catalog, dir, period.year(), settings.calendar.cutoff(period));
     let mut current = Observations::default();
     for (n, (item, agency, v)) in figures.iter().enumerate() {
         let i = catalog.indicators.iter().position(|x| x.key.to_string() == *item).unwrap();
@@ -168,8 +178,8 @@ fn judge(p: &str, figures: &[(&str, &str, f64)]) -> Vec<chiso::evaluate::GapRow>
     }
     let previous = Observations::default();
     evaluate(&EvalInput {
-        catalog: &catalog,
-        dir: &dir,
+        catalog,
+        dir,
         assignments: &assignments,
         calendar: &settings.calendar,
         settings: settings.evaluate,
@@ -402,4 +412,198 @@ fn a_dry_rerun_of_a_remind_run_counts_what_it_would_queue() {
     // Everything was queued by the first run: the rerun would queue nothing new.
     assert!(text.contains("0 thư sẽ được xếp hàng (0 thư đính chính), 0 thư rút lại"), "{text}");
     assert!(text.contains(&format!("{queued} thư đã gửi trước đó")), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_attached_workbook_lists_named_items_first_and_group_items_as_the_setting_says() {
+    use chiso::catalog::assign::{Assignments, Part};
+    use chiso::jobs::remind::{RemindRequest, remind};
+    use chiso::remind::GroupItems;
+    let q = common::period("2024-Q4");
+    let now: chrono::DateTime<chrono::Utc> =
+        chrono::DateTime::parse_from_rfc3339("2024-12-20T10:00:00+07:00").unwrap().into();
+    // What the plan gives Sở Y tế in 2024, read from the catalogue: by name, or as a member
+    // of a group lead.
+    let (dir, catalog) = common::catalog();
+    let settings = common::settings();
+    let assignments = Assignments::new(&catalog, &dir, 2024, settings.calendar.cutoff(q));
+    let yt: chiso::domain::AgencyId = "so_yt".parse().unwrap();
+    let (mut named, mut group) = (Vec::new(), Vec::new());
+    for &(i, part) in assignments.parts_of(&yt) {
+        let ind = &catalog.indicators[i];
+        if part != Part::Lead {
+            continue;
+        }
+        for m in &ind.measures {
+            let key = if m.key.is_empty() { ind.key.to_string() } else { format!("{}:{}", ind.key, m.key) };
+            if ind.lead.contains(&yt) { named.push(key) } else { group.push(key) }
+        }
+    }
+    assert!(named.len() >= 6 && group.len() > 20, "{named:?} {group:?}");
+    for mode in [GroupItems::Section, GroupItems::Count, GroupItems::Omit] {
+        let db = common::sqlite().await;
+        let out = tempfile::tempdir().unwrap();
+        let mut s = common::settings();
+        s.mail.outbox_dir = out.path().to_path_buf();
+        s.remind.group_items = mode;
+        let ctx = common::context(&db, s, Vec::new()).await;
+        let report = remind(&ctx, &RemindRequest { now: Some(now), ..RemindRequest::new(q) }, None).await.unwrap();
+        assert!(report.queued > 0, "{mode:?}");
+        let path = std::fs::read_dir(out.path().join("2024-Q4"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("so_yt__"))
+            .expect("a letter to Sở Y tế");
+        let raw = std::fs::read(path).unwrap();
+        let parsed = MessageParser::default().parse(&raw).unwrap();
+        let a = parsed.attachments().next().expect("a workbook is attached");
+        assert_eq!(a.attachment_name(), Some("bao-cao-2024-Q4-so_yt.xlsx"));
+        let rows = common::lead_sheet_rows(a.contents());
+        let keys: Vec<&str> = rows.iter().map(|(k, _)| k.as_str()).filter(|k| !k.is_empty()).collect();
+        let title = "Nhiệm vụ chung của các sở, ban, ngành tỉnh";
+        let heading = rows.iter().position(|(k, b)| k.is_empty() && b == title);
+        // The named items first, in the plan's order.
+        assert_eq!(keys[..named.len()], named.iter().map(String::as_str).collect::<Vec<_>>()[..], "{mode:?}");
+        if mode == GroupItems::Omit {
+            assert_eq!(heading, None, "no group section when group items are left out");
+            assert_eq!(keys.len(), named.len(), "{mode:?}: no group row: {keys:?}");
+            assert!(!group.iter().any(|g| keys.contains(&g.as_str())));
+        } else {
+            let heading = heading.unwrap_or_else(|| panic!("{mode:?}: no “{title}” heading in {rows:?}"));
+            let before: Vec<&str> = rows[..heading].iter().map(|(k, _)| k.as_str()).filter(|k| !k.is_empty()).collect();
+            assert_eq!(before.len(), named.len(), "{mode:?}: only named items above the group heading");
+            assert_eq!(keys[named.len()..], group.iter().map(String::as_str).collect::<Vec<_>>()[..], "{mode:?}");
+        }
+        db.cleanup().await;
+    }
+}
+
+/// The shipped catalogue with `extra` appended to the shipped overrides file.
+fn catalog_with(
+    extra: &str,
+) -> Result<(chiso::catalog::Directory, chiso::catalog::plan::Catalog), chiso::catalog::plan::PlanError> {
+    use chiso::catalog::plan::{Catalog, OverridesFile, PlanFile};
+    let dir = common::directory();
+    let plan = PlanFile::load(&common::repo("config/plans/kh-742-2023.toml")).unwrap();
+    let path = "config/plans/kh-742-2023.overrides.toml";
+    let text = std::fs::read_to_string(common::repo(path)).unwrap() + extra;
+    let overrides = OverridesFile::from_toml(&text, path)?;
+    let catalog = Catalog::build(&plan, &overrides, path, &dir)?;
+    Ok((dir, catalog))
+}
+
+fn override_105(shared: &str) -> String {
+    format!("\n[[override]]\nitem = \"105\"\nreason = \"Kiểm thử.\"\nshared = \"{shared}\"\n")
+}
+
+#[test]
+fn the_overrides_file_says_whether_leads_share_a_target_or_each_meets_it() {
+    use chiso::evaluate::{RowKind, Status};
+    let rows_105 = |shared: &str, figures: &[(&str, &str, f64)]| {
+        let (dir, catalog) = catalog_with(&override_105(shared)).unwrap();
+        judge_in(&dir, &catalog, "2024-Q4", figures)
+            .into_iter()
+            .filter(|r| r.item.to_string() == "105")
+            .collect::<Vec<_>>()
+    };
+    let figures = [("105", "so_khcn", 5.0), ("105", "so_nnptnt", 3.0)];
+    // `joint`: 5 + 3 against 8 reminds neither lead, as the default rule does.
+    let joint = rows_105("joint", &figures);
+    for agency in ["so_khcn", "so_nnptnt"] {
+        let r = joint.iter().find(|r| r.agency == agency && r.kind != RowKind::Aggregate).unwrap();
+        assert_eq!(r.status, Status::OnTrack, "{agency}: {}", r.reason);
+        assert!(r.reason.contains("chỉ tiêu chung của 2 đơn vị chủ trì"), "{}", r.reason);
+    }
+    assert_eq!(digests_for(&joint), Vec::<String>::new());
+    // `each`: both are judged against the whole 8 on their own figures, and both reminded.
+    let each = rows_105("each", &figures);
+    for (agency, actual) in [("so_khcn", 5.0), ("so_nnptnt", 3.0)] {
+        let r = each.iter().find(|r| r.agency == agency && r.kind != RowKind::Aggregate).unwrap();
+        assert_eq!(r.status, Status::Lagging, "{agency}: {}", r.reason);
+        assert_eq!((r.expected, r.gap), (Some(8.0), Some(8.0 - actual)), "{agency}");
+        assert!(!r.reason.contains("chỉ tiêu chung"), "{agency} is not told of a joint target: {}", r.reason);
+    }
+    let mut reminded = digests_for(&each);
+    reminded.sort();
+    assert_eq!(reminded, vec!["so_khcn".to_string(), "so_nnptnt".to_string()]);
+    // With no `shared` the shipped rule stands (joint for a summed count).
+    let default = judge_q4(&figures);
+    let (dir, catalog) = common::catalog();
+    assert_eq!(catalog.indicator("105".parse().unwrap()).unwrap().shared, None);
+    assert_eq!(
+        default,
+        judge_in(&dir, &catalog, "2024-Q4", &figures)
+            .into_iter()
+            .filter(|r| r.item.to_string() == "105")
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(default, joint, "`joint` on item 105 is what the default already does");
+}
+
+#[test]
+fn a_shared_setting_that_cannot_apply_is_refused_at_load_naming_the_item_and_the_file() {
+    let file = "config/plans/kh-742-2023.overrides.toml";
+    // Item 141 is Sở Y tế's alone; item 6 is a percent (90%) every department, district and commune leads.
+    let single = "\n[[override]]\nitem = \"141\"\nreason = \"Kiểm thử.\"\nshared = \"each\"\n";
+    for (extra, says) in [
+        (override_105("both"), "mục 105: `shared = \"both\"` không hợp lệ; ghi \"joint\""),
+        (single.to_string(), "mục 141: `shared` chỉ dùng cho chỉ tiêu có nhiều đơn vị chủ trì"),
+        (
+            "\n[[override]]\nitem = \"6\"\nreason = \"Kiểm thử.\"\nshared = \"joint\"\n".to_string(),
+            "mục 6: `shared = \"joint\"` chỉ dùng cho chỉ tiêu số lượng được cộng dồn",
+        ),
+    ] {
+        let err = catalog_with(&extra).err().unwrap_or_else(|| panic!("{extra} was accepted")).to_string();
+        assert!(err.starts_with(&format!("{file}: ")), "{err}");
+        assert!(err.contains(says), "{err}");
+    }
+    // `each` on a shared percent is fine: it is what percents do anyway.
+    assert!(catalog_with("\n[[override]]\nitem = \"6\"\nreason = \"Kiểm thử.\"\nshared = \"each\"\n").is_ok());
+}
+
+#[test]
+fn each_reorganised_lead_s_items_go_where_the_readme_says() {
+    use chiso::evaluate::Status;
+    // The README's table, department mergers of 1/3/2025: judged on the successor from 2025-Q1.
+    let q1 = judge("2025-Q1", &[]);
+    for (gone, successor, items) in [
+        ("so_tttt", "so_khcn", "29 34 35 57 58 59 84 85 87 95 96 126 128 140 169 170 171 172"),
+        ("so_nnptnt", "so_nnmt", "37 103 105 115 127 129 130"),
+        ("so_khdt", "so_tc", "62 63 64 65 87 88 89 90 104 106 107 108 109 110 115 125 126 127 129 130 133"),
+        ("so_ldtbxh", "so_nv", "147 163 165 166"),
+    ] {
+        for item in items.split(' ') {
+            let rows: Vec<_> = q1.iter().filter(|r| r.item.to_string() == item).collect();
+            assert!(rows.iter().any(|r| r.agency == successor), "item {item}: {successor} answers for {gone}");
+            assert!(!rows.iter().any(|r| r.agency == gone), "item {item}: {gone} is no longer judged: {rows:#?}");
+        }
+    }
+    // District level beside other leads: judged on the others from 2025-Q3, no district row.
+    let q3 = judge("2025-Q3", &[]);
+    let beside = "5 6 7 9 10 14 15 18 21 22 23 24 25 26 27 30 31 47 48 51 60 74 75 79 82 83 86 91 93 94 116 117 120 121 \
+                  122 134 135 136 137 138 146 167 168";
+    for item in beside.split_whitespace() {
+        let rows: Vec<_> = q3.iter().filter(|r| r.item.to_string() == item).collect();
+        assert!(rows.iter().any(|r| r.status != Status::NotApplicable), "item {item} is still judged");
+        assert!(!rows.iter().any(|r| r.agency.starts_with("h_")), "item {item}: no district row");
+    }
+}
+
+#[test]
+fn the_template_command_splits_named_and_group_items_like_the_attached_workbook() {
+    let dir = workdir();
+    let out = dir.path().join("so_yt.xlsx");
+    let o =
+        chiso(dir.path(), &["template", "--agency", "so_yt", "--period", "2024-Q2", "--output", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}{}", stdout(&o), String::from_utf8_lossy(&o.stderr));
+    assert!(stdout(&o).contains("Sở Y tế — Quý II/2024: 6 chỉ tiêu chủ trì, "), "{}", stdout(&o));
+    let rows = common::lead_sheet_rows(&std::fs::read(&out).unwrap());
+    let heading = rows
+        .iter()
+        .position(|(k, b)| k.is_empty() && b == "Nhiệm vụ chung của các sở, ban, ngành tỉnh")
+        .unwrap_or_else(|| panic!("no group heading: {rows:?}"));
+    let named: Vec<&str> = rows[..heading].iter().map(|(k, _)| k.as_str()).filter(|k| !k.is_empty()).collect();
+    assert_eq!(named, ["141", "142", "143", "144", "145", "148"]);
+    let group: Vec<&str> = rows[heading..].iter().map(|(k, _)| k.as_str()).filter(|k| !k.is_empty()).collect();
+    assert!(group.starts_with(&["1", "5"]) && group.contains(&"23"), "{group:?}");
 }

@@ -84,6 +84,7 @@ fn the_digest_reads_well_in_both_parts() {
     let round = settings.remind.rounds.iter().find(|r| r.id == "sau_han").unwrap();
     let known = Known::default();
     let books = chiso::report::template::WorkbookCache::default();
+    let own = chiso::remind::plan::OwnItems::new(&catalog, &dir);
     let input = ComposeInput {
         catalog: &catalog,
         dir: &dir,
@@ -103,6 +104,7 @@ fn the_digest_reads_well_in_both_parts() {
         run_id: None,
         evaluation_run: None,
         group_mode: chiso::remind::GroupItems::Count,
+        own: &own,
     };
     let mut missing = row("6", "so_yt", Status::Missing);
     missing.target = "90%".into();
@@ -149,6 +151,28 @@ fn the_digest_reads_well_in_both_parts() {
     let only_lagging = digest(vec![lagging("15", "so_yt", "100%", 97.5, 85.0, 7.5)], MessageKind::Reminder);
     let r = templates.render("reminder", &context(&input, &only_lagging, vec![])).unwrap();
     assert_eq!(r.subject, "[Chuyển đổi số] Nhắc báo cáo Quý II/2024 – 1 chỉ tiêu chậm tiến độ");
+
+    // The attached workbook under `omit`: Sở Y tế's named items and, of its group items, only
+    // the one whose figure was refused (it must correct it); with none refused, no group rows.
+    let mut omit = sectioned_again(&input);
+    omit.group_mode = chiso::remind::GroupItems::Omit;
+    let mut refused_group = row("1", "so_yt", Status::Refused);
+    refused_group.target = "100%".into();
+    let with_refused = Digest { group_rows: vec![refused_group], ..only_lagging.clone() };
+    let keys_of = |d: &Digest| {
+        let files = chiso::remind::compose::attachments(&omit, d).unwrap();
+        assert_eq!(files.len(), 1);
+        common::lead_sheet_rows(&files[0].bytes)
+    };
+    let named = ["141", "142", "143", "144", "145", "148"].map(String::from).to_vec();
+    let rows = keys_of(&with_refused);
+    let keys: Vec<String> = rows.iter().map(|(k, _)| k.clone()).filter(|k| !k.is_empty()).collect();
+    assert_eq!(keys, [named.clone(), vec!["1".to_string()]].concat(), "{rows:?}");
+    assert!(rows.iter().any(|(k, b)| k.is_empty() && b == "Nhiệm vụ chung của các sở, ban, ngành tỉnh"), "{rows:?}");
+    let rows = keys_of(&only_lagging);
+    let keys: Vec<String> = rows.iter().map(|(k, _)| k.clone()).filter(|k| !k.is_empty()).collect();
+    assert_eq!(keys, named, "no group row under omit: {rows:?}");
+    assert!(!rows.iter().any(|(_, b)| b.starts_with("Nhiệm vụ chung")), "{rows:?}");
 
     let correction = digest(Vec::new(), MessageKind::Correction);
     let r = templates.render("correction", &context(&input, &correction, vec![])).unwrap();

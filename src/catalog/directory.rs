@@ -474,6 +474,23 @@ impl Directory {
         out
     }
 
+    /// Whether `agency` is, at some time, a member of `group` (by its list, a listed
+    /// group, a listed member's successor, or the group's level rule), whatever the date.
+    pub fn belongs_to(&self, group: &AgencyId, agency: &AgencyId) -> bool {
+        let (Some(g), Some(a)) = (self.get(group), self.get(agency)) else { return false };
+        match &g.members {
+            None => group == agency,
+            Some(Members::List(list)) => list.iter().any(|m| {
+                m == agency
+                    || self.get(m).is_some_and(|x| x.is_group() && x.id != g.id && self.belongs_to(m, agency))
+                    || self.get(m).is_some_and(|x| x.successors.contains(agency))
+            }),
+            Some(Members::Rule { level, parent }) => {
+                a.level == *level && !a.is_group() && parent.as_ref().is_none_or(|p| a.parent.as_ref() == Some(p))
+            }
+        }
+    }
+
     /// Every agency of a level valid on `date` (groups excluded).
     pub fn of_level(&self, level: Level, date: NaiveDate) -> Vec<AgencyId> {
         self.agencies

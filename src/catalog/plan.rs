@@ -122,6 +122,30 @@ pub enum Aggregate {
     ShareMeeting,
 }
 
+/// How the lead agencies of an item share its one target (`shared` in the overrides file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SharedTarget {
+    /// The leads reach the target together: each is judged on their combined figure.
+    Joint,
+    /// Each lead must reach the whole target on its own figure.
+    Each,
+}
+
+impl SharedTarget {
+    /// The value of item `key`'s `shared`, or why it is refused (in Vietnamese).
+    pub fn read(key: ItemKey, value: &str) -> Result<Self, String> {
+        match value.trim() {
+            "joint" => Ok(Self::Joint),
+            "each" => Ok(Self::Each),
+            _ => Err(format!(
+                "mục {key}: `shared = \"{value}\"` không hợp lệ; ghi \"joint\" (các đơn vị chủ trì cùng đạt một \
+                 chỉ tiêu, xét theo số liệu cộng lại) hoặc \"each\" (mỗi đơn vị phải tự đạt cả chỉ tiêu)"
+            )),
+        }
+    }
+}
+
 /// One measure of an indicator; single-measure indicators have one with an empty key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Measure {
@@ -153,6 +177,10 @@ pub struct Override {
     /// rather than `lagging`.
     #[serde(default)]
     pub tolerance: Option<f64>,
+    /// `joint` or `each`: whether the leads of a count reach it together or each alone
+    /// (read as text so a wrong value is refused in Vietnamese, naming the item).
+    #[serde(default)]
+    pub shared: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -176,6 +204,9 @@ pub struct Indicator {
     pub trajectory: Trajectory,
     pub aggregate: Aggregate,
     pub tolerance: Option<f64>,
+    /// Set by the overrides file; `None` keeps the default rule (a summed count with
+    /// several leads is joint).
+    pub shared: Option<SharedTarget>,
     pub flags: Vec<Flag>,
     /// The override reason when an operator settled this item.
     pub settled: Option<String>,
@@ -436,6 +467,10 @@ impl OverridesFile {
                     message: format!("override of item {}: tolerance {t} is outside 0–100", o.item),
                 });
             }
+            if let Some(v) = &o.shared {
+                SharedTarget::read(o.item, v)
+                    .map_err(|message| PlanError::Invalid { path: path.to_string(), message })?;
+            }
         }
         Ok(file)
     }
@@ -537,6 +572,10 @@ impl Catalog {
                 MeasureKind::Count { .. } => Aggregate::Sum,
                 MeasureKind::Status => Aggregate::ShareMeeting,
             });
+            let shared = match o.and_then(|o| o.shared.as_deref()) {
+                Some(v) => Some(shared_of(item.key, v, &lead, main, aggregate, dir, overrides_path)?),
+                None => None,
+            };
             indicators.push(Indicator {
                 key: item.key,
                 section: item.section,
@@ -549,6 +588,7 @@ impl Catalog {
                 trajectory,
                 aggregate,
                 tolerance: o.and_then(|o| o.tolerance),
+                shared,
                 flags,
                 settled: o.map(|o| o.reason.clone()),
             });
@@ -560,6 +600,35 @@ impl Catalog {
     pub fn indicator(&self, key: ItemKey) -> Option<&Indicator> {
         self.indicators.iter().find(|i| i.key == key)
     }
+}
+
+/// An override's `shared`, checked against the item it settles: only an item with several
+/// leads (or a group lead) has a target to share, and only a summed count can be reached
+/// jointly.
+fn shared_of(
+    key: ItemKey,
+    value: &str,
+    lead: &[AgencyId],
+    main: &MeasureKind,
+    aggregate: Aggregate,
+    dir: &Directory,
+    path: &str,
+) -> Result<SharedTarget, PlanError> {
+    let invalid = |message: String| PlanError::Invalid { path: path.to_string(), message };
+    let shared = SharedTarget::read(key, value).map_err(invalid)?;
+    let several = lead.len() > 1 || lead.iter().any(|l| dir.get(l).is_some_and(super::Agency::is_group));
+    if !several {
+        return Err(invalid(format!(
+            "mục {key}: `shared` chỉ dùng cho chỉ tiêu có nhiều đơn vị chủ trì, mục {key} chỉ có một đơn vị chủ trì"
+        )));
+    }
+    if shared == SharedTarget::Joint && !(matches!(main, MeasureKind::Count { .. }) && aggregate == Aggregate::Sum) {
+        return Err(invalid(format!(
+            "mục {key}: `shared = \"joint\"` chỉ dùng cho chỉ tiêu số lượng được cộng dồn giữa các đơn vị \
+             (`aggregate = \"sum\"`); chỉ tiêu tỷ lệ hoặc trạng thái không cộng lại được"
+        )));
+    }
+    Ok(shared)
 }
 
 /// The measures a judged agency reports, from the targets of all years: any unit-list

@@ -495,16 +495,25 @@ pub async fn template(ctx: &Ctx, agency: &str, period: Period, output: Option<Pa
     let app = super::open_app(ctx).await?;
     let agency = super::resolve_agency(&app.dir, agency)?;
     let known = known_values(&app, &agency, period).await?;
+    // As in the workbook a reminder attaches: named items first, group items apart (all of
+    // them: an agency asking for its form may report any item it answers for).
+    let own = chiso::remind::plan::OwnItems::new(&app.catalog, &app.dir);
     let spec =
-        chiso::report::template::build_spec(&app.catalog, &app.dir, &app.settings.calendar, &agency, period, &known);
+        chiso::report::template::build_spec(&app.catalog, &app.dir, &app.settings.calendar, &agency, period, &known)
+            .split_group(
+                |item| !own.is_own_item(item, &agency),
+                |_| true,
+                |items| own.title_of(&app.dir, items.iter().map(|i| (*i, Some(agency.clone())))),
+            );
     let bytes = chiso::report::template::write(&spec).context("cannot write the workbook")?;
     let out = output.unwrap_or_else(|| PathBuf::from(format!("data/templates/{agency}-{period}.xlsx")));
     super::write_file(&out, &bytes)?;
     println!(
-        "{} — {}: {} chỉ tiêu chủ trì, {} chỉ tiêu phối hợp → {}",
+        "{} — {}: {} chỉ tiêu chủ trì, {} chỉ tiêu trong phần nhiệm vụ chung, {} chỉ tiêu phối hợp → {}",
         spec.agency_name,
         period.vi(),
         spec.lead.len(),
+        spec.group.len(),
         spec.co.len(),
         out.display()
     );

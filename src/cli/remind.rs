@@ -94,6 +94,7 @@ pub async fn run_remind(ctx: &Ctx, args: RemindArgs) -> anyhow::Result<ExitCode>
         run_id: None,
         rerun_of: None,
     };
+    let stop = (req.deliver && !req.dry_run).then(|| StopOnSignal::listen(&app));
     let report = match remind(&app, &req, None).await {
         Ok(r) => r,
         Err(e @ chiso::jobs::remind::RemindError::UnknownRound { .. }) => {
@@ -106,7 +107,70 @@ pub async fn run_remind(ctx: &Ctx, args: RemindArgs) -> anyhow::Result<ExitCode>
         OutputFormat::Text => print_report(&app, &report, None),
     }
     app.wh.close().await;
-    Ok(if report.failed() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    let code = if report.failed() { ExitCode::from(1) } else { ExitCode::SUCCESS };
+    Ok(stop.map_or(code, |s| s.exit_code(code)))
+}
+
+/// A sending command stopped gracefully by SIGTERM or SIGINT: the pass finishes the
+/// messages it is sending (each recipient marked), gives back at once every message it
+/// claimed and had not started, and the command ends with 128 + the signal (143, 130) as
+/// a shell reports a stopped command. Without it the signal would kill the process and
+/// leave those messages claimed until their lease ends.
+struct StopOnSignal {
+    caught: std::sync::Arc<std::sync::atomic::AtomicI32>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl StopOnSignal {
+    fn listen(app: &Context) -> Self {
+        use tokio::signal::unix::{SignalKind, signal};
+        let caught = std::sync::Arc::new(std::sync::atomic::AtomicI32::new(0));
+        let (c, cancel) = (caught.clone(), app.cancel.clone());
+        let (term, int) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()));
+        let task = tokio::spawn(async move {
+            let (Ok(mut term), Ok(mut int)) = (term, int) else {
+                tracing::error!("cannot listen for SIGTERM or SIGINT: a signal ends the command at once");
+                return;
+            };
+            let n = tokio::select! {
+                _ = term.recv() => libc::SIGTERM,
+                _ = int.recv() => libc::SIGINT,
+            };
+            tracing::info!(signal = n, "stopping: messages being sent finish, the others claimed go back to the queue");
+            c.store(n, std::sync::atomic::Ordering::SeqCst);
+            cancel.cancel();
+        });
+        Self { caught, task }
+    }
+
+    /// `code`, or 128 + the signal that stopped the pass.
+    fn exit_code(&self, code: ExitCode) -> ExitCode {
+        match self.caught.load(std::sync::atomic::Ordering::SeqCst) {
+            0 => code,
+            n => {
+                let name = if n == libc::SIGINT { "SIGINT" } else { "SIGTERM" };
+                eprintln!(
+                    "đã dừng khi nhận {name}: thư đang gửi đã gửi xong, các thư còn lại vẫn chờ trong hàng đợi \
+                     (gửi tiếp: chiso outbox send)"
+                );
+                ExitCode::from(u8::try_from(128 + n).unwrap_or(1))
+            }
+        }
+    }
+}
+
+impl Drop for StopOnSignal {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Sends what is due, stopping gracefully on SIGTERM or SIGINT.
+async fn send_now(app: &Context, now: DateTime<Utc>) -> anyhow::Result<(DeliveryReport, StopOnSignal)> {
+    let stop = StopOnSignal::listen(app);
+    let d = send_due(app, now, fault_from_env()).await?;
+    print_delivery(app, &d);
+    Ok((d, stop))
 }
 
 fn local(app: &Context, t: DateTime<Utc>) -> String {
@@ -308,16 +372,14 @@ pub async fn run_outbox(ctx: &Ctx, cmd: OutboxCommand) -> anyhow::Result<ExitCod
                 app.wh.retry_message(*id, now).await?;
             }
             println!("đã đưa lại {} thư không gửi được vào hàng đợi", ids.len());
-            let d = send_due(&app, now, fault_from_env()).await?;
-            print_delivery(&app, &d);
-            ExitCode::SUCCESS
+            let (_, stop) = send_now(&app, now).await?;
+            stop.exit_code(ExitCode::SUCCESS)
         }
         OutboxCommand::Retry { id: Some(id), .. } => {
             if app.wh.retry_message(id, Utc::now()).await? {
                 println!("message {id} queued again for its failed recipients");
-                let d = send_due(&app, Utc::now(), fault_from_env()).await?;
-                print_delivery(&app, &d);
-                ExitCode::SUCCESS
+                let (_, stop) = send_now(&app, Utc::now()).await?;
+                stop.exit_code(ExitCode::SUCCESS)
             } else {
                 anyhow::bail!(Failed {
                     code: 2,
@@ -326,9 +388,8 @@ pub async fn run_outbox(ctx: &Ctx, cmd: OutboxCommand) -> anyhow::Result<ExitCod
             }
         }
         OutboxCommand::Send => {
-            let d = send_due(&app, Utc::now(), fault_from_env()).await?;
-            print_delivery(&app, &d);
-            if d.failed > 0 || d.partial > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS }
+            let (d, stop) = send_now(&app, Utc::now()).await?;
+            stop.exit_code(if d.failed > 0 || d.partial > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }
     };
     app.wh.close().await;

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::Directory;
 use crate::catalog::assign::Assignments;
-use crate::catalog::plan::{Aggregate, Catalog, Indicator, Trajectory};
+use crate::catalog::plan::{Aggregate, Catalog, Indicator, SharedTarget, Trajectory};
 pub use crate::domain::gap::{GapRow, Observations, Observed, Refusal, RowKind, Status};
 use crate::domain::number::format_vi;
 use crate::domain::target::{Comparator, Threshold, UnitTarget};
@@ -217,12 +217,17 @@ fn evaluate_indicator(input: &EvalInput<'_>, index: usize, ind: &Indicator, rows
 
 /// A count several agencies reach together (item 105: Sở KH&CN and Sở NN&PTNT, 8 products
 /// between them): the target is a sum, so each lead is judged on the joint figure. The plan's
-/// unit decides (counts are summed); the overrides file's `aggregate` settles the rest.
+/// unit decides (counts are summed); the overrides file settles the rest: `shared = "joint"`
+/// or `"each"` (each lead against the whole target), else `aggregate`.
 fn is_shared(c: &Ctx<'_, '_>, kind: &MeasureKind, spec: &TargetSpec, judged: usize) -> bool {
-    judged > 1
-        && c.ind.aggregate == Aggregate::Sum
+    let summable = judged > 1
         && matches!(kind, MeasureKind::Count { .. })
-        && matches!(spec, TargetSpec::Count { .. } | TargetSpec::Composite { .. })
+        && matches!(spec, TargetSpec::Count { .. } | TargetSpec::Composite { .. });
+    match c.ind.shared {
+        Some(SharedTarget::Joint) => summable,
+        Some(SharedTarget::Each) => false,
+        None => summable && c.ind.aggregate == Aggregate::Sum,
+    }
 }
 
 /// Each lead of a shared target takes the joint row's standing, told its own share: no lead
@@ -581,10 +586,13 @@ fn judge_status(c: &Ctx<'_, '_>, spec: &TargetSpec, observed: Option<Observed>) 
     }
 }
 
-/// Who answers for an aggregate row: the single lead agency, or the province (`*`).
+/// Who answers for an aggregate row: the single lead agency (its successor once it has
+/// merged: Sở KH&CN for Sở TT&TT's items from 2025-Q1), or the province (`*`).
 fn aggregate_owner(c: &Ctx<'_, '_>) -> String {
     match c.ind.lead.as_slice() {
-        [one] if c.input.dir.get(one).is_some_and(|a| !a.is_group()) => one.to_string(),
+        [one] if c.input.dir.get(one).is_some_and(|a| !a.is_group()) => {
+            c.input.dir.current(one, c.input.assignments.date).unwrap_or_else(|| one.clone()).to_string()
+        }
         _ => "*".into(),
     }
 }

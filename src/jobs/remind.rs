@@ -378,6 +378,7 @@ async fn run(
         .unwrap_or_default();
     let from = sender_on_the_day(ctx, from, &coordinator.name);
     let preview_books = WorkbookCache::default();
+    let own = Arc::new(crate::remind::plan::OwnItems::new(&ctx.catalog, &ctx.dir));
     let input = ComposeInput {
         catalog: &ctx.catalog,
         dir: &ctx.dir,
@@ -395,6 +396,7 @@ async fn run(
         run_id: Some(run_id),
         evaluation_run: report.evaluation_run,
         group_mode: ctx.settings.remind.group_items,
+        own: &own,
     };
     let preview = |d: &Digest, state: &str, subject: String, error: Option<String>| Planned {
         key: d.key.clone(),
@@ -449,6 +451,7 @@ async fn run(
         run_id: Some(run_id),
         evaluation_run: report.evaluation_run,
         group_mode: ctx.settings.remind.group_items,
+        own: own.clone(),
     });
     let fresh = Arc::new(fresh);
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Composed>(256);

@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use lettre::message::Mailbox;
 use sha2::Digest as _;
 
-use super::plan::{Digest, MessageKind};
+use super::GroupItems;
+use super::plan::{Digest, MessageKind, OwnItems};
 use super::render::{DigestContext, DigestItem, FileAttachment, Named, Templates, XLSX};
 use super::settings::Round;
 use crate::catalog::Directory;
@@ -62,6 +63,8 @@ pub struct ComposeInput<'a> {
     pub run_id: Option<i64>,
     pub evaluation_run: Option<i64>,
     pub group_mode: super::GroupItems,
+    /// Which items each agency leads by name: its workbook lists the others apart.
+    pub own: &'a OwnItems,
 }
 
 /// `<3f2a…@vinhlong.example>`: the same key always gives the same Message-ID, so a message
@@ -219,15 +222,24 @@ pub fn context(input: &ComposeInput<'_>, d: &Digest, attachment_names: Vec<Strin
     }
 }
 
-/// The workbooks of a digest's agencies, pre-filled with what they reported.
+/// The workbooks of a digest's agencies, pre-filled with what they reported: the items
+/// the plan gives each by name first, then its group items in a section of their own, as
+/// the digest shows them (`group_items = "omit"` leaves out all but the refused ones,
+/// which the agency must correct).
 pub fn attachments(input: &ComposeInput<'_>, d: &Digest) -> Result<Vec<FileAttachment>, ComposeError> {
     d.origins
         .iter()
         .filter(|o| !input.assignments.parts_of(o).is_empty())
         .map(|o| {
             let known = KnownFor(input.known, o);
+            let listed = |item| d.group_rows.iter().any(|r| r.item == item && r.agency == o.as_str());
             let spec =
-                build_spec_with(input.catalog, input.dir, input.calendar, input.assignments, o, input.period, &known);
+                build_spec_with(input.catalog, input.dir, input.calendar, input.assignments, o, input.period, &known)
+                    .split_group(
+                        |item| !input.own.is_own_item(item, o),
+                        |item| input.group_mode != GroupItems::Omit || listed(item),
+                        |items| input.own.title_of(input.dir, items.iter().map(|i| (*i, Some(o.clone())))),
+                    );
             let bytes = input
                 .books
                 .write(&spec)
@@ -287,6 +299,7 @@ pub struct Shared {
     pub run_id: Option<i64>,
     pub evaluation_run: Option<i64>,
     pub group_mode: super::GroupItems,
+    pub own: Arc<OwnItems>,
 }
 
 impl Shared {
@@ -308,6 +321,7 @@ impl Shared {
             run_id: self.run_id,
             evaluation_run: self.evaluation_run,
             group_mode: self.group_mode,
+            own: &self.own,
         }
     }
 }

@@ -123,21 +123,19 @@ pub struct PlanInput<'a> {
 pub struct OwnItems {
     named: std::collections::HashSet<(crate::domain::ItemKey, AgencyId)>,
     named_anywhere: BTreeSet<AgencyId>,
-    /// Each item's first group lead, by name.
-    groups: HashMap<crate::domain::ItemKey, String>,
+    /// Each item's group leads, with their names.
+    groups: HashMap<crate::domain::ItemKey, Vec<(AgencyId, String)>>,
 }
 
 impl OwnItems {
     pub fn new(catalog: &Catalog, dir: &Directory) -> Self {
         let mut named = std::collections::HashSet::new();
         let mut named_anywhere = BTreeSet::new();
-        let mut groups = HashMap::new();
+        let mut groups: HashMap<crate::domain::ItemKey, Vec<(AgencyId, String)>> = HashMap::new();
         for ind in &catalog.indicators {
             for l in &ind.lead {
                 match dir.get(l) {
-                    Some(a) if a.is_group() => {
-                        groups.entry(ind.key).or_insert_with(|| a.name.clone());
-                    }
+                    Some(a) if a.is_group() => groups.entry(ind.key).or_default().push((l.clone(), a.name.clone())),
                     _ => {
                         named.insert((ind.key, l.clone()));
                         named_anywhere.insert(l.clone());
@@ -151,13 +149,34 @@ impl OwnItems {
     /// The row is the agency's own (or a province-wide row of an item it leads alone).
     pub fn is_own(&self, row: &GapRow) -> bool {
         let Ok(agency) = AgencyId::parse(&row.agency) else { return true };
-        self.named.contains(&(row.item, agency.clone())) || !self.named_anywhere.contains(&agency)
+        self.is_own_item(row.item, &agency)
     }
 
-    /// `Nhiệm vụ chung của các sở, ban, ngành tỉnh`, or of several groups.
-    pub fn title<'r>(&self, rows: impl IntoIterator<Item = &'r GapRow>) -> String {
-        let names: BTreeSet<&str> =
-            rows.into_iter().filter_map(|r| self.groups.get(&r.item)).map(String::as_str).collect();
+    /// The plan gives `item` to `agency` by name (or the agency is named for nothing).
+    pub fn is_own_item(&self, item: crate::domain::ItemKey, agency: &AgencyId) -> bool {
+        self.named.contains(&(item, agency.clone())) || !self.named_anywhere.contains(agency)
+    }
+
+    /// `Nhiệm vụ chung của các sở, ban, ngành tỉnh`: the group the rows' agency answers
+    /// them as a member of, or `… của các nhóm đơn vị` when it is several.
+    pub fn title<'r>(&self, dir: &Directory, rows: impl IntoIterator<Item = &'r GapRow>) -> String {
+        self.title_of(dir, rows.into_iter().map(|r| (r.item, AgencyId::parse(&r.agency).ok())))
+    }
+
+    /// [`OwnItems::title`] of items, each with the agency answering it.
+    pub fn title_of(
+        &self,
+        dir: &Directory,
+        items: impl IntoIterator<Item = (crate::domain::ItemKey, Option<AgencyId>)>,
+    ) -> String {
+        let mut names: BTreeSet<&str> = BTreeSet::new();
+        for (item, agency) in items {
+            let Some(leads) = self.groups.get(&item) else { continue };
+            let mine = leads.iter().find(|(g, _)| agency.as_ref().is_some_and(|a| dir.belongs_to(g, a)));
+            if let Some((_, name)) = mine.or(leads.first()) {
+                names.insert(name);
+            }
+        }
         match names.into_iter().collect::<Vec<_>>().as_slice() {
             [one] => {
                 let mut c = one.chars();
@@ -383,7 +402,7 @@ pub fn plan_round(input: &PlanInput<'_>) -> RoundPlan {
             origins,
             on_behalf,
             rows: rows.into_iter().cloned().collect(),
-            group_title: own.title(group.iter().chain(&rest).copied()),
+            group_title: own.title(dir, group.iter().chain(&rest).copied()),
             group_rows: group.into_iter().cloned().collect(),
             group_more,
             to,

@@ -9,7 +9,9 @@
 //! `ingest::template`).
 
 use chrono::NaiveDate;
-use rust_xlsxwriter::{DataValidation, DataValidationRule, Format, FormatAlign, FormatBorder, Workbook, XlsxError};
+use rust_xlsxwriter::{
+    DataValidation, DataValidationRule, Format, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError,
+};
 
 use crate::catalog::Directory;
 use crate::catalog::assign::{Assignments, Part};
@@ -54,7 +56,37 @@ pub struct TemplateSpec {
     pub window: (NaiveDate, NaiveDate),
     pub due: NaiveDate,
     pub lead: Vec<TemplateLine>,
+    /// Items the agency answers for as a member of a group lead, listed on the lead sheet
+    /// after its own under a heading of their own (`group_title`). Empty unless the caller
+    /// splits them off ([`TemplateSpec::split_group`]).
+    pub group: Vec<TemplateLine>,
+    /// `Nhiệm vụ chung của các sở, ban, ngành tỉnh`.
+    pub group_title: String,
     pub co: Vec<TemplateLine>,
+}
+
+impl TemplateSpec {
+    /// Moves the lead lines `is_group` picks into the group section titled by `title` (of
+    /// the items kept), keeping only those `keep` says (`group_items = "omit"` keeps none
+    /// but the refused ones).
+    pub fn split_group(
+        mut self,
+        is_group: impl Fn(ItemKey) -> bool,
+        keep: impl Fn(ItemKey) -> bool,
+        title: impl FnOnce(&[ItemKey]) -> String,
+    ) -> Self {
+        let (group, own): (Vec<TemplateLine>, Vec<TemplateLine>) =
+            std::mem::take(&mut self.lead).into_iter().partition(|l| is_group(l.key));
+        self.lead = own;
+        let group: Vec<TemplateLine> = group.into_iter().filter(|l| keep(l.key)).collect();
+        if !group.is_empty() {
+            let mut keys: Vec<ItemKey> = group.iter().map(|l| l.key).collect();
+            keys.dedup();
+            self.group_title = title(&keys);
+            self.group = group;
+        }
+        self
+    }
 }
 
 /// Values already known, for pre-filling: `(item, measure, agency, period) → value`.
@@ -111,6 +143,8 @@ pub fn build_spec_with(
         window: calendar.window(period),
         due: calendar.due_date(period),
         lead,
+        group: Vec::new(),
+        group_title: String::new(),
         co,
     }
 }
@@ -159,6 +193,12 @@ fn write_named(spec: &TemplateSpec, name_upper: &str, agency_id: &str) -> Result
         .set_background_color("#D9E1F2");
     let cell = Format::new().set_text_wrap().set_border(FormatBorder::Thin).set_align(FormatAlign::Top);
     let section_fmt = Format::new().set_bold().set_border(FormatBorder::Thin).set_background_color("#F2F2F2");
+    let group_fmt = Format::new()
+        .set_bold()
+        .set_font_size(12)
+        .set_border(FormatBorder::Thin)
+        .set_background_color("#D9E1F2")
+        .set_align(FormatAlign::Left);
     let input = Format::new()
         .set_unlocked()
         .set_border(FormatBorder::Thin)
@@ -167,13 +207,17 @@ fn write_named(spec: &TemplateSpec, name_upper: &str, agency_id: &str) -> Result
     let input_number = input.clone().set_num_format("0.##");
     let note = Format::new().set_unlocked().set_text_wrap().set_border(FormatBorder::Thin).set_align(FormatAlign::Top);
 
-    // Built once: each line's input cell gets a clone.
     let validations = [
         validation_for(&MeasureKind::Percent)?,
         validation_for(&MeasureKind::Count { unit: None })?,
         validation_for(&MeasureKind::Status)?,
     ];
-    for (sheet_name, lines, role) in [(LEAD_SHEET, &spec.lead, "chủ trì"), (CO_SHEET, &spec.co, "phối hợp")] {
+    let formats = LineFormats { section: section_fmt, group: group_fmt, cell, input, input_number, note, validations };
+    let no_group: &[TemplateLine] = &[];
+    for (sheet_name, lines, group, group_title, role) in [
+        (LEAD_SHEET, &spec.lead, spec.group.as_slice(), spec.group_title.as_str(), "chủ trì"),
+        (CO_SHEET, &spec.co, no_group, "", "phối hợp"),
+    ] {
         let ws = wb.add_worksheet();
         ws.set_name(sheet_name)?;
         for (col, width) in [(0, 8.0), (1, 6.0), (2, 60.0), (3, 12.0), (4, 22.0), (5, 16.0), (6, 18.0), (7, 30.0)] {
@@ -236,53 +280,12 @@ fn write_named(spec: &TemplateSpec, name_upper: &str, agency_id: &str) -> Result
         }
         ws.set_row_height(h, 32)?;
         let mut r = HEADER_ROW;
-        let mut section = None;
-        for line in lines {
-            if section != Some(line.section) {
-                section = Some(line.section);
-                ws.merge_range(
-                    r,
-                    1,
-                    r,
-                    7,
-                    &format!("{}. {}", line.section.roman(), line.section.vi().to_uppercase()),
-                    &section_fmt,
-                )?;
-                r += 1;
-            }
-            let key =
-                if line.measure.is_empty() { line.key.to_string() } else { format!("{}:{}", line.key, line.measure) };
-            ws.write(r, KEY_COL, key)?;
-            ws.write_with_format(r, 1, line.key.to_string(), &cell)?;
-            ws.write_with_format(r, 2, line.task.as_str(), &cell)?;
-            ws.set_row_height(r, super::wrapped_height(&[(line.task.as_str(), 60.0), (line.target.as_str(), 22.0)]))?;
-            let uom = match &line.kind {
-                MeasureKind::Percent => "%".to_string(),
-                MeasureKind::Count { unit } => unit.clone().unwrap_or_else(|| "số lượng".into()),
-                MeasureKind::Status => "trạng thái".into(),
-            };
-            ws.write_with_format(r, 3, uom.as_str(), &cell)?;
-            ws.write_with_format(r, 4, line.target.as_str(), &cell)?;
-            ws.write_with_format(r, 5, line.previous.map(|v| v.vi()).unwrap_or_default().as_str(), &cell)?;
-            match (&line.kind, line.current) {
-                (MeasureKind::Status, Some(v)) => {
-                    ws.write_with_format(r, VALUE_COL, v.vi().as_str(), &input)?;
-                }
-                (_, Some(v)) => {
-                    ws.write_with_format(r, VALUE_COL, v.number().unwrap_or_default(), &input_number)?;
-                }
-                (_, None) => {
-                    ws.write_blank(r, VALUE_COL, &input)?;
-                }
-            }
-            ws.write_blank(r, NOTE_COL, &note)?;
-            let validation = match line.kind {
-                MeasureKind::Percent => &validations[0],
-                MeasureKind::Count { .. } => &validations[1],
-                MeasureKind::Status => &validations[2],
-            };
-            ws.add_data_validation(r, VALUE_COL, r, VALUE_COL, validation)?;
+        write_lines(ws, &mut r, lines, &formats)?;
+        if !group.is_empty() {
+            // The items answered as one of a group, apart from the agency's own, as in the digest.
+            ws.merge_range(r, 1, r, 7, group_title, &formats.group)?;
             r += 1;
+            write_lines(ws, &mut r, group, &formats)?;
         }
         ws.set_freeze_panes(HEADER_ROW, 3)?;
         // A4 landscape fitted to the width: every column an officer fills in is on page
@@ -311,6 +314,71 @@ fn write_named(spec: &TemplateSpec, name_upper: &str, agency_id: &str) -> Result
     meta.protect();
     wb.worksheet_from_index(0)?.set_active(true);
     wb.save_to_buffer()
+}
+
+/// The formats of a data sheet's lines, built once per workbook.
+struct LineFormats {
+    section: Format,
+    group: Format,
+    cell: Format,
+    input: Format,
+    input_number: Format,
+    note: Format,
+    /// Percent, count, status: each line's input cell gets a clone.
+    validations: [DataValidation; 3],
+}
+
+/// Writes `lines` from row `r` on, a heading before each section of the plan.
+fn write_lines(ws: &mut Worksheet, r: &mut u32, lines: &[TemplateLine], f: &LineFormats) -> Result<(), XlsxError> {
+    let mut section = None;
+    for line in lines {
+        if section != Some(line.section) {
+            section = Some(line.section);
+            ws.merge_range(
+                *r,
+                1,
+                *r,
+                7,
+                &format!("{}. {}", line.section.roman(), line.section.vi().to_uppercase()),
+                &f.section,
+            )?;
+            *r += 1;
+        }
+        let row = *r;
+        let key = if line.measure.is_empty() { line.key.to_string() } else { format!("{}:{}", line.key, line.measure) };
+        ws.write(row, KEY_COL, key)?;
+        ws.write_with_format(row, 1, line.key.to_string(), &f.cell)?;
+        ws.write_with_format(row, 2, line.task.as_str(), &f.cell)?;
+        ws.set_row_height(row, super::wrapped_height(&[(line.task.as_str(), 60.0), (line.target.as_str(), 22.0)]))?;
+        let uom = match &line.kind {
+            MeasureKind::Percent => "%".to_string(),
+            MeasureKind::Count { unit } => unit.clone().unwrap_or_else(|| "số lượng".into()),
+            MeasureKind::Status => "trạng thái".into(),
+        };
+        ws.write_with_format(row, 3, uom.as_str(), &f.cell)?;
+        ws.write_with_format(row, 4, line.target.as_str(), &f.cell)?;
+        ws.write_with_format(row, 5, line.previous.map(|v| v.vi()).unwrap_or_default().as_str(), &f.cell)?;
+        match (&line.kind, line.current) {
+            (MeasureKind::Status, Some(v)) => {
+                ws.write_with_format(row, VALUE_COL, v.vi().as_str(), &f.input)?;
+            }
+            (_, Some(v)) => {
+                ws.write_with_format(row, VALUE_COL, v.number().unwrap_or_default(), &f.input_number)?;
+            }
+            (_, None) => {
+                ws.write_blank(row, VALUE_COL, &f.input)?;
+            }
+        }
+        ws.write_blank(row, NOTE_COL, &f.note)?;
+        let validation = match line.kind {
+            MeasureKind::Percent => &f.validations[0],
+            MeasureKind::Count { .. } => &f.validations[1],
+            MeasureKind::Status => &f.validations[2],
+        };
+        ws.add_data_validation(row, VALUE_COL, row, VALUE_COL, validation)?;
+        *r += 1;
+    }
+    Ok(())
 }
 
 fn validation_for(kind: &MeasureKind) -> Result<DataValidation, XlsxError> {
@@ -376,7 +444,8 @@ fn shape_key(spec: &TemplateSpec) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     (&spec.plan_id, &spec.plan_symbol, spec.period, spec.window, spec.due).hash(&mut h);
-    for (part, lines) in [(0u8, &spec.lead), (1, &spec.co)] {
+    spec.group_title.hash(&mut h);
+    for (part, lines) in [(0u8, &spec.lead), (1, &spec.group), (2, &spec.co)] {
         part.hash(&mut h);
         lines.len().hash(&mut h);
         for l in lines {

@@ -254,3 +254,19 @@ pub fn plan_round(
         key_suffix: None,
     })
 }
+
+/// The `Báo cáo` sheet of an agency workbook below its header: (hidden key, STT or heading).
+#[allow(dead_code)]
+pub fn lead_sheet_rows(xlsx: &[u8]) -> Vec<(String, String)> {
+    use calamine::Reader;
+    let mut book = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(xlsx.to_vec())).expect("an xlsx");
+    let sheet = book.worksheet_range(chiso::report::template::LEAD_SHEET).expect("the lead sheet");
+    sheet
+        .rows()
+        .skip(chiso::report::template::HEADER_ROW as usize)
+        .map(|r| {
+            let cell = |i: usize| r.get(i).map(|c| c.to_string()).unwrap_or_default();
+            (cell(0), cell(1))
+        })
+        .collect()
+}
