@@ -163,8 +163,17 @@ async fn run(communes: usize) {
             .origins
             .iter()
             .map(|o| {
-                let spec =
-                    build_spec_with(&ctx.catalog, &ctx.dir, &ctx.settings.calendar, &assignments, o, period, &());
+                let spec = build_spec_with(
+                    &chiso::report::template::TemplateBasis {
+                        catalog: &ctx.catalog,
+                        dir: &ctx.dir,
+                        calendar: &ctx.settings.calendar,
+                        assignments: &assignments,
+                    },
+                    o,
+                    period,
+                    &(),
+                );
                 write(&spec).expect("workbook")
             })
             .collect();

@@ -77,13 +77,14 @@ impl Sh {
             }
         }
     }
-    fn merge(&mut self, r1: u32, c1: u16, r2: u32, c2: u16, text: &str, s: Sty) {
+    /// Merges the cells from `(first row, first column)` to `(last row, last column)`.
+    fn merge(&mut self, (r1, c1): (u32, u16), (r2, c2): (u32, u16), text: &str, s: Sty) {
         self.merges.push((r1, c1, r2, c2, text.into(), s));
     }
     fn title(&mut self, lines: &[&str], width: u16) -> u32 {
         for (r, l) in lines.iter().enumerate() {
             if !l.is_empty() {
-                self.merge(r as u32, 0, r as u32, width - 1, l, Sty::Title);
+                self.merge((r as u32, 0), (r as u32, width - 1), l, Sty::Title);
             }
         }
         lines.len() as u32
@@ -589,14 +590,14 @@ fn w08_three_row_header(p: &Plan, file: &str, convert: Vec<&'static str>) -> Boo
     let refs: Vec<&str> = title.iter().map(String::as_str).collect();
     let h = sh.title(&refs, 7) + 1;
     // A..G: STT | Nhiệm vụ | Chỉ tiêu 2024 | Kết quả thực hiện (D..E) | Ghi chú
-    sh.merge(h, 0, h + 2, 0, "STT", Sty::Head);
-    sh.merge(h, 1, h + 2, 1, "Nhiệm vụ, chỉ tiêu", Sty::Head);
-    sh.merge(h, 2, h + 2, 2, "Chỉ tiêu năm 2024", Sty::Head);
-    sh.merge(h, 3, h, 4, "Kết quả thực hiện", Sty::Head);
-    sh.merge(h + 1, 3, h + 1, 4, "Quý II/2024", Sty::Head);
+    sh.merge((h, 0), (h + 2, 0), "STT", Sty::Head);
+    sh.merge((h, 1), (h + 2, 1), "Nhiệm vụ, chỉ tiêu", Sty::Head);
+    sh.merge((h, 2), (h + 2, 2), "Chỉ tiêu năm 2024", Sty::Head);
+    sh.merge((h, 3), (h, 4), "Kết quả thực hiện", Sty::Head);
+    sh.merge((h + 1, 3), (h + 1, 4), "Quý II/2024", Sty::Head);
     sh.styled(h + 2, 3, t("Số lượng"), Sty::Head);
     sh.styled(h + 2, 4, t("Tỷ lệ (%)"), Sty::Head);
-    sh.merge(h, 5, h + 2, 5, "Ghi chú", Sty::Head);
+    sh.merge((h, 5), (h + 2, 5), "Ghi chú", Sty::Head);
     // The column-numbering row of official forms.
     sh.row(h + 3, vec![t("(1)"), t("(2)"), t("(3)"), t("(4)"), t("(5)"), t("(6)")]);
     b.sheets.push(sh);
@@ -639,14 +640,14 @@ fn w09_two_row_header(p: &Plan) -> Book {
     b.convert = vec!["xls"];
     let mut sh = Sh::new("Tổng hợp");
     let h = sh.title(&["SỞ GIÁO DỤC VÀ ĐÀO TẠO TỈNH VĨNH LONG", "BÁO CÁO CHUYỂN ĐỔI SỐ QUÝ II NĂM 2024"], 7) + 2;
-    sh.merge(h, 0, h + 1, 0, "STT", Sty::Head);
-    sh.merge(h, 1, h + 1, 1, "Tên chỉ tiêu", Sty::Head);
-    sh.merge(h, 2, h + 1, 2, "Mục tiêu năm 2024", Sty::Head);
-    sh.merge(h, 3, h, 4, "Kết quả đạt được", Sty::Head);
+    sh.merge((h, 0), (h + 1, 0), "STT", Sty::Head);
+    sh.merge((h, 1), (h + 1, 1), "Tên chỉ tiêu", Sty::Head);
+    sh.merge((h, 2), (h + 1, 2), "Mục tiêu năm 2024", Sty::Head);
+    sh.merge((h, 3), (h, 4), "Kết quả đạt được", Sty::Head);
     sh.styled(h + 1, 3, t("Số liệu"), Sty::Head);
     sh.styled(h + 1, 4, t("Đơn vị tính"), Sty::Head);
-    sh.merge(h, 5, h + 1, 5, "Lũy kế từ đầu năm", Sty::Head);
-    sh.merge(h, 6, h + 1, 6, "Ghi chú", Sty::Head);
+    sh.merge((h, 5), (h + 1, 5), "Lũy kế từ đầu năm", Sty::Head);
+    sh.merge((h, 6), (h + 1, 6), "Ghi chú", Sty::Head);
     // A hidden working column between the results and the remarks.
     sh.hidden_cols = vec![5];
     b.sheets.push(sh);
@@ -917,7 +918,7 @@ fn w16_two_tables(p: &Plan) -> Book {
     let title = std_title(&p.name(ag), "Quý II năm 2024");
     let refs: Vec<&str> = title.iter().map(String::as_str).collect();
     let hr = sh.title(&refs, 6) + 1;
-    sh.merge(hr - 1, 0, hr - 1, 5, "I. NHIỆM VỤ CHỦ TRÌ", Sty::Bold);
+    sh.merge((hr - 1, 0), (hr - 1, 5), "I. NHIỆM VỤ CHỦ TRÌ", Sty::Bold);
     sh.header(hr, &STD);
     b.sheets.push(sh);
     let mut r = hr + 1;
@@ -928,7 +929,7 @@ fn w16_two_tables(p: &Plan) -> Book {
     }
     r += 1;
     let sh = &mut b.sheets[0];
-    sh.merge(r, 0, r, 5, "II. NHIỆM VỤ PHỐI HỢP", Sty::Bold);
+    sh.merge((r, 0), (r, 5), "II. NHIỆM VỤ PHỐI HỢP", Sty::Bold);
     let c = sh.cell(r, 4);
     b.skip(c, "tiêu đề bảng phối hợp");
     r += 1;
@@ -968,10 +969,10 @@ fn w17_quarter_columns(p: &Plan) -> Book {
     );
     let mut sh = Sh::new("Theo dõi 2024");
     let hr = sh.title(&["SỞ XÂY DỰNG", "THEO DÕI THỰC HIỆN KẾ HOẠCH 742/KH-UBND NĂM 2024"], 7) + 1;
-    sh.merge(hr, 0, hr + 1, 0, "STT", Sty::Head);
-    sh.merge(hr, 1, hr + 1, 1, "Nhiệm vụ", Sty::Head);
-    sh.merge(hr, 2, hr + 1, 2, "Chỉ tiêu năm 2024", Sty::Head);
-    sh.merge(hr, 3, hr, 6, "Kết quả thực hiện", Sty::Head);
+    sh.merge((hr, 0), (hr + 1, 0), "STT", Sty::Head);
+    sh.merge((hr, 1), (hr + 1, 1), "Nhiệm vụ", Sty::Head);
+    sh.merge((hr, 2), (hr + 1, 2), "Chỉ tiêu năm 2024", Sty::Head);
+    sh.merge((hr, 3), (hr, 6), "Kết quả thực hiện", Sty::Head);
     for (i, q) in ["Quý I", "Quý II", "Quý III", "Quý IV"].iter().enumerate() {
         sh.styled(hr + 1, 3 + i as u16, t(q), Sty::Head);
     }
@@ -1051,7 +1052,7 @@ fn w19_fonts_blank_rows(p: &Plan) -> Book {
         r += 1;
     }
     let sh = &mut b.sheets[0];
-    sh.merge(r + 1, 0, r + 1, 5, "Ghi chú: Số liệu tính đến ngày 14/6/2024.", Sty::Italic);
+    sh.merge((r + 1, 0), (r + 1, 5), "Ghi chú: Số liệu tính đến ngày 14/6/2024.", Sty::Italic);
     let c = sh.cell(r + 1, 4);
     b.skip(c, "dòng ghi chú dưới bảng");
     b

@@ -63,8 +63,17 @@ async fn every_agency_s_filled_workbook_imports_exactly() {
         let mut values_checked = 0;
         let assignments = ctx.assignments(period);
         for (n, agency) in ctx.dir.iter().filter(|a| !a.is_group()).enumerate() {
-            let empty =
-                build_spec_with(&ctx.catalog, &ctx.dir, &ctx.settings.calendar, &assignments, &agency.id, period, &());
+            let empty = build_spec_with(
+                &chiso::report::template::TemplateBasis {
+                    catalog: &ctx.catalog,
+                    dir: &ctx.dir,
+                    calendar: &ctx.settings.calendar,
+                    assignments: &assignments,
+                },
+                &agency.id,
+                period,
+                &(),
+            );
             if empty.lead.is_empty() && empty.co.is_empty() {
                 continue;
             }
@@ -77,10 +86,12 @@ async fn every_agency_s_filled_workbook_imports_exactly() {
                 .map(|(i, l)| ((l.key, l.measure.clone()), value_for(&l.kind, (n * 1000 + i) as u64)))
                 .collect();
             let spec = build_spec_with(
-                &ctx.catalog,
-                &ctx.dir,
-                &ctx.settings.calendar,
-                &assignments,
+                &chiso::report::template::TemplateBasis {
+                    catalog: &ctx.catalog,
+                    dir: &ctx.dir,
+                    calendar: &ctx.settings.calendar,
+                    assignments: &assignments,
+                },
                 &agency.id,
                 period,
                 &Filled(written.clone(), period),
@@ -185,7 +196,17 @@ fn cached_workbooks_belong_to_their_agency() {
     let communes = dir.of_level(chiso::catalog::Level::Commune, calendar.cutoff(period));
     let cache = chiso::report::template::WorkbookCache::default();
     for (i, agency) in communes.iter().take(4).enumerate() {
-        let mut spec = build_spec_with(&catalog, &dir, &calendar, &assignments, agency, period, &());
+        let mut spec = build_spec_with(
+            &chiso::report::template::TemplateBasis {
+                catalog: &catalog,
+                dir: &dir,
+                calendar: &calendar,
+                assignments: &assignments,
+            },
+            agency,
+            period,
+            &(),
+        );
         if i == 3 {
             spec.agency_name = "Xã <Thử> & \"Nghiệm\"".into();
         }
@@ -202,10 +223,12 @@ fn cached_workbooks_belong_to_their_agency() {
             MeasureKind::Status => Value::Status(Progress::Done),
         };
         let filled = build_spec_with(
-            &catalog,
-            &dir,
-            &calendar,
-            &assignments,
+            &chiso::report::template::TemplateBasis {
+                catalog: &catalog,
+                dir: &dir,
+                calendar: &calendar,
+                assignments: &assignments,
+            },
             agency,
             period,
             &Filled([((line.key, line.measure.clone()), v)].into_iter().collect(), period),

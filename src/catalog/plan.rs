@@ -573,7 +573,9 @@ impl Catalog {
                 MeasureKind::Status => Aggregate::ShareMeeting,
             });
             let shared = match o.and_then(|o| o.shared.as_deref()) {
-                Some(v) => Some(shared_of(item.key, v, &lead, main, aggregate, dir, overrides_path)?),
+                Some(v) => {
+                    Some(shared_of(Sharing { key: item.key, lead: &lead, main, aggregate }, v, dir, overrides_path)?)
+                }
                 None => None,
             };
             indicators.push(Indicator {
@@ -602,18 +604,21 @@ impl Catalog {
     }
 }
 
+/// What decides whether an item's target can be shared: its leads, its main measure and
+/// how its figures add up.
+#[derive(Clone, Copy)]
+struct Sharing<'a> {
+    key: ItemKey,
+    lead: &'a [AgencyId],
+    main: &'a MeasureKind,
+    aggregate: Aggregate,
+}
+
 /// An override's `shared`, checked against the item it settles: only an item with several
 /// leads (or a group lead) has a target to share, and only a summed count can be reached
 /// jointly.
-fn shared_of(
-    key: ItemKey,
-    value: &str,
-    lead: &[AgencyId],
-    main: &MeasureKind,
-    aggregate: Aggregate,
-    dir: &Directory,
-    path: &str,
-) -> Result<SharedTarget, PlanError> {
+fn shared_of(item: Sharing<'_>, value: &str, dir: &Directory, path: &str) -> Result<SharedTarget, PlanError> {
+    let Sharing { key, lead, main, aggregate } = item;
     let invalid = |message: String| PlanError::Invalid { path: path.to_string(), message };
     let shared = SharedTarget::read(key, value).map_err(invalid)?;
     let several = lead.len() > 1 || lead.iter().any(|l| dir.get(l).is_some_and(super::Agency::is_group));

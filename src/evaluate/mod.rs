@@ -201,8 +201,7 @@ fn evaluate_indicator(input: &EvalInput<'_>, index: usize, ind: &Indicator, rows
         let several = judged.len() > 1
             || matches!(&target.spec, TargetSpec::Units(u) if u.share.is_some() || u.communes_per_district.is_some());
         if several && !judged.is_empty() {
-            let joint =
-                aggregate_row(&c, &measure.kind, &measure.key, &target.spec, threshold, &member_rows, &target.raw, m);
+            let joint = aggregate_row(&c, measure, m, target, threshold, &member_rows);
             if is_shared(&c, &measure.kind, &target.spec, judged.len()) {
                 judge_shares(&measure.kind, &joint, &mut member_rows);
             }
@@ -597,17 +596,16 @@ fn aggregate_owner(c: &Ctx<'_, '_>) -> String {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn aggregate_row(
     c: &Ctx<'_, '_>,
-    kind: &MeasureKind,
-    measure: &str,
-    spec: &TargetSpec,
+    measure: &crate::catalog::plan::Measure,
+    m: usize,
+    target: &crate::domain::Target,
     threshold: Option<Threshold>,
     members: &[GapRow],
-    raw: &str,
-    m: usize,
 ) -> GapRow {
+    let (kind, spec, raw) = (&measure.kind, &target.spec, target.raw.as_str());
+    let measure = measure.key.as_str();
     let judged = members.len() as u32;
     let good = members.iter().filter(|r| r.status.is_good()).count() as u32;
     let reported: Vec<&GapRow> = members.iter().filter(|r| r.actual.is_some()).collect();

@@ -245,7 +245,8 @@ pub async fn remind(
     };
     let (lease, run_id) = super::begin(ctx, &new_run, req.run_id, None).await?;
     report.run_id = Some(run_id);
-    match run(ctx, req, now, round, opens_at, &sending, &templates, evaluated, run_id, &mut report).await {
+    let on = RoundRun { now, round, opens_at, sending: &sending, templates: &templates, evaluated, run_id };
+    match run(ctx, req, &on, &mut report).await {
         Ok(()) => {
             let status = if report.failed() { RunStatus::Partial } else { RunStatus::Succeeded };
             let counts = serde_json::json!({
@@ -271,19 +272,25 @@ pub async fn remind(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// One round's run: when it is judged, the round, when sending opens, the templates, the
+/// evaluation it is based on, and the run it is recorded under.
+struct RoundRun<'a> {
+    now: DateTime<Utc>,
+    round: &'a Round,
+    opens_at: DateTime<Utc>,
+    sending: &'a SendingCalendar,
+    templates: &'a Arc<Templates>,
+    evaluated: Option<(i64, &'a [GapRow])>,
+    run_id: i64,
+}
+
 async fn run(
     ctx: &Context,
     req: &RemindRequest,
-    now: DateTime<Utc>,
-    round: &Round,
-    opens_at: DateTime<Utc>,
-    sending: &SendingCalendar,
-    templates: &Arc<Templates>,
-    evaluated: Option<(i64, &[GapRow])>,
-    run_id: i64,
+    on: &RoundRun<'_>,
     report: &mut RemindReport,
 ) -> Result<(), RemindError> {
+    let RoundRun { now, round, opens_at, sending, templates, evaluated, run_id } = *on;
     let plan_id = ctx.catalog.plan.id.clone();
     // The statuses at this moment: a report that came in since the last evaluation counts.
     let owned;

@@ -233,13 +233,22 @@ pub fn attachments(input: &ComposeInput<'_>, d: &Digest) -> Result<Vec<FileAttac
         .map(|o| {
             let known = KnownFor(input.known, o);
             let listed = |item| d.group_rows.iter().any(|r| r.item == item && r.agency == o.as_str());
-            let spec =
-                build_spec_with(input.catalog, input.dir, input.calendar, input.assignments, o, input.period, &known)
-                    .split_group(
-                        |item| !input.own.is_own_item(item, o),
-                        |item| input.group_mode != GroupItems::Omit || listed(item),
-                        |items| input.own.title_of(input.dir, items.iter().map(|i| (*i, Some(o.clone())))),
-                    );
+            let spec = build_spec_with(
+                &crate::report::template::TemplateBasis {
+                    catalog: input.catalog,
+                    dir: input.dir,
+                    calendar: input.calendar,
+                    assignments: input.assignments,
+                },
+                o,
+                input.period,
+                &known,
+            )
+            .split_group(
+                |item| !input.own.is_own_item(item, o),
+                |item| input.group_mode != GroupItems::Omit || listed(item),
+                |items| input.own.title_of(input.dir, items.iter().map(|i| (*i, Some(o.clone())))),
+            );
             let bytes = input
                 .books
                 .write(&spec)

@@ -31,7 +31,7 @@ use serde::Serialize;
 use super::render::{Envelope, build, mailbox};
 use super::settings::{MailSettings, MailTransport, SmtpSecurity};
 use super::{RemindSettings, SendingCalendar};
-use crate::warehouse::OutMessage;
+use crate::warehouse::{OutMessage, RecipientState};
 use crate::warehouse::{Warehouse, WarehouseError};
 
 /// Why delivery could not run at all (a single message's failure is recorded, not raised).
@@ -259,6 +259,7 @@ pub async fn deliver_due(
         return Ok(report);
     }
     let limiter = RateLimiter::new(settings.rate_per_second);
+    let pass = Pass { wh, settings, from: &from, opts, limiter: &limiter };
     let batch = i64::try_from(settings.concurrency.max(1) * 2).unwrap_or(8);
     let mut probed = false;
     loop {
@@ -276,7 +277,7 @@ pub async fn deliver_due(
         if !probed && !ids.is_empty() {
             probed = true;
             let first = ids.remove(0);
-            let o = send_one(wh, transport, settings, &from, opts, &limiter, first).await?;
+            let o = send_one(&pass, transport, first).await?;
             let halt = o.halt.clone();
             tally(&mut report, o);
             if let Some(why) = halt {
@@ -288,7 +289,7 @@ pub async fn deliver_due(
         // The first error that is not one message's (the warehouse, an injected crash)
         // stops the pass: what was claimed waits for its lease to end.
         let outcomes: Vec<Outcome> = futures::stream::iter(ids)
-            .map(|id| send_one(wh, transport, settings, &from, opts, &limiter, id))
+            .map(|id| send_one(&pass, transport, id))
             .buffer_unordered(settings.concurrency.max(1))
             .try_collect()
             .await?;
@@ -334,15 +335,17 @@ fn tally(report: &mut DeliveryReport, o: Outcome) {
     }
 }
 
-async fn send_one(
-    wh: &Warehouse,
-    transport: &Transport,
-    settings: &RemindSettings,
-    from: &Mailbox,
-    opts: &DeliverOptions,
-    limiter: &RateLimiter,
-    id: i64,
-) -> Result<Outcome, DeliverError> {
+/// What every message of one delivery pass shares.
+struct Pass<'a> {
+    wh: &'a Warehouse,
+    settings: &'a RemindSettings,
+    from: &'a Mailbox,
+    opts: &'a DeliverOptions,
+    limiter: &'a RateLimiter,
+}
+
+async fn send_one(pass: &Pass<'_>, transport: &Transport, id: i64) -> Result<Outcome, DeliverError> {
+    let Pass { wh, from, opts, .. } = *pass;
     // A graceful stop: what was claimed and not started goes back to the queue now rather
     // than when its lease ends.
     if opts.stop.as_ref().is_some_and(tokio_util::sync::CancellationToken::is_cancelled) {
@@ -366,7 +369,7 @@ async fn send_one(
             write_atomic(&path, &bytes)?;
             for (address, _, _, status) in &m.recipients {
                 if status == "pending" {
-                    wh.mark_recipient(id, address, "sent", None, None, opts.stamp()).await?;
+                    wh.mark_recipient(id, address, RecipientState::sent(None), opts.stamp()).await?;
                 }
             }
             wh.finish_message(id, "sent", None, None, opts.stamp()).await?;
@@ -376,21 +379,17 @@ async fn send_one(
                 ..Outcome::of("sent")
             })
         }
-        Transport::Smtp { transport, .. } => send_smtp(wh, transport, settings, from, opts, limiter, &m, &bytes).await,
+        Transport::Smtp { transport, .. } => send_smtp(pass, transport, &m, &bytes).await,
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn send_smtp(
-    wh: &Warehouse,
+    pass: &Pass<'_>,
     transport: &AsyncSmtpTransport<Tokio1Executor>,
-    settings: &RemindSettings,
-    from: &Mailbox,
-    opts: &DeliverOptions,
-    limiter: &RateLimiter,
     m: &OutMessage,
     bytes: &[u8],
 ) -> Result<Outcome, DeliverError> {
+    let Pass { wh, settings, from, opts, limiter } = *pass;
     let mut sent_now = 0;
     let mut refused = Vec::new();
     let mut transient: Option<String> = None;
@@ -400,7 +399,7 @@ async fn send_smtp(
         }
         let Ok(to) = address.parse::<lettre::Address>() else {
             let error = format!("`{address}` is not a mail address");
-            wh.mark_recipient(m.id, address, "failed", None, Some(&error), opts.stamp()).await?;
+            wh.mark_recipient(m.id, address, RecipientState::failed(None, &error), opts.stamp()).await?;
             refused.push(Refused { key: m.key.clone(), address: address.clone(), code: None, error });
             continue;
         };
@@ -425,7 +424,7 @@ async fn send_smtp(
                         std::process::exit(86);
                     }
                 }
-                wh.mark_recipient(m.id, address, "sent", Some(250), None, opts.stamp()).await?;
+                wh.mark_recipient(m.id, address, RecipientState::sent(Some(250)), opts.stamp()).await?;
                 sent_now += 1;
             }
             Err(e) if connection_fault(&e) => {
@@ -444,15 +443,20 @@ async fn send_smtp(
                 let code = e.status().map(u16::from);
                 let error = one_line_error(&e);
                 tracing::warn!(key = %m.key, address = %address, code, "recipient refused: {error}");
-                wh.mark_recipient(m.id, address, "failed", code, Some(&error), opts.stamp()).await?;
+                wh.mark_recipient(m.id, address, RecipientState::failed(code, &error), opts.stamp()).await?;
                 refused.push(Refused { key: m.key.clone(), address: address.clone(), code, error });
             }
             Err(e) => {
                 let error = one_line_error(&e);
                 tracing::warn!(key = %m.key, address = %address, attempt = m.attempts, "transient failure, will retry: {error}");
                 if let Some(code) = e.status() {
-                    wh.mark_recipient(m.id, address, "pending", Some(u16::from(code)), Some(&error), opts.stamp())
-                        .await?;
+                    wh.mark_recipient(
+                        m.id,
+                        address,
+                        RecipientState::pending(Some(u16::from(code)), &error),
+                        opts.stamp(),
+                    )
+                    .await?;
                 }
                 // A busy or unreachable server: the other recipients wait for the retry too.
                 transient = Some(error);

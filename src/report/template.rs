@@ -110,19 +110,26 @@ pub fn build_spec(
     known: &dyn KnownValues,
 ) -> TemplateSpec {
     let assignments = Assignments::new(catalog, dir, period.year(), calendar.cutoff(period));
-    build_spec_with(catalog, dir, calendar, &assignments, agency, period, known)
+    build_spec_with(&TemplateBasis { catalog, dir, calendar, assignments: &assignments }, agency, period, known)
+}
+
+/// What every agency's workbook of a period is built from.
+#[derive(Clone, Copy)]
+pub struct TemplateBasis<'a> {
+    pub catalog: &'a Catalog,
+    pub dir: &'a Directory,
+    pub calendar: &'a ReportingCalendar,
+    pub assignments: &'a Assignments,
 }
 
 /// [`build_spec`] with the period's assignments computed once for many agencies.
 pub fn build_spec_with(
-    catalog: &Catalog,
-    dir: &Directory,
-    calendar: &ReportingCalendar,
-    assignments: &Assignments,
+    basis: &TemplateBasis<'_>,
     agency: &AgencyId,
     period: Period,
     known: &dyn KnownValues,
 ) -> TemplateSpec {
+    let TemplateBasis { catalog, dir, calendar, assignments } = *basis;
     let year = period.year();
     let mut lead = Vec::new();
     let mut co = Vec::new();

@@ -28,7 +28,7 @@ pub use collect::{
     StoreCounts, Trigger,
 };
 pub use evaluation::{EvalCounts, StoredGap};
-pub use outbox::{LastMessage, NewMessage, NewRecipient, OutMessage, OutboxRow, RecipientRow};
+pub use outbox::{LastMessage, NewMessage, NewRecipient, OutMessage, OutboxRow, RecipientRow, RecipientState};
 pub use runs::{LeaseHolder, RunFilter, RunRow};
 
 /// Which database a warehouse runs on.

@@ -106,6 +106,30 @@ pub struct LastMessage {
     pub sent_at: Option<DateTime<Utc>>,
 }
 
+/// What became of one recipient of a message: `sent`, `failed` or still `pending`, with
+/// the server's reply code and error when it gave one.
+#[derive(Debug, Clone, Copy)]
+pub struct RecipientState<'a> {
+    pub status: &'a str,
+    pub code: Option<u16>,
+    pub error: Option<&'a str>,
+}
+
+impl<'a> RecipientState<'a> {
+    pub fn sent(code: Option<u16>) -> Self {
+        Self { status: "sent", code, error: None }
+    }
+
+    pub fn failed(code: Option<u16>, error: &'a str) -> Self {
+        Self { status: "failed", code, error: Some(error) }
+    }
+
+    /// A transient refusal: the recipient waits for the retry.
+    pub fn pending(code: Option<u16>, error: &'a str) -> Self {
+        Self { status: "pending", code, error: Some(error) }
+    }
+}
+
 impl Warehouse {
     /// Queues messages in one transaction; `None` where the key was already there (a rerun).
     pub async fn queue_messages(
@@ -348,11 +372,10 @@ impl Warehouse {
         &self,
         id: i64,
         address: &str,
-        status: &str,
-        code: Option<u16>,
-        error: Option<&str>,
+        state: RecipientState<'_>,
         at: DateTime<Utc>,
     ) -> Result<(), WarehouseError> {
+        let RecipientState { status, code, error } = state;
         with_pool!(self, |pool| {
             sqlx::query(
             "UPDATE outbox_recipients SET status = $1, smtp_code = $2, error = $3, sent_at = CASE WHEN $1 = 'sent' THEN $4 ELSE sent_at END \
