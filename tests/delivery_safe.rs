@@ -193,9 +193,16 @@ async fn a_graceful_stop_gives_back_what_it_claimed_and_never_started() {
     s.remind.concurrency = 2;
     let ctx = common::context(&db, s, Vec::new()).await;
     let queued = queue(&ctx, q2(), now()).await;
+    assert!(queued >= 8, "two batches to stop between: {queued}");
+    // The stop comes when the server has the fifth message, whatever the machine's speed:
+    // the second batch (messages 5 to 8) is then claimed, and its last message cannot have
+    // started (it waits for the sixth to end, a fifth of a second later).
     let cancel = ctx.cancel.clone();
+    let received = server.deliveries.clone();
     let stopper = tokio::spawn(async move {
-        tokio::time::sleep(StdDuration::from_millis(700)).await;
+        while ScriptedSmtp::messages_received(&received) < 5 {
+            tokio::time::sleep(StdDuration::from_millis(5)).await;
+        }
         cancel.cancel();
     });
     let d = send_due(&ctx, now(), Fault::None).await.unwrap();

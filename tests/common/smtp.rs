@@ -79,6 +79,19 @@ impl ScriptedSmtp {
             .count()
     }
 
+    /// How many different messages (by `X-Chiso-Key`) reached the server, to any address.
+    pub fn messages_received(deliveries: &Mutex<Vec<Delivery>>) -> usize {
+        let Ok(d) = deliveries.lock() else { return 0 };
+        let keys: std::collections::HashSet<String> = d
+            .iter()
+            .filter_map(|d| {
+                let text = String::from_utf8_lossy(&d.data);
+                text.split("\r\n").find(|l| l.starts_with("X-Chiso-Key: ")).map(str::to_string)
+            })
+            .collect();
+        keys.len()
+    }
+
     /// How many times an address was delivered to.
     pub fn count_for(&self, address: &str) -> usize {
         self.deliveries().iter().filter(|d| d.rcpt.iter().any(|r| r.eq_ignore_ascii_case(address))).count()
