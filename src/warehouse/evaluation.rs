@@ -407,6 +407,17 @@ impl Warehouse {
     }
 
     /// The gap rows of a period: current, or as known right after run `as_of`.
+    /// The periods with a stored evaluation, latest first.
+    pub async fn evaluated_periods(&self) -> Result<Vec<Period>, WarehouseError> {
+        with_pool!(self, |pool| {
+            let codes: Vec<i64> = sqlx::query_scalar("SELECT DISTINCT period FROM evaluations ORDER BY period DESC")
+                .fetch_all(pool)
+                .await
+                .op("gap read")?;
+            Ok(codes.into_iter().filter_map(Period::from_code).collect())
+        })
+    }
+
     pub async fn gaps(
         &self,
         plan_id: &str,
