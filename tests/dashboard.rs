@@ -162,6 +162,8 @@ async fn each_page_in_a_real_browser_shows_the_warehouse_figures() {
     // Overview: the totals over the indicator lines, section by section, and timeliness.
     let dom = load_page(exe, profile.path(), &d.url("/"), "overview").await;
     assert!(dom.contains("Tổng quan Quý II/2024"), "the latest evaluated quarter is not the default");
+    assert_eq!(db.wh.evaluated_periods().await.unwrap(), [q2, common::period("2024-Q1")]);
+    assert!(dom.contains("<option value=\"2024-Q1\">Quý I/2024</option>"), "the quarter picker");
     let lines = chiso::report::quarterly::indicator_lines(&Scope::Province, &gaps);
     let judged = lines.iter().filter(|l| chiso::report::is_judged(l.status)).count();
     let good = lines.iter().filter(|l| l.status.is_good()).count();

@@ -407,15 +407,24 @@ impl Warehouse {
     }
 
     /// The gap rows of a period: current, or as known right after run `as_of`.
-    /// The periods with a stored evaluation, latest first.
+    /// The periods with a stored evaluation, latest first. One index seek per period (the
+    /// highest code below the last one found) rather than a `DISTINCT` that reads every
+    /// row's index entry: a national warehouse holds 160,000 rows per quarter.
     pub async fn evaluated_periods(&self) -> Result<Vec<Period>, WarehouseError> {
-        with_pool!(self, |pool| {
-            let codes: Vec<i64> = sqlx::query_scalar("SELECT DISTINCT period FROM evaluations ORDER BY period DESC")
-                .fetch_all(pool)
-                .await
-                .op("gap read")?;
-            Ok(codes.into_iter().filter_map(Period::from_code).collect())
-        })
+        let mut out = Vec::new();
+        let mut below = i64::MAX;
+        loop {
+            let code: Option<i64> = with_pool!(self, |pool| {
+                sqlx::query_scalar("SELECT MAX(period) FROM evaluations WHERE period < $1")
+                    .bind(below)
+                    .fetch_one(pool)
+                    .await
+                    .op("gap read")
+            })?;
+            let Some(code) = code else { return Ok(out) };
+            out.extend(Period::from_code(code));
+            below = code;
+        }
     }
 
     pub async fn gaps(
