@@ -100,6 +100,7 @@ pub async fn serve(
     let mut scheduler = start_schedules(&daemon).await?;
     catch_up(&daemon).await;
     let delivery = tokio::spawn(delivery_loop(daemon.clone()));
+    let warm = tokio::spawn(dashboard::keep_warm(daemon.clone()));
     tracing::info!(address = %local, schedules = ctx.settings.serve.schedules.len(), "chiso serve: listening");
     if let Some(tx) = ready {
         let _ = tx.send(local);
@@ -130,6 +131,7 @@ pub async fn serve(
         );
     }
     let _ = tokio::time::timeout(Duration::from_secs(5), delivery).await;
+    warm.abort();
     tracing::info!("chiso serve: stopped");
     Ok(report)
 }

@@ -14,7 +14,7 @@
 //! Speed: a quarter's report (`report::quarterly::load`, the same figures as `chiso
 //! report`) is built once and kept in memory until a run starts or ends (the runs table's
 //! highest id and number of finished runs, one cheap query per page); the overview and the
-//! downloads reuse it.
+//! downloads reuse it. The daemon builds the latest quarter's ahead of readers (`keep_warm`).
 
 pub mod svg;
 
@@ -270,6 +270,34 @@ pub async fn report_of(d: &Daemon, period: Period) -> Result<Arc<QuarterReport>,
         cache.insert(period, (version, report.clone()));
     }
     Ok(report)
+}
+
+/// How often the daemon looks whether a run started or ended.
+const WARM_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Keeps the latest evaluated quarter's report built: at start, and again whenever a run
+/// started or ended, so that a reader's first view is served from memory too. Reads only.
+pub async fn keep_warm(d: Arc<Daemon>) {
+    let mut last = None;
+    loop {
+        match d.ctx.wh.runs_version().await {
+            Ok(v) if Some(v) != last => {
+                if let Ok(Some(period)) = d.ctx.wh.evaluated_periods().await.map(|p| p.first().copied()) {
+                    match report_of(&d, period).await {
+                        Ok(_) => tracing::debug!(period = %period, "dashboard: report built ahead of readers"),
+                        Err(e) => tracing::warn!(period = %period, "dashboard: cannot build the report ahead: {e}"),
+                    }
+                }
+                last = Some(v);
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!("dashboard: cannot read the runs table: {e}"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(WARM_EVERY) => {}
+            _ = d.ctx.cancel.cancelled() => return,
+        }
+    }
 }
 
 /// What every page's frame shows.
