@@ -211,6 +211,9 @@ pub struct AdminSettings {
     /// From `CHISO_ADMIN__TOKEN` only.
     #[serde(default)]
     pub token: Secret,
+    /// From `CHISO_ADMIN__VIEWER_TOKEN` only: reads the dashboard and the API, starts nothing.
+    #[serde(default)]
+    pub viewer_token: Secret,
 }
 
 fn request_timeout_default() -> u64 {
@@ -270,14 +273,18 @@ impl From<figment::Error> for ConfigError {
 }
 
 /// Keys that hold secrets, with the variable each must come from.
-const SECRET_KEYS: &[(&str, &str)] =
-    &[("mail.smtp.password", "CHISO_MAIL__SMTP__PASSWORD"), ("admin.token", "CHISO_ADMIN__TOKEN")];
+const SECRET_KEYS: &[(&str, &str)] = &[
+    ("mail.smtp.password", "CHISO_MAIL__SMTP__PASSWORD"),
+    ("admin.token", "CHISO_ADMIN__TOKEN"),
+    ("admin.viewer_token", "CHISO_ADMIN__VIEWER_TOKEN"),
+];
 
 /// Keys whose environment value is a string whatever it looks like (a numeric token, a
 /// user name `123456`), never read as a TOML number or boolean.
 const STRING_KEYS: &[&str] = &[
     "mail.smtp.password",
     "admin.token",
+    "admin.viewer_token",
     "mail.smtp.username",
     "mail.smtp.host",
     "mail.from",
@@ -288,7 +295,7 @@ const STRING_KEYS: &[&str] = &[
 
 /// Tokens: whitespace around them (a newline left by `echo` or an editor) is trimmed,
 /// with a warning.
-const TOKEN_KEYS: &[&str] = &["admin.token"];
+const TOKEN_KEYS: &[&str] = &["admin.token", "admin.viewer_token"];
 
 /// The layered settings and where they came from.
 #[derive(Debug, Clone)]

@@ -3,7 +3,9 @@
 //! is due, answers the admin API, and on shutdown stops taking work and gives running jobs
 //! a grace period to reach a safe point.
 
+pub mod access;
 pub mod api;
+pub mod dashboard;
 pub mod metrics;
 pub mod schedule;
 pub mod settings;
@@ -49,8 +51,10 @@ pub struct Daemon {
     pub deliver_now: Notify,
     /// `host:pid`, on the ticks it claims.
     pub claimer: String,
-    /// The admin token's SHA-256, when one is set.
-    pub(crate) token: Option<[u8; 32]>,
+    /// The tokens (as digests) and the dashboard's sessions.
+    pub access: access::Access,
+    /// The dashboard's quarter reports, kept until the next run.
+    pub reports: dashboard::ReportCache,
     pub started: std::time::Instant,
 }
 
@@ -89,17 +93,19 @@ pub async fn serve(
         tracker: TaskTracker::new(),
         deliver_now: Notify::new(),
         claimer: crate::remind::deliver::claimer(),
-        token: (!token.is_empty()).then(|| api::digest(&token)),
+        access: access::Access::new(&token, ctx.settings.admin.viewer_token.expose()),
+        reports: dashboard::ReportCache::default(),
         started: std::time::Instant::now(),
     });
     let mut scheduler = start_schedules(&daemon).await?;
     catch_up(&daemon).await;
     let delivery = tokio::spawn(delivery_loop(daemon.clone()));
+    let warm = tokio::spawn(dashboard::keep_warm(daemon.clone()));
     tracing::info!(address = %local, schedules = ctx.settings.serve.schedules.len(), "chiso serve: listening");
     if let Some(tx) = ready {
         let _ = tx.send(local);
     }
-    let app = api::router(daemon.clone());
+    let app = api::router(daemon.clone()).merge(dashboard::router(daemon.clone()));
     let stop = ctx.cancel.clone();
     let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move { stop.cancelled().await })
@@ -125,6 +131,7 @@ pub async fn serve(
         );
     }
     let _ = tokio::time::timeout(Duration::from_secs(5), delivery).await;
+    warm.abort();
     tracing::info!("chiso serve: stopped");
     Ok(report)
 }
