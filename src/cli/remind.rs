@@ -15,58 +15,69 @@ use super::{Ctx, Failed, OutputFormat};
 
 #[derive(Debug, Args)]
 pub struct RemindArgs {
-    /// The quarter: 2024-Q2, Q2/2024, Quý II/2024 …
+    /// Quý: 2024-Q2, Q2/2024, Quý II/2024 …
     #[arg(long)]
     pub period: Period,
-    /// A round by id (see [[remind.round]]); by default the latest round already open.
+    /// Đợt nhắc theo mã (xem [[remind.round]]); mặc định là đợt mới nhất đã mở.
     #[arg(long)]
     pub round: Option<String>,
-    /// Show who would get what (recipients, copies, items, subject); queue and send nothing.
+    /// Cho xem ai sẽ nhận gì (người nhận, đồng gửi, chỉ tiêu, tiêu đề); không xếp hàng, không
+    /// gửi thư nào.
     #[arg(long)]
     pub dry_run: bool,
-    /// Queue the round again for agencies that already got it.
+    /// Xếp hàng lại đợt nhắc cho cả các cơ quan đã nhận.
     #[arg(long)]
     pub force: bool,
-    /// Queue only; leave sending to `chiso serve` or `chiso outbox send`.
+    /// Chỉ xếp hàng; để `chiso serve` hoặc `chiso outbox send` gửi.
     #[arg(long)]
     pub no_send: bool,
-    /// Judge as of this moment (RFC 3339) instead of now: a replay, stored apart (`gaps --as-of
-    /// RUN`); the current gap table is left as it is.
+    /// Đánh giá như tại thời điểm này (RFC 3339) thay vì bây giờ: một lần xem lại, lưu riêng
+    /// (`gaps --as-of LẦN_CHẠY`); bảng tiến độ hiện hành giữ nguyên.
     #[arg(long)]
     pub at: Option<DateTime<Utc>>,
+    /// Người yêu cầu (ghi cùng lần chạy).
     #[arg(long, env = "CHISO_OPERATOR")]
     pub operator: Option<String>,
+    /// text cho người đọc, json cho máy.
     #[arg(long, value_enum, default_value_t)]
     pub format: OutputFormat,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum OutboxCommand {
-    /// Every message, newest first, with its state and recipients.
+    /// Mọi thư, mới nhất trước, kèm trạng thái và người nhận.
     List {
+        /// Chỉ thư của quý này.
         #[arg(long)]
         period: Option<Period>,
-        /// queued | sending | sent | partial | failed | cancelled
+        /// queued (chờ gửi) | sending (đang gửi) | sent (đã gửi) | partial (gửi được một phần) |
+        /// failed (gửi không được) | cancelled (đã hủy)
         #[arg(long)]
         status: Option<String>,
+        /// text cho người đọc, json cho máy.
         #[arg(long, value_enum, default_value_t)]
         format: OutputFormat,
     },
-    /// One message: recipients with their delivery state, subject, plain text, attachments.
-    Show { id: i64 },
-    /// Put a failed or partial message back in the queue for the recipients that failed;
-    /// `--failed` does so for every failed or partial message (of `--period`, or all).
+    /// Một thư: người nhận và trạng thái gửi của từng người, tiêu đề, nội dung, tệp đính kèm, vì
+    /// sao có thư này.
+    Show {
+        /// Số của thư (chiso outbox list).
+        id: i64,
+    },
+    /// Xếp lại vào hàng chờ một thư gửi không được hoặc mới gửi được một phần, cho những người
+    /// nhận chưa nhận được; `--failed`: mọi thư như thế (của `--period`, hoặc tất cả).
     Retry {
+        /// Số của thư (chiso outbox list).
         #[arg(required_unless_present = "failed", conflicts_with = "failed")]
         id: Option<i64>,
-        /// Every failed or partial message at once.
+        /// Mọi thư gửi không được hoặc mới gửi được một phần, cùng lúc.
         #[arg(long)]
         failed: bool,
-        /// With `--failed`: only this quarter's messages.
+        /// Cùng `--failed`: chỉ thư của quý này.
         #[arg(long, requires = "failed")]
         period: Option<Period>,
     },
-    /// Send what is due now (the daemon does this on its own).
+    /// Gửi những thư đã đến hạn (dịch vụ chạy nền tự làm việc này).
     Send,
 }
 

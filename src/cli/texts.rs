@@ -30,16 +30,112 @@ pub const CATALOG_UNUSABLE: &str = "không dùng được kế hoạch hoặc da
 pub const TEMPLATES_UNUSABLE: &str = "không dùng được các mẫu thư nhắc";
 pub const SOURCES_UNUSABLE: &str = "không dùng được tệp nguồn dữ liệu";
 
+/// The process could not start its async runtime (no threads, no memory).
+pub const NO_RUNTIME: &str = "không khởi động được bộ chạy bất đồng bộ";
+
 /// Before an error's text on stderr.
 pub const ERROR_PREFIX: &str = "lỗi";
 
 /// The help's layout: clap's own headings are English.
 pub const HELP_TEMPLATE: &str = "{about-with-newline}\nCách dùng: {usage}\n\n{all-args}{after-help}";
+/// How the help's usage line starts (see [`HELP_TEMPLATE`]).
+pub const USAGE_PREFIX: &str = "Cách dùng: ";
 pub const HELP_FLAG: &str = "In trợ giúp (--help: đầy đủ)";
 pub const VERSION_FLAG: &str = "In phiên bản";
 pub const COMMANDS_HEADING: &str = "Lệnh";
 pub const OPTIONS_HEADING: &str = "Tùy chọn";
 pub const ARGUMENTS_HEADING: &str = "Tham số";
+
+/// clap's markers after an argument's help, written again in Vietnamese.
+pub fn env_marker(var: &str) -> String {
+    format!("[biến môi trường: {var}]")
+}
+
+pub fn default_marker(value: &str) -> String {
+    format!("[mặc định: {value}]")
+}
+
+pub fn values_marker(values: &str) -> String {
+    format!("[giá trị: {values}]")
+}
+
+/// Before the list of an argument's values and their help (long help).
+pub const VALUES_HEADING: &str = "Giá trị:";
+/// The subcommand's placeholder in a usage line.
+pub const COMMAND_PLACEHOLDER: &str = "LỆNH";
+
+/// The Vietnamese placeholder of an argument's value, by clap's English one.
+pub fn placeholder(english: &str) -> Option<&'static str> {
+    Some(match english {
+        "PERIOD" => "QUÝ",
+        "AGENCY" => "CƠ_QUAN",
+        "FORMAT" | "LOG_FORMAT" => "ĐỊNH_DẠNG",
+        "FILE" | "OUTPUT" | "FILES" => "TỆP",
+        "OUT" => "THƯ_MỤC",
+        "SECS" => "GIÂY",
+        "SOURCE" => "NGUỒN",
+        "STATUS" => "TRẠNG_THÁI",
+        "SECTION" => "LĨNH_VỰC",
+        "ROUND" => "ĐỢT",
+        "AT" => "THỜI_ĐIỂM",
+        "OPERATOR" => "NGƯỜI_YÊU_CẦU",
+        "LIMIT" => "SỐ_DÒNG",
+        "ID" => "SỐ",
+        "JOB" => "CÔNG_VIỆC",
+        _ => return None,
+    })
+}
+
+/// The parts of a usage line clap writes in English.
+pub fn usage(line: &str) -> String {
+    let line = line.trim();
+    let line = line.strip_prefix("Usage:").map(str::trim_start).unwrap_or(line);
+    format!("Cách dùng: {}", line.replace("[OPTIONS]", "[TÙY_CHỌN]"))
+}
+
+/// A command line clap could not parse, by clap's kind of error. `arg` is the argument
+/// as written in the usage (`--period <QUÝ>`), `value` what the operator gave.
+pub mod parse {
+    pub fn unknown_argument(arg: &str) -> String {
+        format!("không có tùy chọn `{arg}` ở lệnh này")
+    }
+    pub fn unknown_command(name: &str) -> String {
+        format!("không có lệnh `{name}`")
+    }
+    pub fn did_you_mean(what: &str) -> String {
+        format!("có phải ý là `{what}`?")
+    }
+    pub fn missing_value(arg: &str) -> String {
+        format!("{arg} cần một giá trị")
+    }
+    pub fn bad_value(arg: &str, value: &str) -> String {
+        format!("giá trị `{value}` không dùng được cho {arg}")
+    }
+    pub fn valid_values(values: &str) -> String {
+        format!("giá trị dùng được: {values}")
+    }
+    pub const PERIOD_HINT: &str = "cần một quý, ví dụ 2024-Q2, Q2/2024 hoặc Quý II/2024";
+    pub const TIME_HINT: &str = "cần một thời điểm RFC 3339, ví dụ 2024-07-15T08:00:00+07:00";
+    pub const NUMBER_HINT: &str = "cần một số nguyên";
+    pub fn missing_required(args: &str) -> String {
+        format!("thiếu tham số bắt buộc: {args}")
+    }
+    pub fn missing_command(choices: &str) -> String {
+        format!("thiếu lệnh; chọn một trong: {choices}")
+    }
+    pub fn conflict(arg: &str, other: &str) -> String {
+        format!("{arg} không dùng cùng với {other}")
+    }
+    pub fn value_count(arg: &str) -> String {
+        format!("số giá trị cho {arg} không đúng")
+    }
+    pub fn no_equals(arg: &str) -> String {
+        format!("{arg} cần dấu = ngay trước giá trị ({arg}=…)")
+    }
+    pub const NOT_UTF8: &str = "dòng lệnh có phần không phải văn bản UTF-8";
+    pub const UNUSABLE: &str = "dòng lệnh không dùng được";
+    pub const MORE: &str = "Xem thêm: --help";
+}
 
 /// A file that cannot be used as input.
 pub fn no_such_file(path: &std::path::Path) -> String {
@@ -96,6 +192,29 @@ mod tests {
             &unknown_agency("x", "y"),
             &unknown_as_of(1, "2024-Q2"),
             &token_trimmed("X"),
+            &env_marker("X"),
+            &default_marker("X"),
+            &values_marker("X"),
+            VALUES_HEADING,
+            COMMAND_PLACEHOLDER,
+            &usage("Usage: chiso gaps [OPTIONS]"),
+            &parse::unknown_argument("x"),
+            &parse::unknown_command("x"),
+            &parse::did_you_mean("x"),
+            &parse::missing_value("x"),
+            &parse::bad_value("x", "y"),
+            &parse::valid_values("x"),
+            parse::PERIOD_HINT,
+            parse::TIME_HINT,
+            parse::NUMBER_HINT,
+            &parse::missing_required("x"),
+            &parse::missing_command("x"),
+            &parse::conflict("x", "y"),
+            &parse::value_count("x"),
+            &parse::no_equals("x"),
+            parse::NOT_UTF8,
+            parse::UNUSABLE,
+            parse::MORE,
         ] {
             assert!(chiso::text::is_nfc(t), "{t}");
         }
