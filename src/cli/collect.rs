@@ -515,7 +515,7 @@ pub async fn template(ctx: &Ctx, agency: &str, period: Period, output: Option<Pa
     let known = known_values(&app, &agency, period).await?;
     let spec =
         chiso::report::template::build_spec(&app.catalog, &app.dir, &app.settings.calendar, &agency, period, &known);
-    let bytes = chiso::report::template::write(&spec).context("cannot write the workbook")?;
+    let bytes = chiso::report::template::write(&spec).context(super::texts::WORKBOOK_NOT_WRITTEN)?;
     let out = output.unwrap_or_else(|| PathBuf::from(format!("data/templates/{agency}-{period}.xlsx")));
     super::write_file(&out, &bytes)?;
     println!(

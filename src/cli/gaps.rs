@@ -245,7 +245,7 @@ pub async fn gaps(ctx: &Ctx, args: GapsArgs) -> anyhow::Result<ExitCode> {
         GapFormat::Xlsx => {
             let out =
                 args.output.clone().unwrap_or_else(|| PathBuf::from(format!("data/reports/gaps-{}.xlsx", args.period)));
-            let bytes = write_xlsx(&app, args.period, &rows).context("cannot write the workbook")?;
+            let bytes = write_xlsx(&app, args.period, &rows).context(super::texts::WORKBOOK_NOT_WRITTEN)?;
             super::write_file(&out, &bytes)?;
             println!("{} dòng → {}", rows.len(), out.display());
         }

@@ -388,7 +388,7 @@ pub fn read_input(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
     match std::fs::read(path) {
         Ok(bytes) => Ok(bytes),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(unusable(texts::no_such_file(path)).into()),
-        Err(e) => Err(anyhow::Error::new(e).context(format!("cannot read {}", path.display()))),
+        Err(e) => Err(anyhow::anyhow!("{}: {}", texts::cannot_read(path), chiso::messages::io_reason(&e))),
     }
 }
 
@@ -401,9 +401,11 @@ pub fn resolve_agency(dir: &chiso::catalog::Directory, name: &str) -> Result<chi
 /// Writes a file the operator asked for, creating its folder.
 pub fn write_file(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        std::fs::create_dir_all(parent)
+            .map_err(|e| anyhow::anyhow!("{}: {}", texts::cannot_create(parent), chiso::messages::io_reason(&e)))?;
     }
-    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+    std::fs::write(path, bytes)
+        .map_err(|e| anyhow::anyhow!("{}: {}", texts::cannot_write(path), chiso::messages::io_reason(&e)))
 }
 
 /// A failure that maps to a given exit code.
@@ -420,7 +422,13 @@ pub fn describe_error(e: &anyhow::Error) -> String {
     let mut out = String::new();
     for cause in e.chain() {
         let text = cause.to_string();
-        if text.is_empty() || out.contains(&text) {
+        // The crates underneath speak English; the message above one of their errors
+        // already says what it means (`chiso::messages`).
+        let foreign = cause.is::<std::io::Error>()
+            || cause.is::<sqlx::Error>()
+            || cause.is::<figment::Error>()
+            || cause.is::<toml::de::Error>();
+        if text.is_empty() || out.contains(&text) || (foreign && !out.is_empty()) {
             continue;
         }
         if !out.is_empty() {
@@ -474,7 +482,7 @@ pub struct Ctx {
 
 /// Opens the job context with the command line's `--wait`.
 pub async fn open_app(ctx: &Ctx) -> anyhow::Result<chiso::app::Context> {
-    let mut app = chiso::app::Context::open(ctx.settings.clone()).await.context("cannot open the warehouse")?;
+    let mut app = chiso::app::Context::open(ctx.settings.clone()).await.context(texts::WAREHOUSE_UNUSABLE)?;
     app.lease_wait = ctx.wait;
     Ok(app)
 }
@@ -498,7 +506,7 @@ fn init_tracing(settings: &Settings, format: Option<LogFormatArg>) {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let loaded = config::load(cli.config.as_deref()).context("the settings are not usable")?;
+    let loaded = config::load(cli.config.as_deref()).context(texts::SETTINGS_UNUSABLE)?;
     init_tracing(&loaded.settings, cli.log_format);
     for var in &loaded.trimmed {
         eprintln!("{}", texts::token_trimmed(var));

@@ -278,10 +278,10 @@ pub async fn run_outbox(ctx: &Ctx, cmd: OutboxCommand) -> anyhow::Result<ExitCod
         }
         OutboxCommand::Show { id } => {
             let Some(row) = app.wh.outbox(None, None, Some(id)).await?.into_iter().next() else {
-                anyhow::bail!(Failed { code: 2, message: format!("no message {id} in the outbox") });
+                anyhow::bail!(Failed { code: 2, message: super::texts::no_message(id) });
             };
             let Some((text, _html, attachments)) = app.wh.message_bodies(id).await? else {
-                anyhow::bail!(Failed { code: 2, message: format!("no message {id} in the outbox") });
+                anyhow::bail!(Failed { code: 2, message: super::texts::no_message(id) });
             };
             println!("Message {id}: {}", row.key);
             println!("  kind       {}  status {}  attempts {}", row.kind, row.status, row.attempts);
@@ -330,10 +330,7 @@ pub async fn run_outbox(ctx: &Ctx, cmd: OutboxCommand) -> anyhow::Result<ExitCod
                 print_delivery(&app, &d);
                 ExitCode::SUCCESS
             } else {
-                anyhow::bail!(Failed {
-                    code: 2,
-                    message: format!("message {id} is not failed or partial (or does not exist): nothing to retry"),
-                });
+                anyhow::bail!(Failed { code: 2, message: super::texts::nothing_to_retry(id) });
             }
         }
         OutboxCommand::Send => {

@@ -137,6 +137,44 @@ pub mod parse {
     pub const MORE: &str = "Xem thêm: --help";
 }
 
+/// What could not be done, before the reason (`lỗi: không dùng được cấu hình: …`).
+pub const SETTINGS_UNUSABLE: &str = "không dùng được cấu hình";
+pub const WAREHOUSE_UNUSABLE: &str = "không mở được kho dữ liệu";
+pub const WORKBOOK_NOT_WRITTEN: &str = "không ghi được sổ tính";
+pub const PLAN_NOT_WRITTEN: &str = "không ghi được kế hoạch thành tệp TOML";
+
+pub fn cannot_read(path: &std::path::Path) -> String {
+    format!("không đọc được {}", path.display())
+}
+
+pub fn cannot_create(path: &std::path::Path) -> String {
+    format!("không tạo được thư mục {}", path.display())
+}
+
+pub fn cannot_write(path: &std::path::Path) -> String {
+    format!("không ghi được {}", path.display())
+}
+
+pub fn cannot_replace(path: &std::path::Path) -> String {
+    format!("không thay được {}", path.display())
+}
+
+/// A `--source` that the sources file does not have.
+pub fn unknown_source(id: &str) -> String {
+    format!("--source `{id}`: không có nguồn này trong tệp nguồn dữ liệu")
+}
+
+/// A message number the outbox does not have.
+pub fn no_message(id: i64) -> String {
+    format!("không có thư số {id} trong hộp thư đi")
+}
+
+pub fn nothing_to_retry(id: i64) -> String {
+    format!(
+        "thư số {id} không ở trạng thái gửi không được hay gửi được một phần (hoặc không có): không có gì để gửi lại"
+    )
+}
+
 /// A file that cannot be used as input.
 pub fn no_such_file(path: &std::path::Path) -> String {
     format!("không đọc được {}: không có tệp này", path.display())
@@ -162,7 +200,7 @@ pub fn unknown_as_of(id: i64, period: &str) -> String {
 
 /// A token trimmed of the whitespace around it.
 pub fn token_trimmed(var: &str) -> String {
-    format!("cảnh báo: {var} có khoảng trắng hoặc dấu xuống dòng ở đầu/cuối; đã bỏ (token trimmed)")
+    format!("cảnh báo: {var} có khoảng trắng hoặc dấu xuống dòng ở đầu/cuối; đã bỏ đi")
 }
 
 #[cfg(test)]
@@ -192,6 +230,17 @@ mod tests {
             &unknown_agency("x", "y"),
             &unknown_as_of(1, "2024-Q2"),
             &token_trimmed("X"),
+            SETTINGS_UNUSABLE,
+            WAREHOUSE_UNUSABLE,
+            WORKBOOK_NOT_WRITTEN,
+            PLAN_NOT_WRITTEN,
+            &cannot_read(p),
+            &cannot_create(p),
+            &cannot_write(p),
+            &cannot_replace(p),
+            &unknown_source("x"),
+            &no_message(1),
+            &nothing_to_retry(1),
             &env_marker("X"),
             &default_marker("X"),
             &values_marker("X"),
