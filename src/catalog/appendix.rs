@@ -286,9 +286,9 @@ mod tests {
         assert_eq!(err, "plan.txt:11: dòng số 1 đứng trước mọi tiêu đề lĩnh vực (I. CHÍNH QUYỀN SỐ …)");
         let stray = SMALL.replace("\tI. CHÍNH QUYỀN SỐ\n", "\tkhông phải tiêu đề\n");
         let err = parse_appendix(&stray, "plan.txt").unwrap_err().to_string();
-        assert_eq!(err, "plan.txt:11: an unnumbered row with no item above it to belong to");
+        assert_eq!(err, "plan.txt:11: dòng không đánh số mà phía trên không có nhiệm vụ nào để thuộc về");
         let dup = SMALL.replace("\t2.\n", "\t1.\n");
-        assert!(parse_appendix(&dup, "plan.txt").unwrap_err().to_string().contains("appears twice"));
+        assert!(parse_appendix(&dup, "plan.txt").unwrap_err().to_string().contains("xuất hiện hai lần"));
         assert!(matches!(parse_appendix("no table here", "x.txt"), Err(AppendixError::NoAppendix { .. })));
         let no_lead = SMALL.replace("\tCơ quan chủ trì\n", "\tGhi chú\n");
         assert!(parse_appendix(&no_lead, "x.txt").unwrap_err().to_string().contains("Cơ quan chủ trì"));
