@@ -314,3 +314,43 @@ fn what_stops_a_command_is_said_in_vietnamese() {
         }
     }
 }
+
+#[test]
+fn summaries_tables_and_statuses_are_vietnamese() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cycle = chiso(d, &["cycle", "--period", "2024-Q3"], &[]);
+    let (stdout, stderr) = out(&cycle);
+    assert!(stdout.contains("kho dữ liệu") && stdout.contains("chỉ tiêu"), "{stdout}{stderr}");
+    let mut shown = vec![("cycle".to_string(), stdout)];
+    for args in [
+        &["db", "migrate"][..],
+        &["runs", "list"][..],
+        &["runs", "show", "1"][..],
+        &["outbox", "list"][..],
+        &["outbox", "show", "1"][..],
+        &["rejects", "--period", "2024-Q3"][..],
+        &["gaps", "--period", "2024-Q3", "--limit", "5"][..],
+        &["remind", "--period", "2024-Q3", "--dry-run"][..],
+    ] {
+        let o = chiso(d, args, &[]);
+        let (stdout, stderr) = out(&o);
+        assert!(o.status.code().is_some_and(|c| c <= 1), "{args:?}: {stderr}");
+        assert!(!stdout.trim().is_empty(), "{args:?} printed nothing: {stderr}");
+        shown.push((args.join(" "), stdout));
+    }
+    let outbox = &shown.iter().find(|(c, _)| c == "outbox list").unwrap().1;
+    assert!(outbox.contains("thư nhắc") && outbox.contains(" thư"), "{outbox}");
+    let show = &shown.iter().find(|(c, _)| c == "outbox show 1").unwrap().1;
+    assert!(show.starts_with("Thư số 1:") && show.contains("trạng thái"), "{show}");
+    let runs = &shown.iter().find(|(c, _)| c == "runs list").unwrap().1;
+    assert!(runs.contains("thành công"), "{runs}");
+    for (command, text) in &shown {
+        for english in [
+            " queued", "succeeded", " partial", " failed", " messages", "Message ", "subject", "not before",
+            "up to date", "applied", "warehouse", "indicators", "flagged", "unresolved", "reminder ", "attached",
+        ] {
+            assert!(!text.contains(english), "{command} shows `{english}`:\n{text}");
+        }
+    }
+}

@@ -603,9 +603,9 @@ async fn db_migrate(ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let report = wh.migrate().await?;
     chiso::jobs::lease::mark_interrupted(&wh).await?;
     if report.applied.is_empty() {
-        println!("{} {}: up to date ({} migrations applied earlier)", wh.backend(), wh.url(), report.already);
+        println!("{} {}: {}", wh.backend(), wh.url(), texts::migrations_up_to_date(report.already));
     } else {
-        println!("{} {}: applied {}", wh.backend(), wh.url(), report.applied.join(", "));
+        println!("{} {}: {}", wh.backend(), wh.url(), texts::migrations_applied(&report.applied.join(", ")));
     }
     wh.close().await;
     Ok(ExitCode::SUCCESS)
@@ -619,17 +619,19 @@ async fn cycle(ctx: &Ctx, period: Option<Period>) -> anyhow::Result<ExitCode> {
     let (dir, catalog) = chiso::app::load_catalog(&ctx.settings).context(texts::CATALOG_UNUSABLE)?;
     let report = chiso::catalog::check::CheckReport::build(&catalog, &dir);
     let app = open_app(ctx).await?;
-    println!("  warehouse   {} {}", app.wh.backend(), app.wh.url());
+    println!("  kho dữ liệu  {} {}", app.wh.backend(), app.wh.url());
     println!(
-        "  plan        {}: {} indicators, {} flagged ({} settled), {} unresolved names: {}",
-        catalog.plan.id,
-        report.indicators,
-        report.flagged.len(),
-        report.flagged.iter().filter(|f| f.settled.is_some()).count(),
-        report.unresolved_agencies.len(),
-        if report.ok { "OK" } else { "NOT OK (run `chiso plan check`)" }
+        "  kế hoạch     {}",
+        texts::cycle_plan(
+            &catalog.plan.id,
+            report.indicators,
+            report.flagged.len(),
+            report.flagged.iter().filter(|f| f.settled.is_some()).count(),
+            report.unresolved_agencies.len(),
+            report.ok
+        )
     );
-    println!("  sources     {} ({})", app.sources.len(), app.settings.collect.sources.display());
+    println!("  nguồn        {} ({})", app.sources.len(), app.settings.collect.sources.display());
     println!();
     let req = chiso::jobs::collect::CollectRequest::new(
         period,

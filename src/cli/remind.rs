@@ -11,7 +11,7 @@ use chiso::jobs::remind::{RemindReport, RemindRequest, remind, send_due};
 use chiso::remind::deliver::{DeliveryReport, Fault};
 use chiso::warehouse::Trigger;
 
-use super::{Ctx, Failed, OutputFormat};
+use super::{Ctx, Failed, OutputFormat, texts};
 
 #[derive(Debug, Args)]
 pub struct RemindArgs {
@@ -255,7 +255,14 @@ pub async fn run_outbox(ctx: &Ctx, cmd: OutboxCommand) -> anyhow::Result<ExitCod
                         let recipients = r
                             .recipients
                             .iter()
-                            .map(|x| format!("{} {} {}", x.kind, x.address, x.status))
+                            .map(|x| {
+                                format!(
+                                    "{} {} {}",
+                                    texts::message_kind(&x.kind),
+                                    x.address,
+                                    texts::message_status(&x.status)
+                                )
+                            })
                             .collect::<Vec<_>>()
                             .join("\n");
                         let when =
@@ -263,15 +270,15 @@ pub async fn run_outbox(ctx: &Ctx, cmd: OutboxCommand) -> anyhow::Result<ExitCod
                         table.add_row([
                             r.id.to_string(),
                             r.key.clone(),
-                            r.kind.clone(),
-                            r.status.clone(),
+                            texts::message_kind(&r.kind).to_string(),
+                            texts::message_status(&r.status).to_string(),
                             r.attempts.to_string(),
                             recipients,
                             when,
                         ]);
                     }
                     println!("{table}");
-                    println!("{} messages", rows.len());
+                    println!("{}", texts::message_count(rows.len()));
                 }
             }
             ExitCode::SUCCESS
@@ -283,29 +290,35 @@ pub async fn run_outbox(ctx: &Ctx, cmd: OutboxCommand) -> anyhow::Result<ExitCod
             let Some((text, _html, attachments)) = app.wh.message_bodies(id).await? else {
                 anyhow::bail!(Failed { code: 2, message: super::texts::no_message(id) });
             };
-            println!("Message {id}: {}", row.key);
-            println!("  kind       {}  status {}  attempts {}", row.kind, row.status, row.attempts);
-            println!("  subject    {}", row.subject);
-            println!("  not before {}", local(&app, row.not_before));
+            let [kind, status, attempts, subject, not_before, sent] = texts::MESSAGE_LABELS;
+            println!("Thư số {id}: {}", row.key);
+            println!(
+                "  {kind:<11}{}  {status} {}  {attempts} {}",
+                texts::message_kind(&row.kind),
+                texts::message_status(&row.status),
+                row.attempts
+            );
+            println!("  {subject:<11}{}", row.subject);
+            println!("  {not_before:<11}{}", local(&app, row.not_before));
             if let Some(t) = row.sent_at {
-                println!("  sent       {}", local(&app, t));
+                println!("  {sent:<11}{}", local(&app, t));
             }
             if let Some(e) = &row.last_error {
-                println!("  last error {e}");
+                println!("  lỗi gần nhất {e}");
             }
             for r in &row.recipients {
                 println!(
-                    "  {:<3} {} <{}> — {}{}{}",
-                    r.kind,
+                    "  {:<8} {} <{}> — {}{}{}",
+                    texts::message_kind(&r.kind),
                     r.name,
                     r.address,
-                    r.status,
+                    texts::message_status(&r.status),
                     r.smtp_code.map(|c| format!(" {c}")).unwrap_or_default(),
                     r.error.as_deref().map(|e| format!(" {e}")).unwrap_or_default()
                 );
             }
             for a in attachments {
-                println!("  attached   {a}");
+                println!("  đính kèm   {a}");
             }
             print_why(&app, id, &row.round).await?;
             println!();
@@ -325,7 +338,7 @@ pub async fn run_outbox(ctx: &Ctx, cmd: OutboxCommand) -> anyhow::Result<ExitCod
         }
         OutboxCommand::Retry { id: Some(id), .. } => {
             if app.wh.retry_message(id, Utc::now()).await? {
-                println!("message {id} queued again for its failed recipients");
+                println!("{}", texts::requeued(id));
                 let d = send_due(&app, Utc::now(), fault_from_env()).await?;
                 print_delivery(&app, &d);
                 ExitCode::SUCCESS

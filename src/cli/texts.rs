@@ -15,6 +15,71 @@ pub fn run_status(status: &str) -> &str {
     }
 }
 
+/// A run's stored error as an operator reads it: the one the library stores in English
+/// (a run cut short by a stopped process) said in Vietnamese; others are already.
+pub fn run_error(error: &str) -> String {
+    match error.strip_prefix("interrupted: ") {
+        Some("the process stopped before the run ended") => {
+            "bị gián đoạn: tiến trình dừng trước khi lần chạy kết thúc".to_string()
+        }
+        Some(why) => format!("bị gián đoạn: {why}"),
+        None => error.to_string(),
+    }
+}
+
+/// A reminder message's state in the outbox, and a recipient's.
+pub fn message_status(status: &str) -> &str {
+    match status {
+        "queued" => "chờ gửi",
+        "sending" => "đang gửi",
+        "sent" => "đã gửi",
+        "partial" => "gửi được một phần",
+        "failed" => "gửi không được",
+        "cancelled" => "đã hủy",
+        "pending" => "chưa gửi",
+        other => other,
+    }
+}
+
+/// A message's kind and a recipient's role.
+pub fn message_kind(kind: &str) -> &str {
+    match kind {
+        "reminder" => "thư nhắc",
+        "correction" => "thư đính chính",
+        "to" => "gửi",
+        "cc" => "đồng gửi",
+        other => other,
+    }
+}
+
+/// What `outbox list` and `outbox show` print around the table.
+pub fn message_count(n: usize) -> String {
+    format!("{n} thư")
+}
+
+pub fn requeued(id: i64) -> String {
+    format!("đã đưa thư số {id} lại vào hàng chờ cho những người nhận chưa nhận được")
+}
+
+pub const MESSAGE_LABELS: [&str; 6] = ["loại", "trạng thái", "lần gửi", "tiêu đề", "chờ đến", "đã gửi lúc"];
+
+/// `db migrate`.
+pub fn migrations_up_to_date(already: usize) -> String {
+    format!("đã mới nhất ({already} bản nâng cấp đã áp dụng trước đó)")
+}
+
+pub fn migrations_applied(names: &str) -> String {
+    format!("đã áp dụng {names}")
+}
+
+/// `cycle`: the plan's line in the header.
+pub fn cycle_plan(id: &str, indicators: usize, flagged: usize, settled: usize, unresolved: usize, ok: bool) -> String {
+    format!(
+        "{id}: {indicators} chỉ tiêu, {flagged} cần xem lại ({settled} đã xử lý), {unresolved} tên chưa xác định: {}",
+        if ok { "OK" } else { "CHƯA ỔN (chạy `chiso plan check`)" }
+    )
+}
+
 /// Who started a run.
 pub fn trigger(trigger: &str) -> &str {
     match trigger {
@@ -230,6 +295,16 @@ mod tests {
             &unknown_agency("x", "y"),
             &unknown_as_of(1, "2024-Q2"),
             &token_trimmed("X"),
+            &run_error("interrupted: the process stopped before the run ended"),
+            message_status("queued"),
+            message_status("partial"),
+            message_kind("reminder"),
+            message_kind("cc"),
+            &message_count(2),
+            &requeued(1),
+            &migrations_up_to_date(6),
+            &migrations_applied("x"),
+            &cycle_plan("x", 1, 1, 1, 0, false),
             SETTINGS_UNUSABLE,
             WAREHOUSE_UNUSABLE,
             WORKBOOK_NOT_WRITTEN,
