@@ -332,6 +332,9 @@ pub mod jobs {
     pub fn unknown_source(id: &str) -> String {
         format!("không có nguồn `{id}` trong tệp nguồn dữ liệu")
     }
+    pub fn unknown_source_among(id: &str, known: &str) -> String {
+        format!("không có nguồn `{id}`; các nguồn đã cấu hình: {known}")
+    }
     pub fn http_client(why: &str) -> String {
         format!("không dựng được bộ tải HTTP: {why}")
     }
@@ -436,6 +439,7 @@ mod tests {
             appendix::empty("f"),
             jobs::unknown_source("x"),
             jobs::http_client("x"),
+            jobs::unknown_source_among("x", "y"),
             jobs::unknown_round("x", "y"),
             warehouse::connect("u", "w"),
             warehouse::create_dir("p", "w"),

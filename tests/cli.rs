@@ -60,7 +60,7 @@ fn the_main_command_runs_twice_on_the_embedded_defaults() {
     let first = chiso(dir.path(), &["cycle"], &[]);
     let (stdout, stderr) = text(&first);
     assert!(first.status.success(), "{stdout}\n{stderr}");
-    assert!(stdout.contains("Quý II/2024") && stdout.contains("174 indicators"), "{stdout}");
+    assert!(stdout.contains("Quý II/2024") && stdout.contains("174 chỉ tiêu"), "{stdout}");
     assert!(dir.path().join("data/chiso.db").exists());
     // The cycle ends with the reminders, written as .eml files and said where.
     assert!(stdout.contains("data/outbox/2024-Q2"), "{stdout}");

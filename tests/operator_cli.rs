@@ -347,8 +347,22 @@ fn summaries_tables_and_statuses_are_vietnamese() {
     assert!(runs.contains("thành công"), "{runs}");
     for (command, text) in &shown {
         for english in [
-            " queued", "succeeded", " partial", " failed", " messages", "Message ", "subject", "not before",
-            "up to date", "applied", "warehouse", "indicators", "flagged", "unresolved", "reminder ", "attached",
+            " queued",
+            "succeeded",
+            " partial",
+            " failed",
+            " messages",
+            "Message ",
+            "subject",
+            "not before",
+            "up to date",
+            "applied",
+            "warehouse",
+            "indicators",
+            "flagged",
+            "unresolved",
+            "reminder ",
+            "attached",
         ] {
             assert!(!text.contains(english), "{command} shows `{english}`:\n{text}");
         }
