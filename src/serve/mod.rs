@@ -28,15 +28,13 @@ use settings::Schedule;
 /// Why the daemon could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    #[error("admin.bind `{0}` is not an address like 127.0.0.1:8080")]
+    #[error("{}", crate::messages::serve::bad_bind(.0))]
     BadBind(String),
-    #[error(
-        "admin.bind {0} is not a loopback address and no admin token is set: set CHISO_ADMIN__TOKEN, or bind to 127.0.0.1"
-    )]
+    #[error("{}", crate::messages::serve::insecure(.0))]
     Insecure(String),
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("{}", crate::messages::serve::cannot_listen(.addr, &crate::messages::io_reason(.source)))]
     Listen { addr: String, source: std::io::Error },
-    #[error("the scheduler failed: {0}")]
+    #[error("{}", crate::messages::serve::scheduler(.0))]
     Scheduler(String),
     #[error(transparent)]
     Warehouse(#[from] WarehouseError),
