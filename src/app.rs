@@ -27,11 +27,11 @@ pub enum LoadError {
     Directory(#[from] DirectoryError),
     #[error(transparent)]
     Plan(#[from] PlanError),
-    #[error("{path}: the coordinator `{id}` is not in the directory")]
+    #[error("{}", crate::messages::catalog::coordinator(.path, .id))]
     Coordinator { path: String, id: String },
     #[error(transparent)]
     Vocabulary(#[from] crate::domain::vocabulary::VocabularyError),
-    #[error("cannot read {path}: {source}")]
+    #[error("{}", crate::messages::catalog::cannot_read(.path, &crate::messages::io_reason(.source)))]
     Read { path: String, source: std::io::Error },
 }
 

@@ -120,6 +120,9 @@ pub struct AdminSettings {
     /// From `CHISO_ADMIN__TOKEN` only.
     #[serde(default)]
     pub token: Secret,
+    /// From `CHISO_ADMIN__VIEWER_TOKEN` only: reads the dashboard and the API, starts nothing.
+    #[serde(default)]
+    pub viewer_token: Secret,
 }
 
 fn request_timeout_default() -> u64 {
@@ -162,13 +165,13 @@ pub struct Settings {
 /// Why the settings cannot be used. Each names where the bad value came from.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read {path}: {source}")]
+    #[error("{}", crate::messages::config::cannot_read(.path, &crate::messages::io_reason(.source)))]
     Io { path: String, source: std::io::Error },
     #[error("{0}")]
     Figment(Box<figment::Error>),
-    #[error("{origin}: `{key}`: {reason}")]
+    #[error("{}", crate::messages::config::invalid(.origin, .key, .reason))]
     Invalid { origin: String, key: String, reason: String },
-    #[error("the environment variable {var} is not valid UTF-8")]
+    #[error("{}", crate::messages::config::not_unicode(.var))]
     NotUnicode { var: String },
 }
 
@@ -179,14 +182,18 @@ impl From<figment::Error> for ConfigError {
 }
 
 /// Keys that hold secrets, with the variable each must come from.
-const SECRET_KEYS: &[(&str, &str)] =
-    &[("mail.smtp.password", "CHISO_MAIL__SMTP__PASSWORD"), ("admin.token", "CHISO_ADMIN__TOKEN")];
+const SECRET_KEYS: &[(&str, &str)] = &[
+    ("mail.smtp.password", "CHISO_MAIL__SMTP__PASSWORD"),
+    ("admin.token", "CHISO_ADMIN__TOKEN"),
+    ("admin.viewer_token", "CHISO_ADMIN__VIEWER_TOKEN"),
+];
 
 /// Keys whose environment value is a string whatever it looks like (a numeric token, a
 /// user name `123456`), never read as a TOML number or boolean.
 const STRING_KEYS: &[&str] = &[
     "mail.smtp.password",
     "admin.token",
+    "admin.viewer_token",
     "mail.smtp.username",
     "mail.smtp.host",
     "mail.from",
@@ -197,7 +204,7 @@ const STRING_KEYS: &[&str] = &[
 
 /// Tokens: whitespace around them (a newline left by `echo` or an editor) is trimmed,
 /// with a warning.
-const TOKEN_KEYS: &[&str] = &["admin.token"];
+const TOKEN_KEYS: &[&str] = &["admin.token", "admin.viewer_token"];
 
 /// The layered settings and where they came from.
 #[derive(Debug, Clone)]
@@ -224,7 +231,7 @@ fn origin_of(figment: &Figment, key: &str) -> String {
             Some(Source::Custom(s)) => s.clone(),
             _ => meta.name.to_string(),
         },
-        None => "settings".to_string(),
+        None => crate::messages::config::SETTINGS.to_string(),
     }
 }
 
@@ -279,14 +286,15 @@ pub fn load_with_env(
     file: Option<&Path>,
     env: impl IntoIterator<Item = (String, String)>,
 ) -> Result<Loaded, ConfigError> {
-    let mut figment = Figment::new().merge(Named::new(Toml::string(EMBEDDED_DEFAULTS), "embedded defaults"));
-    let mut layers = vec!["embedded defaults".to_string()];
+    let mut figment =
+        Figment::new().merge(Named::new(Toml::string(EMBEDDED_DEFAULTS), crate::messages::config::EMBEDDED_LAYER));
+    let mut layers = vec![crate::messages::config::EMBEDDED_LAYER.to_string()];
     let mut trimmed = Vec::new();
     if let Some(path) = file {
         if !path.exists() {
             return Err(ConfigError::Io {
                 path: path.display().to_string(),
-                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+                source: std::io::Error::from(std::io::ErrorKind::NotFound),
             });
         }
         // Read it ourselves so a syntax error names the file and line.
@@ -295,8 +303,8 @@ pub fn load_with_env(
         if let Err(e) = toml::from_str::<toml::Table>(&text) {
             return Err(ConfigError::Invalid {
                 origin: path.display().to_string(),
-                key: "(syntax)".into(),
-                reason: e.to_string(),
+                key: crate::messages::config::SYNTAX_KEY.into(),
+                reason: crate::messages::toml_error(&text, &e),
             });
         }
         for (key, var) in SECRET_KEYS {
@@ -305,7 +313,7 @@ pub fn load_with_env(
                 return Err(ConfigError::Invalid {
                     origin: path.display().to_string(),
                     key: (*key).to_string(),
-                    reason: format!("secrets are not read from files; set the environment variable {var} instead"),
+                    reason: crate::messages::config::secret_in_file(var),
                 });
             }
         }
@@ -316,7 +324,7 @@ pub fn load_with_env(
             return Err(ConfigError::Invalid {
                 origin: path.display().to_string(),
                 key: "database.url".into(),
-                reason: "the URL carries a password; set CHISO_DATABASE__URL in the environment instead".into(),
+                reason: crate::messages::config::PASSWORD_IN_URL.into(),
             });
         }
         figment = figment.merge(Toml::file(path));
@@ -326,7 +334,7 @@ pub fn load_with_env(
         env.into_iter().filter(|(k, _)| k.starts_with("CHISO_") && k[6..].contains("__")).collect();
     if !env.is_empty() {
         let names: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
-        layers.push(format!("environment ({})", names.join(", ")));
+        layers.push(crate::messages::config::environment_layer(&names.join(", ")));
         let mut env_layer = String::new();
         for (k, v) in &env {
             // Build a TOML fragment so each value keeps its variable's name as its origin.
@@ -345,7 +353,7 @@ pub fn load_with_env(
             env_layer.push_str(&format!("{key} = {value}\n"));
         }
         let parsed: toml::Table = toml::from_str(&env_layer).map_err(|e| ConfigError::Invalid {
-            origin: "environment".into(),
+            origin: crate::messages::config::ENVIRONMENT_LAYER.into(),
             key: names.join(", "),
             reason: e.to_string(),
         })?;
@@ -394,7 +402,7 @@ fn describe_figment_error(e: figment::Error, figment: &Figment) -> ConfigError {
             _ => m.name.to_string(),
         })
         .unwrap_or_else(|| origin_of(figment, &key));
-    ConfigError::Invalid { origin, key, reason: e.kind.to_string() }
+    ConfigError::Invalid { origin, key, reason: crate::messages::config::wrong_value(&e.kind) }
 }
 
 fn validate(s: &Settings, figment: &Figment) -> Result<(), ConfigError> {
@@ -413,25 +421,22 @@ fn validate(s: &Settings, figment: &Figment) -> Result<(), ConfigError> {
     }
     let url = s.database.url.expose();
     if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-        return Err(invalid(
-            "database.url",
-            format!("`{}` is neither sqlite:PATH nor postgres://…", s.database.url.redacted()),
-        ));
+        return Err(invalid("database.url", crate::messages::config::bad_database_url(&s.database.url.redacted())));
     }
     if s.collect.concurrency == 0 || s.collect.concurrency > 64 {
-        return Err(invalid("collect.concurrency", "must be between 1 and 64".into()));
+        return Err(invalid("collect.concurrency", crate::messages::config::between(1, 64)));
     }
     if s.collect.http.max_attempts == 0 {
-        return Err(invalid("collect.http.max_attempts", "must be at least 1".into()));
+        return Err(invalid("collect.http.max_attempts", crate::messages::config::AT_LEAST_ONE.into()));
     }
     if !(s.collect.http.connect_timeout_secs > 0.0 && s.collect.http.read_timeout_secs > 0.0) {
-        return Err(invalid("collect.http", "timeouts must be positive".into()));
+        return Err(invalid("collect.http", crate::messages::config::TIMEOUTS_POSITIVE.into()));
     }
     if !(0.0..=100.0).contains(&s.evaluate.tolerance_pp) {
-        return Err(invalid("evaluate.tolerance_pp", "must be between 0 and 100 percentage points".into()));
+        return Err(invalid("evaluate.tolerance_pp", crate::messages::config::TOLERANCE_PP.into()));
     }
     if !(0.0..=1.0).contains(&s.evaluate.tolerance_count_ratio) {
-        return Err(invalid("evaluate.tolerance_count_ratio", "must be between 0 and 1 (0.1 = 10%)".into()));
+        return Err(invalid("evaluate.tolerance_count_ratio", crate::messages::config::TOLERANCE_RATIO.into()));
     }
     if let Err(e) = crate::remind::SendingCalendar::new(&s.remind.working, s.calendar.timezone) {
         let key = match e {
@@ -444,68 +449,59 @@ fn validate(s: &Settings, figment: &Figment) -> Result<(), ConfigError> {
         return Err(invalid(key, e.to_string()));
     }
     if !s.remind.rate_per_second.is_finite() || s.remind.rate_per_second <= 0.0 {
-        return Err(invalid("remind.rate_per_second", "must be positive".into()));
+        return Err(invalid("remind.rate_per_second", crate::messages::config::POSITIVE.into()));
     }
     if s.remind.max_attempts == 0 || s.remind.concurrency == 0 {
-        return Err(invalid("remind.max_attempts", "max_attempts and concurrency must be at least 1".into()));
+        return Err(invalid("remind.max_attempts", crate::messages::config::ATTEMPTS_AND_CONCURRENCY.into()));
     }
     let mut ids = std::collections::HashSet::new();
     let mut schedule_ids = std::collections::BTreeSet::new();
     for sch in &s.serve.schedules {
         if !schedule_ids.insert(sch.id.as_str()) || sch.id.is_empty() {
-            return Err(invalid("serve.schedule", format!("schedule id `{}` must be unique and not empty", sch.id)));
+            return Err(invalid("serve.schedule", crate::messages::config::schedule_id(&sch.id)));
         }
         if let Err(e) =
             schedule::parse_cron(&sch.cron).and_then(|c| schedule::check_fires(&sch.cron, &c, s.calendar.timezone))
         {
-            return Err(invalid("serve.schedule", format!("schedule `{}`: {e}", sch.id)));
+            return Err(invalid("serve.schedule", crate::messages::config::schedule(&sch.id, &e)));
         }
     }
     if s.serve.delivery_interval_secs == 0 {
-        return Err(invalid("serve.delivery_interval_secs", "must be at least 1".into()));
+        return Err(invalid("serve.delivery_interval_secs", crate::messages::config::AT_LEAST_ONE.into()));
     }
     for r in &s.remind.rounds {
         if r.id.is_empty()
             || !r.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
             || !ids.insert(r.id.clone())
         {
-            return Err(invalid(
-                "remind.round",
-                format!("round id `{}` must be unique lowercase ASCII (letters, digits, _)", r.id),
-            ));
+            return Err(invalid("remind.round", crate::messages::config::round_id(&r.id)));
         }
         if r.statuses.is_empty() {
-            return Err(invalid("remind.round", format!("round `{}` lists no statuses", r.id)));
+            return Err(invalid("remind.round", crate::messages::config::round_without_statuses(&r.id)));
         }
     }
     if s.database.max_connections == 0 {
-        return Err(invalid("database.max_connections", "must be at least 1".into()));
+        return Err(invalid("database.max_connections", crate::messages::config::AT_LEAST_ONE.into()));
     }
     if s.log.level.parse::<tracing_subscriber::EnvFilter>().is_err() {
-        return Err(invalid(
-            "log.level",
-            format!("`{}` is not a log filter (try info, debug, chiso=debug)", s.log.level),
-        ));
+        return Err(invalid("log.level", crate::messages::config::log_filter(&s.log.level)));
     }
     if s.mail.from.parse::<lettre::message::Mailbox>().is_err() {
-        return Err(invalid("mail.from", format!("`{}` is not a mailbox like `Name <address@domain>`", s.mail.from)));
+        return Err(invalid("mail.from", crate::messages::config::mailbox(&s.mail.from)));
     }
     if s.mail.transport == MailTransport::Smtp && s.mail.smtp.host.trim().is_empty() {
-        return Err(invalid("mail.smtp.host", "the smtp transport needs a host".into()));
+        return Err(invalid("mail.smtp.host", crate::messages::config::SMTP_HOST.into()));
     }
     if !s.mail.smtp.username.is_empty() && s.mail.smtp.password.is_empty() && s.mail.transport == MailTransport::Smtp {
-        return Err(invalid("mail.smtp.password", "a username is set but CHISO_MAIL__SMTP__PASSWORD is not".into()));
+        return Err(invalid("mail.smtp.password", crate::messages::config::SMTP_PASSWORD.into()));
     }
     let bind: std::net::SocketAddr = s
         .admin
         .bind
         .parse()
-        .map_err(|_| invalid("admin.bind", format!("`{}` is not an address like 127.0.0.1:8080", s.admin.bind)))?;
+        .map_err(|_| invalid("admin.bind", crate::messages::config::not_an_address(&s.admin.bind)))?;
     if !bind.ip().is_loopback() && s.admin.token.is_empty() {
-        return Err(invalid(
-            "admin.token",
-            format!("the admin API binds to {bind}, which is not loopback: set CHISO_ADMIN__TOKEN"),
-        ));
+        return Err(invalid("admin.token", crate::messages::config::not_loopback(bind)));
     }
     Ok(())
 }
@@ -513,7 +509,7 @@ fn validate(s: &Settings, figment: &Figment) -> Result<(), ConfigError> {
 impl Settings {
     /// The effective settings as TOML, secrets redacted.
     pub fn to_redacted_toml(&self) -> String {
-        toml::to_string(self).unwrap_or_else(|e| format!("# cannot print settings: {e}"))
+        toml::to_string(self).unwrap_or_else(crate::messages::config::cannot_print)
     }
 
     /// The embedded defaults alone (what a fresh checkout runs with).
@@ -640,7 +636,7 @@ mod tests {
             env(&[("CHISO_SERVE__SCHEDULE", &format!("[{{ id = \"x\", job = \"collect\", cron = \"{cron}\" }}]"))])
         };
         let err = load_with_env(None, sched("0 0 7 31 2 *")).unwrap_err().to_string();
-        assert!(err.contains("0 0 7 31 2 *") && err.contains("never"), "{err}");
+        assert!(err.contains("0 0 7 31 2 *") && err.contains("không bao giờ chạy"), "{err}");
         assert!(load_with_env(None, sched("0 0 7 29 2 *")).is_ok(), "29 February comes every four years");
         // Day of month AND day of week, as tokio-cron-scheduler runs it: the 13th that is
         // a Friday, not every 13th and every Friday.
@@ -669,7 +665,7 @@ mod tests {
         assert!(
             err.contains(&f.path().display().to_string())
                 && err.contains("calendar.cutoff_day")
-                && err.contains("between 1 and 28"),
+                && err.contains("từ 1 đến 28"),
             "{err}"
         );
 
@@ -683,7 +679,7 @@ mod tests {
 
         let f = file("[database\nurl = ");
         let err = load_with_env(Some(f.path()), []).unwrap_err().to_string();
-        assert!(err.contains(&f.path().display().to_string()) && err.contains("line 1"), "{err}");
+        assert!(err.contains(&f.path().display().to_string()) && err.contains("dòng 1"), "{err}");
 
         let err = load_with_env(None, env(&[("CHISO_DATABASE__URL", "mysql://x")])).unwrap_err().to_string();
         assert!(err.contains("CHISO_DATABASE__URL") && err.contains("database.url"), "{err}");

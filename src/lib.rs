@@ -15,6 +15,7 @@ pub mod domain;
 pub mod evaluate;
 pub mod ingest;
 pub mod jobs;
+pub mod messages;
 pub mod remind;
 pub mod report;
 pub mod secret;

@@ -8,15 +8,27 @@ use std::process::ExitCode;
 use clap::{CommandFactory, FromArgMatches};
 
 fn main() -> ExitCode {
-    let matches = cli::localized(cli::Cli::command()).get_matches();
-    let args = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let parsed =
+        cli::localized(cli::Cli::command()).try_get_matches().and_then(|matches| cli::Cli::from_arg_matches(&matches));
+    let args = match parsed {
+        Ok(args) => args,
+        Err(e) => {
+            let (text, code) = cli::command_line_error(&e);
+            if code == ExitCode::SUCCESS {
+                println!("{text}");
+            } else {
+                eprintln!("{text}");
+            }
+            return code;
+        }
+    };
     if !matches!(args.command, cli::Command::Serve) {
         restore_sigpipe();
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            eprintln!("{}: {}: {e}", cli::texts::ERROR_PREFIX, cli::texts::NO_RUNTIME);
             return ExitCode::from(70);
         }
     };

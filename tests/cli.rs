@@ -60,7 +60,7 @@ fn the_main_command_runs_twice_on_the_embedded_defaults() {
     let first = chiso(dir.path(), &["cycle"], &[]);
     let (stdout, stderr) = text(&first);
     assert!(first.status.success(), "{stdout}\n{stderr}");
-    assert!(stdout.contains("Quý II/2024") && stdout.contains("174 indicators"), "{stdout}");
+    assert!(stdout.contains("Quý II/2024") && stdout.contains("174 chỉ tiêu"), "{stdout}");
     assert!(dir.path().join("data/chiso.db").exists());
     // The cycle ends with the reminders, written as .eml files and said where.
     assert!(stdout.contains("data/outbox/2024-Q2"), "{stdout}");
@@ -81,7 +81,7 @@ fn bad_settings_name_file_key_and_reason_and_exit_2() {
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("bad.toml") && stderr.contains("calendar.cutoff_day") && stderr.contains("between 1 and 28"),
+        stderr.contains("bad.toml") && stderr.contains("calendar.cutoff_day") && stderr.contains("từ 1 đến 28"),
         "{stderr}"
     );
 
@@ -122,7 +122,10 @@ fn a_malformed_seed_writes_nothing_and_names_the_line() {
     let out = chiso(dir.path(), &["plan", "import", "--from-text", "broken.txt", "--output", "plan.toml"], &[]);
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("broken.txt:") && stderr.contains("row 5 has 7 cells where the header has 8"), "{stderr}");
+    assert!(
+        stderr.contains("broken.txt:") && stderr.contains("dòng số 5 có 7 ô trong khi tiêu đề có 8 cột"),
+        "{stderr}"
+    );
     assert_eq!(std::fs::read_to_string(dir.path().join("plan.toml")).unwrap(), "existing content\n");
     assert!(!dir.path().join("plan.toml.tmp").exists());
 }
@@ -135,14 +138,14 @@ fn a_malformed_plan_file_or_override_is_refused_with_file_and_reason() {
     let out = chiso(dir.path(), &["--config", "chiso.toml", "plan", "check"], &[]);
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("plan.toml") && stderr.contains("line 3"), "{stderr}");
+    assert!(stderr.contains("plan.toml") && stderr.contains("dòng 3"), "{stderr}");
 
     std::fs::write(dir.path().join("ov.toml"), "[[override]]\nitem = \"71\"\nreason = \"\"\n").unwrap();
     std::fs::write(dir.path().join("chiso.toml"), "[plan]\noverrides = \"ov.toml\"\n").unwrap();
     let out = chiso(dir.path(), &["--config", "chiso.toml", "plan", "check"], &[]);
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("ov.toml") && stderr.contains("item 71") && stderr.contains("reason"), "{stderr}");
+    assert!(stderr.contains("ov.toml") && stderr.contains("mục 71") && stderr.contains("reason"), "{stderr}");
 
     std::fs::write(dir.path().join("ov.toml"), "[[override]]\nitem = \"999\"\nreason = \"x\"\n").unwrap();
     let out = chiso(dir.path(), &["--config", "chiso.toml", "plan", "check"], &[]);

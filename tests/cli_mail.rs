@@ -163,7 +163,7 @@ fn the_binary_reminds_through_a_real_smtp_server_once() {
     assert!(
         show.status.success()
             && shown.contains("kh-742-2023/2024-Q2/so_yt/sau_han")
-            && shown.contains("so_yt@vinhlong.example> — sent 250"),
+            && shown.contains("so_yt@vinhlong.example> — đã gửi 250"),
         "{shown}"
     );
     assert!(shown.contains("bao-cao-2024-Q2-so_yt.xlsx"), "{shown}");

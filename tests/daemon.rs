@@ -194,7 +194,7 @@ async fn a_scheduled_cycle_runs_and_an_http_rerun_succeeds_with_the_token_checke
         unknown.json::<serde_json::Value>().await.unwrap()["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("no source `nope`")
+            .contains("không có nguồn `nope`")
     );
     // The same job for the same period, running elsewhere: 409, saying so.
     let held = Lease::acquire(&db.wh, "evaluate:2024-Q3", Duration::ZERO).await.unwrap();

@@ -67,9 +67,9 @@ fn a_token_s_trailing_newline_is_trimmed_with_a_warning() {
     let o = chiso(dir.path(), &["config", "check"], &[("CHISO_ADMIN__TOKEN", "tok-abc\n")]);
     let (_, stderr) = out(&o);
     assert!(o.status.success(), "{stderr}");
-    assert!(stderr.contains("CHISO_ADMIN__TOKEN") && stderr.contains("trimmed"), "{stderr}");
+    assert!(stderr.contains("CHISO_ADMIN__TOKEN") && stderr.contains("khoảng trắng"), "{stderr}");
     let o = chiso(dir.path(), &["config", "check"], &[("CHISO_ADMIN__TOKEN", "tok-abc")]);
-    assert!(!out(&o).1.contains("trimmed"), "no warning for a clean token");
+    assert!(!out(&o).1.contains("khoảng trắng"), "no warning for a clean token");
 }
 
 #[test]
@@ -207,4 +207,164 @@ fn runs(dir: &Path) -> Vec<serde_json::Value> {
     let mut v = v.as_array().unwrap().clone();
     v.sort_by_key(|r| r["id"].as_i64());
     v
+}
+
+/// English words of the crates underneath and of the old messages, which must not reach an
+/// operator.
+const ENGLISH: &[&str] = &[
+    "cannot",
+    "invalid",
+    "error:",
+    "not found",
+    "failed",
+    "must ",
+    "is not",
+    "No such file",
+    "os error",
+    "expected",
+    "missing",
+    "unknown",
+    "refused",
+    "settings are",
+    "warehouse",
+    "parse",
+    "timed out",
+];
+
+#[test]
+fn what_stops_a_command_is_said_in_vietnamese() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let write = |name: &str, text: &str| std::fs::write(d.join(name), text).unwrap();
+    write("bad-type.toml", "[collect]\nconcurrency = \"lots\"\n");
+    write("bad-range.toml", "[collect]\nconcurrency = 0\n");
+    write("typo.toml", "[databse]\nurl = \"sqlite://x.db\"\n");
+    write("syntax.toml", "[collect\n");
+    write("broken-plan.toml", "[plan]\nfile = \"plan-broken.toml\"\n");
+    write("plan-broken.toml", "[plan]\nid = = 1\n");
+    write("no-plan.toml", "[plan]\nfile = \"plan-absent.toml\"\n");
+    write("never.toml", "[[serve.schedule]]\nid = \"x\"\njob = \"collect\"\ncron = \"0 0 7 31 2 *\"\n");
+    // (command line, environment, exit code, what stderr must say)
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], i32, &'a [&'a str]);
+    let table: &[Case] = &[
+        (
+            &["--config", "bad-type.toml", "config", "check"],
+            &[],
+            2,
+            &["collect.concurrency", "có chuỗi \"lots\", cần một số nguyên"],
+        ),
+        (&["--config", "bad-range.toml", "config", "check"], &[], 2, &["collect.concurrency", "phải từ 1 đến 64"]),
+        (&["--config", "typo.toml", "config", "check"], &[], 2, &["không có khóa `databse`", "database"]),
+        (&["--config", "syntax.toml", "config", "check"], &[], 2, &["syntax.toml", "dòng 1", "sai cú pháp TOML"]),
+        (&["--config", "absent.toml", "config", "check"], &[], 2, &["không đọc được absent.toml", "không có tệp"]),
+        (&["--config", "broken-plan.toml", "config", "check"], &[], 2, &["plan-broken.toml", "dòng 2", "kế hoạch"]),
+        (&["--config", "no-plan.toml", "plan", "check"], &[], 2, &["không đọc được plan-absent.toml"]),
+        (
+            &["--config", "never.toml", "config", "check"],
+            &[],
+            2,
+            &["serve.schedule", "0 0 7 31 2 *", "không bao giờ chạy"],
+        ),
+        (
+            &["config", "check"],
+            &[("CHISO_ADMIN__BIND", "0.0.0.0:8080")],
+            2,
+            &["admin.token", "0.0.0.0:8080", "CHISO_ADMIN__TOKEN"],
+        ),
+        (
+            &["config", "check"],
+            &[("CHISO_ADMIN__BIND", "ở đây")],
+            2,
+            &["admin.bind", "không phải địa chỉ dạng 127.0.0.1:8080"],
+        ),
+        (&["config", "check"], &[("CHISO_DATABASE__URL", "mysql://db/x")], 2, &["database.url", "CHISO_DATABASE__URL"]),
+        (
+            &["template", "--agency", "so_khong_co", "--period", "2024-Q2"],
+            &[],
+            2,
+            &["so_khong_co", "không tìm thấy cơ quan"],
+        ),
+        (&["inspect", "absent.xlsx"], &[], 2, &["không đọc được absent.xlsx"]),
+        (
+            &["remind", "--period", "2024-Q2", "--round", "khong_co", "--dry-run"],
+            &[],
+            2,
+            &["không có đợt nhắc `khong_co`"],
+        ),
+        (&["outbox", "show", "4242"], &[], 2, &["không có thư số 4242"]),
+        (
+            &["runs", "list"],
+            &[("CHISO_DATABASE__URL", "sqlite:/proc/khong-co/x.db")],
+            1,
+            &["không mở được kho dữ liệu", "/proc/khong-co"],
+        ),
+    ];
+    for (args, env, code, expected) in table {
+        let o = chiso(d, args, env);
+        let (stdout, stderr) = out(&o);
+        assert_eq!(o.status.code(), Some(*code), "{args:?}: {stdout}{stderr}");
+        assert!(stderr.starts_with("lỗi: "), "{args:?}: {stderr}");
+        assert!(chiso::text::is_nfc(&stderr), "{args:?}");
+        for want in *expected {
+            assert!(stderr.contains(want), "{args:?} lacks `{want}`: {stderr}");
+        }
+        let lower = stderr.to_lowercase();
+        for english in ENGLISH {
+            assert!(!lower.contains(&english.to_lowercase()), "{args:?} says `{english}`: {stderr}");
+        }
+    }
+}
+
+#[test]
+fn summaries_tables_and_statuses_are_vietnamese() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cycle = chiso(d, &["cycle", "--period", "2024-Q3"], &[]);
+    let (stdout, stderr) = out(&cycle);
+    assert!(stdout.contains("kho dữ liệu") && stdout.contains("chỉ tiêu"), "{stdout}{stderr}");
+    let mut shown = vec![("cycle".to_string(), stdout)];
+    for args in [
+        &["db", "migrate"][..],
+        &["runs", "list"][..],
+        &["runs", "show", "1"][..],
+        &["outbox", "list"][..],
+        &["outbox", "show", "1"][..],
+        &["rejects", "--period", "2024-Q3"][..],
+        &["gaps", "--period", "2024-Q3", "--limit", "5"][..],
+        &["remind", "--period", "2024-Q3", "--dry-run"][..],
+    ] {
+        let o = chiso(d, args, &[]);
+        let (stdout, stderr) = out(&o);
+        assert!(o.status.code().is_some_and(|c| c <= 1), "{args:?}: {stderr}");
+        assert!(!stdout.trim().is_empty(), "{args:?} printed nothing: {stderr}");
+        shown.push((args.join(" "), stdout));
+    }
+    let outbox = &shown.iter().find(|(c, _)| c == "outbox list").unwrap().1;
+    assert!(outbox.contains("thư nhắc") && outbox.contains(" thư"), "{outbox}");
+    let show = &shown.iter().find(|(c, _)| c == "outbox show 1").unwrap().1;
+    assert!(show.starts_with("Thư số 1:") && show.contains("trạng thái"), "{show}");
+    let runs = &shown.iter().find(|(c, _)| c == "runs list").unwrap().1;
+    assert!(runs.contains("thành công"), "{runs}");
+    for (command, text) in &shown {
+        for english in [
+            " queued",
+            "succeeded",
+            " partial",
+            " failed",
+            " messages",
+            "Message ",
+            "subject",
+            "not before",
+            "up to date",
+            "applied",
+            "warehouse",
+            "indicators",
+            "flagged",
+            "unresolved",
+            "reminder ",
+            "attached",
+        ] {
+            assert!(!text.contains(english), "{command} shows `{english}`:\n{text}");
+        }
+    }
 }

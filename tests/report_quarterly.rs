@@ -10,25 +10,15 @@ use std::io::Read;
 
 use calamine::{Data, Reader, Xlsx};
 use chiso::evaluate::Status;
-use chiso::jobs::evaluate::{EvaluateRequest, evaluate};
 use chiso::report::docx::{ReportTemplate, write_docx};
 use chiso::report::quarterly::{AGENCY_SHEET, INDICATOR_SHEET, QuarterReport, SUMMARY_SHEET, Scope, load, write_xlsx};
-use chiso::warehouse::{StoredGap, Trigger};
-use chrono::{TimeZone, Utc};
+use chiso::warehouse::StoredGap;
 
 /// The demo quarter collected, and Q1 and Q2 evaluated (Q1 has no figures: all missing).
 async fn demo(db: &common::TestDb) -> chiso::app::Context {
     let sources = chiso::sources::load(&common::repo("config/sources.toml"), &common::directory()).unwrap();
     let ctx = common::context(db, common::settings(), sources).await;
-    let q2 = common::period("2024-Q2");
-    common::collect(&ctx, q2).await;
-    for (p, now) in [
-        ("2024-Q1", Utc.with_ymd_and_hms(2024, 4, 25, 3, 0, 0).unwrap()),
-        ("2024-Q2", Utc.with_ymd_and_hms(2024, 7, 1, 3, 0, 0).unwrap()),
-    ] {
-        let req = EvaluateRequest { now: Some(now), ..EvaluateRequest::new(common::period(p), Trigger::Cli, None) };
-        evaluate(&ctx, &req).await.unwrap();
-    }
+    common::collect_and_evaluate_demo(&ctx).await;
     ctx
 }
 

@@ -37,23 +37,21 @@ pub struct Appendix {
 /// Why the text cannot be read as a plan appendix.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AppendixError {
-    #[error(
-        "{file}: no appendix found (expected a line `PHỤ LỤC` followed by a table whose header names `Nhiệm vụ`, `Năm YYYY`, `Cơ quan chủ trì`)"
-    )]
+    #[error("{}", crate::messages::appendix::no_appendix(.file))]
     NoAppendix { file: String },
-    #[error("{file}:{line}: the table header lacks {missing}")]
+    #[error("{}", crate::messages::appendix::header(.file, *.line, .missing))]
     Header { file: String, line: usize, missing: String },
-    #[error("{file}:{line}: row {row} has {found} cells where the header has {expected}")]
+    #[error("{}", crate::messages::appendix::cell_count(.file, *.line, .row, *.found, *.expected))]
     CellCount { file: String, line: usize, row: String, found: usize, expected: usize },
-    #[error("{file}:{line}: row {row} comes before any section heading (I. CHÍNH QUYỀN SỐ …)")]
+    #[error("{}", crate::messages::appendix::no_section(.file, *.line, .row))]
     NoSection { file: String, line: usize, row: String },
-    #[error("{file}:{line}: an unnumbered row with no item above it to belong to")]
+    #[error("{}", crate::messages::appendix::orphan(.file, *.line))]
     OrphanSubRow { file: String, line: usize },
-    #[error("{file}:{line}: item {row} appears twice (first at line {first})")]
+    #[error("{}", crate::messages::appendix::duplicate(.file, *.line, .row, *.first))]
     Duplicate { file: String, line: usize, row: String, first: usize },
-    #[error("{file}:{line}: cannot read the row starting `{start}`")]
+    #[error("{}", crate::messages::appendix::unreadable(.file, *.line, .start))]
     Unreadable { file: String, line: usize, start: String },
-    #[error("{file}: the appendix has no items")]
+    #[error("{}", crate::messages::appendix::empty(.file))]
     Empty { file: String },
 }
 
@@ -282,15 +280,15 @@ mod tests {
     fn errors_name_the_line() {
         let missing_cell = SMALL.replace("\tNQ 07\n", "");
         let err = parse_appendix(&missing_cell, "plan.txt").unwrap_err().to_string();
-        assert_eq!(err, "plan.txt:15: row 1 has 6 cells where the header has 7");
+        assert_eq!(err, "plan.txt:15: dòng số 1 có 6 ô trong khi tiêu đề có 7 cột");
         let no_section = SMALL.replace("\t\u{a0}\n\tI. CHÍNH QUYỀN SỐ\n\t\u{a0}\n\n", "");
         let err = parse_appendix(&no_section, "plan.txt").unwrap_err().to_string();
-        assert_eq!(err, "plan.txt:11: row 1 comes before any section heading (I. CHÍNH QUYỀN SỐ …)");
+        assert_eq!(err, "plan.txt:11: dòng số 1 đứng trước mọi tiêu đề lĩnh vực (I. CHÍNH QUYỀN SỐ …)");
         let stray = SMALL.replace("\tI. CHÍNH QUYỀN SỐ\n", "\tkhông phải tiêu đề\n");
         let err = parse_appendix(&stray, "plan.txt").unwrap_err().to_string();
-        assert_eq!(err, "plan.txt:11: an unnumbered row with no item above it to belong to");
+        assert_eq!(err, "plan.txt:11: dòng không đánh số mà phía trên không có nhiệm vụ nào để thuộc về");
         let dup = SMALL.replace("\t2.\n", "\t1.\n");
-        assert!(parse_appendix(&dup, "plan.txt").unwrap_err().to_string().contains("appears twice"));
+        assert!(parse_appendix(&dup, "plan.txt").unwrap_err().to_string().contains("xuất hiện hai lần"));
         assert!(matches!(parse_appendix("no table here", "x.txt"), Err(AppendixError::NoAppendix { .. })));
         let no_lead = SMALL.replace("\tCơ quan chủ trì\n", "\tGhi chú\n");
         assert!(parse_appendix(&no_lead, "x.txt").unwrap_err().to_string().contains("Cơ quan chủ trì"));

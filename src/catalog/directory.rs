@@ -148,11 +148,11 @@ struct DirectoryFile {
 /// Why the directory file cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum DirectoryError {
-    #[error("cannot read {path}: {source}")]
+    #[error("{}", crate::messages::catalog::cannot_read(.path, &crate::messages::io_reason(.source)))]
     Io { path: String, source: std::io::Error },
-    #[error("{path}: {message}")]
+    #[error("{}", crate::messages::catalog::in_file(.path, .message))]
     Parse { path: String, message: String },
-    #[error("{path}: agency `{id}`: {reason}")]
+    #[error("{}", crate::messages::catalog::agency(.path, .id, .reason))]
     Invalid { path: String, id: String, reason: String },
 }
 
@@ -182,9 +182,9 @@ impl ParsedList {
 /// Why a single name did not resolve.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ResolveError {
-    #[error("no agency is known as `{0}`")]
+    #[error("{}", crate::messages::catalog::unknown_agency(.0))]
     Unknown(String),
-    #[error("`{name}` could be any of {candidates:?}")]
+    #[error("{}", crate::messages::catalog::ambiguous_agency(.name, &candidates.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")))]
     Ambiguous { name: String, candidates: Vec<AgencyId> },
 }
 
@@ -214,8 +214,10 @@ impl Directory {
     }
 
     pub fn from_toml(text: &str, path: &str) -> Result<Self, DirectoryError> {
-        let file: DirectoryFile = toml::from_str(text)
-            .map_err(|e| DirectoryError::Parse { path: path.to_string(), message: e.to_string() })?;
+        let file: DirectoryFile = toml::from_str(text).map_err(|e| DirectoryError::Parse {
+            path: path.to_string(),
+            message: crate::messages::toml_error(text, &e),
+        })?;
         Self::new(file.agency, path)
     }
 
@@ -229,7 +231,7 @@ impl Directory {
         let mut by_id = HashMap::new();
         for (i, a) in agencies.iter().enumerate() {
             if by_id.insert(a.id.clone(), i).is_some() {
-                return Err(invalid(&a.id, "the id is used twice".into()));
+                return Err(invalid(&a.id, crate::messages::catalog::ID_TWICE.into()));
             }
         }
         for a in &agencies {
@@ -248,24 +250,27 @@ impl Directory {
                 });
             for r in refs {
                 if !by_id.contains_key(r) {
-                    return Err(invalid(&a.id, format!("refers to `{r}`, which is not in the directory")));
+                    return Err(invalid(&a.id, crate::messages::catalog::unknown_reference(r.as_str())));
                 }
             }
             if let (Some(from), Some(to)) = (a.valid_from, a.valid_to)
                 && from > to
             {
-                return Err(invalid(&a.id, format!("valid_from {from} is after valid_to {to}")));
+                return Err(invalid(
+                    &a.id,
+                    crate::messages::catalog::dates_reversed(&from.to_string(), &to.to_string()),
+                ));
             }
             if !a.successors.is_empty() && a.valid_to.is_none() {
-                return Err(invalid(&a.id, "has successors but no valid_to date".into()));
+                return Err(invalid(&a.id, crate::messages::catalog::SUCCESSORS_WITHOUT_END.into()));
             }
             for email in &a.emails {
                 if !looks_like_email(email) {
-                    return Err(invalid(&a.id, format!("`{email}` is not an email address")));
+                    return Err(invalid(&a.id, crate::messages::catalog::not_an_email(email)));
                 }
             }
             if clean(&a.name).is_empty() {
-                return Err(invalid(&a.id, "the name is empty".into()));
+                return Err(invalid(&a.id, crate::messages::catalog::EMPTY_NAME.into()));
             }
         }
         let mut dir = Directory { agencies, by_id, aliases: HashMap::new(), max_alias_words: 1 };
@@ -814,9 +819,14 @@ members = { level = "commune" }
         let err = Directory::from_toml(&bad_ref, "agencies.toml").unwrap_err().to_string();
         assert!(err.contains("so_nnptnt") && err.contains("so_khong_co"), "{err}");
         let dup = format!("{SAMPLE}\n[[agency]]\nid = \"so_ct\"\nname = \"X\"\nlevel = \"province\"\n");
-        assert!(Directory::from_toml(&dup, "a.toml").unwrap_err().to_string().contains("used twice"));
+        assert!(Directory::from_toml(&dup, "a.toml").unwrap_err().to_string().contains("được dùng hai lần"));
         let bad_mail = SAMPLE.replace("code = \"861\"", "code = \"861\"\nemails = [\"not an address\"]");
-        assert!(Directory::from_toml(&bad_mail, "a.toml").unwrap_err().to_string().contains("not an email"));
+        assert!(
+            Directory::from_toml(&bad_mail, "a.toml")
+                .unwrap_err()
+                .to_string()
+                .contains("không phải địa chỉ thư điện tử")
+        );
         let unknown_key = SAMPLE.replace("code = \"861\"", "code = \"861\"\nemail = \"x@y.example\"");
         let err = Directory::from_toml(&unknown_key, "a.toml").unwrap_err().to_string();
         assert!(err.contains("a.toml") && err.contains("email"), "{err}");

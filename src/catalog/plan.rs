@@ -232,11 +232,11 @@ impl Indicator {
 pub enum PlanError {
     #[error(transparent)]
     Appendix(#[from] super::appendix::AppendixError),
-    #[error("cannot read {path}: {source}")]
+    #[error("{}", crate::messages::catalog::cannot_read(.path, &crate::messages::io_reason(.source)))]
     Io { path: String, source: std::io::Error },
-    #[error("{path}: {message}")]
+    #[error("{}", crate::messages::catalog::in_file(.path, .message))]
     Parse { path: String, message: String },
-    #[error("{path}: {message}")]
+    #[error("{}", crate::messages::catalog::in_file(.path, .message))]
     Invalid { path: String, message: String },
 }
 
@@ -269,7 +269,7 @@ pub fn import_text(text: &str, file: &str, dir: &Directory) -> Result<PlanFile, 
     let appendix: Appendix = parse_appendix(text, file)?;
     let (symbol, issued_on, title) = read_caption(text, appendix.line).ok_or_else(|| PlanError::Invalid {
         path: file.to_string(),
-        message: format!("line {}: the appendix caption does not say which plan it belongs to (expected `kèm theo Kế hoạch số N/KH-UBND ngày DD/MM/YYYY`)", appendix.line + 1),
+        message: crate::messages::catalog::caption(appendix.line + 1),
     })?;
     let at = dir.at(issued_on);
     let mut items: Vec<PlanItem> = Vec::with_capacity(appendix.rows.len());
@@ -399,8 +399,8 @@ impl PlanFile {
     }
 
     pub fn from_toml(text: &str, path: &str) -> Result<Self, PlanError> {
-        let file: PlanFile =
-            toml::from_str(text).map_err(|e| PlanError::Parse { path: path.to_string(), message: e.to_string() })?;
+        let file: PlanFile = toml::from_str(text)
+            .map_err(|e| PlanError::Parse { path: path.to_string(), message: crate::messages::toml_error(text, &e) })?;
         file.validate(path)?;
         Ok(file)
     }
@@ -410,20 +410,23 @@ impl PlanFile {
         let mut seen = std::collections::HashSet::new();
         for item in &self.items {
             if !seen.insert(item.key) {
-                return Err(invalid(format!("item {} appears twice", item.key)));
+                return Err(invalid(crate::messages::catalog::item_twice(&item.key.to_string())));
             }
             for year in item.targets.keys() {
-                let y: i32 = year.parse().map_err(|_| invalid(format!("item {}: `{year}` is not a year", item.key)))?;
+                let y: i32 = year
+                    .parse()
+                    .map_err(|_| invalid(crate::messages::catalog::not_a_year(&item.key.to_string(), year)))?;
                 if !self.plan.years.contains(&y) {
-                    return Err(invalid(format!(
-                        "item {}: year {y} is not one of the plan's years {:?}",
-                        item.key, self.plan.years
+                    return Err(invalid(crate::messages::catalog::year_outside_plan(
+                        &item.key.to_string(),
+                        y,
+                        &self.plan.years.iter().map(|y| y.to_string()).collect::<Vec<_>>().join(", "),
                     )));
                 }
             }
         }
         if self.items.is_empty() {
-            return Err(invalid("the plan has no items".into()));
+            return Err(invalid(crate::messages::catalog::NO_ITEMS.into()));
         }
         Ok(())
     }
@@ -450,13 +453,13 @@ impl OverridesFile {
     }
 
     pub fn from_toml(text: &str, path: &str) -> Result<Self, PlanError> {
-        let file: OverridesFile =
-            toml::from_str(text).map_err(|e| PlanError::Parse { path: path.to_string(), message: e.to_string() })?;
+        let file: OverridesFile = toml::from_str(text)
+            .map_err(|e| PlanError::Parse { path: path.to_string(), message: crate::messages::toml_error(text, &e) })?;
         for o in &file.overrides {
             if clean(&o.reason).is_empty() {
                 return Err(PlanError::Invalid {
                     path: path.to_string(),
-                    message: format!("override of item {}: `reason` is empty; say why", o.item),
+                    message: crate::messages::catalog::override_reason(&o.item.to_string()),
                 });
             }
             if let Some(t) = o.tolerance
@@ -464,7 +467,7 @@ impl OverridesFile {
             {
                 return Err(PlanError::Invalid {
                     path: path.to_string(),
-                    message: format!("override of item {}: tolerance {t} is outside 0–100", o.item),
+                    message: crate::messages::catalog::override_tolerance(&o.item.to_string(), t),
                 });
             }
             if let Some(v) = &o.shared {
@@ -498,7 +501,7 @@ impl Catalog {
             if !plan.items.iter().any(|i| i.key == *key) {
                 return Err(PlanError::Invalid {
                     path: overrides_path.to_string(),
-                    message: format!("override of item {key}: the plan has no such item"),
+                    message: crate::messages::catalog::override_unknown_item(&key.to_string()),
                 });
             }
         }
@@ -518,9 +521,10 @@ impl Catalog {
                     let y: i32 = year.parse().ok().filter(|y| plan.plan.years.contains(y)).ok_or_else(|| {
                         PlanError::Invalid {
                             path: overrides_path.to_string(),
-                            message: format!(
-                                "override of item {}: `{year}` is not one of the plan's years {:?}",
-                                item.key, plan.plan.years
+                            message: crate::messages::catalog::override_year(
+                                &item.key.to_string(),
+                                year,
+                                &plan.plan.years.iter().map(|y| y.to_string()).collect::<Vec<_>>().join(", "),
                             ),
                         }
                     })?;
@@ -528,10 +532,7 @@ impl Catalog {
                     if let TargetSpec::Unrecognized { reason } = &parsed.spec {
                         return Err(PlanError::Invalid {
                             path: overrides_path.to_string(),
-                            message: format!(
-                                "override of item {}, year {y}: `{raw}` is not understood ({reason})",
-                                item.key
-                            ),
+                            message: crate::messages::catalog::override_target(&item.key.to_string(), y, raw, reason),
                         });
                     }
                     targets.insert(y, parsed);
@@ -542,9 +543,10 @@ impl Catalog {
                         if !list.unresolved.is_empty() {
                             return Err(PlanError::Invalid {
                                 path: overrides_path.to_string(),
-                                message: format!(
-                                    "override of item {}: `{field}` names unknown agencies {:?}",
-                                    item.key, list.unresolved
+                                message: crate::messages::catalog::override_agencies(
+                                    &item.key.to_string(),
+                                    field,
+                                    &list.unresolved.join(", "),
                                 ),
                             });
                         }

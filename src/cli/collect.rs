@@ -505,7 +505,7 @@ pub async fn template(ctx: &Ctx, agency: &str, period: Period, output: Option<Pa
                 |_| true,
                 |items| own.title_of(&app.dir, items.iter().map(|i| (*i, Some(agency.clone())))),
             );
-    let bytes = chiso::report::template::write(&spec).context("cannot write the workbook")?;
+    let bytes = chiso::report::template::write(&spec).context(super::texts::WORKBOOK_NOT_WRITTEN)?;
     let out = output.unwrap_or_else(|| PathBuf::from(format!("data/templates/{agency}-{period}.xlsx")));
     super::write_file(&out, &bytes)?;
     println!(

@@ -26,28 +26,30 @@ pub enum GapFormat {
 
 #[derive(Debug, Args)]
 pub struct GapsArgs {
-    /// The quarter.
+    /// Quý: 2024-Q2, Q2/2024, Quý II/2024 …
     #[arg(long)]
     pub period: Period,
-    /// Only this agency's rows.
+    /// Chỉ các dòng của cơ quan này (mã, tên hoặc tên gọi khác).
     #[arg(long)]
     pub agency: Option<String>,
-    /// Only these statuses (comma-separated): overdue, lagging, missing, refused, at_risk, not_due,
-    /// on_track, done, not_applicable.
+    /// Chỉ các trạng thái này (cách nhau bằng dấu phẩy): overdue (quá hạn), lagging (chậm),
+    /// missing (chưa báo cáo), refused (số liệu bị từ chối), at_risk (có nguy cơ), not_due (chưa
+    /// đến hạn), on_track (đúng tiến độ), done (hoàn thành), not_applicable (không áp dụng).
     #[arg(long, value_delimiter = ',')]
     pub status: Vec<String>,
-    /// Only one section: I, II, III, or its name (Kinh tế số, digital_economy).
+    /// Chỉ một lĩnh vực: I, II, III hoặc tên của lĩnh vực (Kinh tế số, digital_economy).
     #[arg(long)]
     pub section: Option<String>,
+    /// table cho người đọc; csv, json, xlsx cho công cụ khác.
     #[arg(long, value_enum, default_value_t)]
     pub format: GapFormat,
-    /// Where to write the xlsx (default data/reports/gaps-PERIOD.xlsx).
+    /// Nơi ghi tệp xlsx (mặc định data/reports/gaps-KỲ.xlsx).
     #[arg(long)]
     pub output: Option<PathBuf>,
-    /// The table as known right after this evaluate run.
-    #[arg(long)]
+    /// Bảng như ngay sau lần đánh giá này (số lần chạy, xem `chiso runs list`).
+    #[arg(long, value_name = "LẦN_CHẠY")]
     pub as_of: Option<i64>,
-    /// Rows shown in the table (all with csv, json and xlsx).
+    /// Số dòng hiện trong bảng (csv, json và xlsx luôn có mọi dòng).
     #[arg(long, default_value_t = 60)]
     pub limit: usize,
 }
@@ -243,7 +245,7 @@ pub async fn gaps(ctx: &Ctx, args: GapsArgs) -> anyhow::Result<ExitCode> {
         GapFormat::Xlsx => {
             let out =
                 args.output.clone().unwrap_or_else(|| PathBuf::from(format!("data/reports/gaps-{}.xlsx", args.period)));
-            let bytes = write_xlsx(&app, args.period, &rows).context("cannot write the workbook")?;
+            let bytes = write_xlsx(&app, args.period, &rows).context(super::texts::WORKBOOK_NOT_WRITTEN)?;
             super::write_file(&out, &bytes)?;
             println!("{} dòng → {}", rows.len(), out.display());
         }

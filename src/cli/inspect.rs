@@ -33,14 +33,14 @@ pub struct InspectArgs {
 }
 
 pub fn inspect(ctx: &super::Ctx, args: InspectArgs) -> anyhow::Result<ExitCode> {
-    let (dir, catalog) = chiso::app::load_catalog(&ctx.settings).context("cannot load the plan catalogue")?;
+    let (dir, catalog) = chiso::app::load_catalog(&ctx.settings).context(super::texts::CATALOG_UNUSABLE)?;
     let bytes = super::read_input(&args.file)?;
     let mut mapping = Default::default();
     let mut agency = args.agency.as_deref().map(|a| super::resolve_agency(&dir, a)).transpose()?;
     if let Some(id) = &args.source {
-        let sources = chiso::app::load_sources(&ctx.settings, &dir).context("cannot load the sources")?;
+        let sources = chiso::app::load_sources(&ctx.settings, &dir).context(super::texts::SOURCES_UNUSABLE)?;
         let Some(source) = sources.into_iter().find(|s| s.id == *id) else {
-            anyhow::bail!(super::Failed { code: 2, message: format!("no source `{id}` in the sources file") });
+            anyhow::bail!(super::Failed { code: 2, message: super::texts::unknown_source(id) });
         };
         mapping = source.mapping;
         agency = agency.or(source.agency);
@@ -48,7 +48,10 @@ pub fn inspect(ctx: &super::Ctx, args: InspectArgs) -> anyhow::Result<ExitCode> 
     if let Some(a) = &agency
         && dir.get(a).is_none()
     {
-        anyhow::bail!(super::Failed { code: 2, message: format!("no agency `{a}` in the directory") });
+        anyhow::bail!(super::Failed {
+            code: 2,
+            message: super::texts::unknown_agency(a.as_str(), &chiso::messages::catalog::unknown_agency(a.as_str()))
+        });
     }
     let calendar = ctx.settings.calendar;
     let period = args.period.unwrap_or_else(|| calendar.reporting_period(chrono::Utc::now()));

@@ -192,9 +192,11 @@ pub fn localized(cmd: clap::Command) -> clap::Command {
     let mut cmd = cmd
         .help_template(texts::HELP_TEMPLATE)
         .subcommand_help_heading(texts::COMMANDS_HEADING)
+        .subcommand_value_name(texts::COMMAND_PLACEHOLDER)
         .disable_help_subcommand(true)
         .disable_help_flag(true)
         .mut_args(|a| {
+            let a = localized_markers(a);
             if a.get_help_heading().is_some() {
                 a
             } else if a.is_positional() {
@@ -209,6 +211,7 @@ pub fn localized(cmd: clap::Command) -> clap::Command {
                 .long("help")
                 .action(ArgAction::Help)
                 .help(texts::HELP_FLAG)
+                .display_order(usize::MAX)
                 .help_heading(texts::OPTIONS_HEADING),
         );
     if root {
@@ -218,10 +221,161 @@ pub fn localized(cmd: clap::Command) -> clap::Command {
                 .long("version")
                 .action(ArgAction::Version)
                 .help(texts::VERSION_FLAG)
+                .display_order(usize::MAX)
                 .help_heading(texts::OPTIONS_HEADING),
         );
     }
     cmd.mut_subcommands(localized)
+}
+
+/// clap's `[env: …]`, `[default: …]` and `[possible values: …]` hidden and written again in
+/// Vietnamese at the end of the argument's help (short and long); the value's placeholder
+/// (`<PERIOD>`) named in Vietnamese where [`texts::placeholder`] knows the argument.
+fn localized_markers(a: clap::Arg) -> clap::Arg {
+    let takes_value = a.get_action().takes_values();
+    if a.is_hide_env_set() {
+        return a; // already done
+    }
+    let mut marks = Vec::new();
+    if let Some(env) = a.get_env() {
+        marks.push(texts::env_marker(&env.to_string_lossy()));
+    }
+    let values: Vec<clap::builder::PossibleValue> = match a.get_value_parser().possible_values() {
+        Some(values) if takes_value => values.filter(|v| !v.is_hide_set()).collect(),
+        _ => Vec::new(),
+    };
+    let defaults: Vec<String> = a.get_default_values().iter().map(|d| d.to_string_lossy().into_owned()).collect();
+    if takes_value && !defaults.is_empty() {
+        marks.push(texts::default_marker(&defaults.join(" ")));
+    }
+    let names: Vec<&str> = values.iter().map(|v| v.get_name()).collect();
+    let short_marks = {
+        let mut m = marks.clone();
+        if !names.is_empty() {
+            m.push(texts::values_marker(&names.join(", ")));
+        }
+        m.join(" ")
+    };
+    // The long help lists the values with their own help, as clap does.
+    let long_marks = if values.iter().any(|v| v.get_help().is_some()) {
+        let list: Vec<String> = values
+            .iter()
+            .map(|v| match v.get_help() {
+                Some(h) => format!("- {}: {h}", v.get_name()),
+                None => format!("- {}", v.get_name()),
+            })
+            .collect();
+        format!("{}\n{}\n\n{}", texts::VALUES_HEADING, list.join("\n"), marks.join("\n"))
+    } else {
+        short_marks.clone()
+    };
+    let join = |help: Option<String>, marks: &str, sep: &str| match help {
+        Some(h) if !marks.is_empty() => format!("{h}{sep}{marks}"),
+        Some(h) => h,
+        None => marks.to_string(),
+    };
+    let help = a.get_help().map(|h| h.to_string());
+    let long = a.get_long_help().map(|h| h.to_string());
+    let has_long_list = long_marks != short_marks;
+    let mut a = a.hide_env(true);
+    if takes_value {
+        a = a.hide_default_value(true).hide_possible_values(true);
+    }
+    if !short_marks.is_empty() {
+        a = a.help(join(help.clone(), &short_marks, " "));
+    }
+    if long.is_some() || has_long_list {
+        a = a.long_help(join(long.or(help), &long_marks, "\n\n"));
+    }
+    let english = match a.get_value_names() {
+        Some([name]) => name.to_string(),
+        _ => a.get_id().as_str().to_uppercase(),
+    };
+    if takes_value && let Some(name) = texts::placeholder(&english) {
+        a = a.value_name(name);
+    }
+    a
+}
+
+/// A command line clap did not accept, or a help or version it was asked for, shown in
+/// Vietnamese. clap's own messages are English and not translatable, so the message is
+/// written again here from the error's kind and context (the argument, the value, the valid
+/// values, the suggestion); the exit codes stay clap's (0 for help and version, 2 otherwise).
+pub fn command_line_error(e: &clap::Error) -> (String, ExitCode) {
+    use clap::error::{ContextKind, ErrorKind};
+    let get = |kind| e.get(kind).map(|v| v.to_string()).filter(|v| !v.is_empty());
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            return (localized_help(&e.render().to_string()), ExitCode::SUCCESS);
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            return (localized_help(&e.render().to_string()), ExitCode::from(2));
+        }
+        _ => {}
+    }
+    let arg = get(ContextKind::InvalidArg).unwrap_or_default();
+    let value = get(ContextKind::InvalidValue).unwrap_or_default();
+    let mut lines = Vec::new();
+    let first = match e.kind() {
+        ErrorKind::UnknownArgument => texts::parse::unknown_argument(&arg),
+        ErrorKind::InvalidSubcommand => {
+            texts::parse::unknown_command(&get(ContextKind::InvalidSubcommand).unwrap_or_default())
+        }
+        ErrorKind::InvalidValue if value.is_empty() => texts::parse::missing_value(&arg),
+        ErrorKind::InvalidValue => texts::parse::bad_value(&arg, &value),
+        ErrorKind::ValueValidation => {
+            let source = std::error::Error::source(e);
+            let hint = if source.is_some_and(|s| s.is::<chiso::domain::period::PeriodError>()) {
+                Some(texts::parse::PERIOD_HINT)
+            } else if source.is_some_and(|s| s.is::<chrono::ParseError>()) {
+                Some(texts::parse::TIME_HINT)
+            } else if source.is_some_and(|s| s.is::<std::num::ParseIntError>()) {
+                Some(texts::parse::NUMBER_HINT)
+            } else {
+                None
+            };
+            let message = texts::parse::bad_value(&arg, &value);
+            match hint {
+                Some(hint) => format!("{message}: {hint}"),
+                None => message,
+            }
+        }
+        ErrorKind::MissingRequiredArgument => texts::parse::missing_required(&arg),
+        ErrorKind::MissingSubcommand => {
+            texts::parse::missing_command(&get(ContextKind::ValidSubcommand).unwrap_or_default())
+        }
+        ErrorKind::ArgumentConflict => texts::parse::conflict(&arg, &get(ContextKind::PriorArg).unwrap_or_default()),
+        ErrorKind::TooManyValues | ErrorKind::TooFewValues | ErrorKind::WrongNumberOfValues => {
+            texts::parse::value_count(&arg)
+        }
+        ErrorKind::NoEquals => texts::parse::no_equals(&arg),
+        ErrorKind::InvalidUtf8 => texts::parse::NOT_UTF8.to_string(),
+        _ => texts::parse::UNUSABLE.to_string(),
+    };
+    lines.push(format!("{}: {first}", texts::ERROR_PREFIX));
+    if let Some(valid) = get(ContextKind::ValidValue) {
+        lines.push(format!("  {}", texts::parse::valid_values(&valid)));
+    }
+    for kind in [ContextKind::SuggestedArg, ContextKind::SuggestedSubcommand, ContextKind::SuggestedValue] {
+        if let Some(s) = get(kind) {
+            lines.push(format!("  {}", texts::parse::did_you_mean(&s)));
+        }
+    }
+    if let Some(usage) = get(ContextKind::Usage) {
+        lines.push(String::new());
+        lines.push(texts::usage(&usage));
+    }
+    lines.push(String::new());
+    lines.push(texts::parse::MORE.to_string());
+    (lines.join("\n"), ExitCode::from(2))
+}
+
+/// A help clap rendered, with the English left in its usage line.
+fn localized_help(help: &str) -> String {
+    help.lines()
+        .map(|l| if l.starts_with(texts::USAGE_PREFIX) { l.replace("[OPTIONS]", "[TÙY_CHỌN]") } else { l.to_string() })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Reads a file the operator named. A missing file, or a folder given as a file, is
@@ -234,7 +388,7 @@ pub fn read_input(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
     match std::fs::read(path) {
         Ok(bytes) => Ok(bytes),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(unusable(texts::no_such_file(path)).into()),
-        Err(e) => Err(anyhow::Error::new(e).context(format!("cannot read {}", path.display()))),
+        Err(e) => Err(anyhow::anyhow!("{}: {}", texts::cannot_read(path), chiso::messages::io_reason(&e))),
     }
 }
 
@@ -247,9 +401,11 @@ pub fn resolve_agency(dir: &chiso::catalog::Directory, name: &str) -> Result<chi
 /// Writes a file the operator asked for, creating its folder.
 pub fn write_file(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        std::fs::create_dir_all(parent)
+            .map_err(|e| anyhow::anyhow!("{}: {}", texts::cannot_create(parent), chiso::messages::io_reason(&e)))?;
     }
-    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+    std::fs::write(path, bytes)
+        .map_err(|e| anyhow::anyhow!("{}: {}", texts::cannot_write(path), chiso::messages::io_reason(&e)))
 }
 
 /// A failure that maps to a given exit code.
@@ -266,7 +422,13 @@ pub fn describe_error(e: &anyhow::Error) -> String {
     let mut out = String::new();
     for cause in e.chain() {
         let text = cause.to_string();
-        if text.is_empty() || out.contains(&text) {
+        // The crates underneath speak English; the message above one of their errors
+        // already says what it means (`chiso::messages`).
+        let foreign = cause.is::<std::io::Error>()
+            || cause.is::<sqlx::Error>()
+            || cause.is::<figment::Error>()
+            || cause.is::<toml::de::Error>();
+        if text.is_empty() || out.contains(&text) || (foreign && !out.is_empty()) {
             continue;
         }
         if !out.is_empty() {
@@ -320,7 +482,7 @@ pub struct Ctx {
 
 /// Opens the job context with the command line's `--wait`.
 pub async fn open_app(ctx: &Ctx) -> anyhow::Result<chiso::app::Context> {
-    let mut app = chiso::app::Context::open(ctx.settings.clone()).await.context("cannot open the warehouse")?;
+    let mut app = chiso::app::Context::open(ctx.settings.clone()).await.context(texts::WAREHOUSE_UNUSABLE)?;
     app.lease_wait = ctx.wait;
     Ok(app)
 }
@@ -344,7 +506,7 @@ fn init_tracing(settings: &Settings, format: Option<LogFormatArg>) {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let loaded = config::load(cli.config.as_deref()).context("the settings are not usable")?;
+    let loaded = config::load(cli.config.as_deref()).context(texts::SETTINGS_UNUSABLE)?;
     init_tracing(&loaded.settings, cli.log_format);
     for var in &loaded.trimmed {
         eprintln!("{}", texts::token_trimmed(var));
@@ -441,9 +603,9 @@ async fn db_migrate(ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let report = wh.migrate().await?;
     chiso::jobs::lease::mark_interrupted(&wh).await?;
     if report.applied.is_empty() {
-        println!("{} {}: up to date ({} migrations applied earlier)", wh.backend(), wh.url(), report.already);
+        println!("{} {}: {}", wh.backend(), wh.url(), texts::migrations_up_to_date(report.already));
     } else {
-        println!("{} {}: applied {}", wh.backend(), wh.url(), report.applied.join(", "));
+        println!("{} {}: {}", wh.backend(), wh.url(), texts::migrations_applied(&report.applied.join(", ")));
     }
     wh.close().await;
     Ok(ExitCode::SUCCESS)
@@ -457,17 +619,19 @@ async fn cycle(ctx: &Ctx, period: Option<Period>) -> anyhow::Result<ExitCode> {
     let (dir, catalog) = chiso::app::load_catalog(&ctx.settings).context(texts::CATALOG_UNUSABLE)?;
     let report = chiso::catalog::check::CheckReport::build(&catalog, &dir);
     let app = open_app(ctx).await?;
-    println!("  warehouse   {} {}", app.wh.backend(), app.wh.url());
+    println!("  kho dữ liệu  {} {}", app.wh.backend(), app.wh.url());
     println!(
-        "  plan        {}: {} indicators, {} flagged ({} settled), {} unresolved names: {}",
-        catalog.plan.id,
-        report.indicators,
-        report.flagged.len(),
-        report.flagged.iter().filter(|f| f.settled.is_some()).count(),
-        report.unresolved_agencies.len(),
-        if report.ok { "OK" } else { "NOT OK (run `chiso plan check`)" }
+        "  kế hoạch     {}",
+        texts::cycle_plan(
+            &catalog.plan.id,
+            report.indicators,
+            report.flagged.len(),
+            report.flagged.iter().filter(|f| f.settled.is_some()).count(),
+            report.unresolved_agencies.len(),
+            report.ok
+        )
     );
-    println!("  sources     {} ({})", app.sources.len(), app.settings.collect.sources.display());
+    println!("  nguồn        {} ({})", app.sources.len(), app.settings.collect.sources.display());
     println!();
     let req = chiso::jobs::collect::CollectRequest::new(
         period,

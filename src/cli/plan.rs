@@ -48,14 +48,14 @@ fn import(ctx: &Ctx, from: &std::path::Path, output: Option<PathBuf>) -> anyhow:
         .map_err(|_| super::Failed { code: 2, message: super::texts::not_utf8_text(from) })?;
     let plan = chiso::catalog::plan::import_text(&text, &from.display().to_string(), &dir)?;
     let out = output.unwrap_or_else(|| ctx.settings.plan.file.clone());
-    let toml = plan.to_toml().context("cannot write the plan as TOML")?;
+    let toml = plan.to_toml().context(super::texts::PLAN_NOT_WRITTEN)?;
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        std::fs::create_dir_all(parent).with_context(|| super::texts::cannot_create(parent))?;
     }
     // Write beside and rename: a reader never sees half a file.
     let tmp = out.with_extension("toml.tmp");
-    std::fs::write(&tmp, toml).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, &out).with_context(|| format!("cannot replace {}", out.display()))?;
+    std::fs::write(&tmp, toml).with_context(|| super::texts::cannot_write(&tmp))?;
+    std::fs::rename(&tmp, &out).with_context(|| super::texts::cannot_replace(&out))?;
     let flagged = plan.items.iter().filter(|i| !i.flags.is_empty()).count();
     println!(
         "{}: {} rows ({} items, {} sub-indicators), years {:?}, {flagged} flagged → {}",

@@ -11,62 +11,73 @@ use chiso::jobs::remind::{RemindReport, RemindRequest, remind, send_due};
 use chiso::remind::deliver::{DeliveryReport, Fault};
 use chiso::warehouse::Trigger;
 
-use super::{Ctx, Failed, OutputFormat};
+use super::{Ctx, Failed, OutputFormat, texts};
 
 #[derive(Debug, Args)]
 pub struct RemindArgs {
-    /// The quarter: 2024-Q2, Q2/2024, Quý II/2024 …
+    /// Quý: 2024-Q2, Q2/2024, Quý II/2024 …
     #[arg(long)]
     pub period: Period,
-    /// A round by id (see [[remind.round]]); by default the latest round already open.
+    /// Đợt nhắc theo mã (xem [[remind.round]]); mặc định là đợt mới nhất đã mở.
     #[arg(long)]
     pub round: Option<String>,
-    /// Show who would get what (recipients, copies, items, subject); queue and send nothing.
+    /// Cho xem ai sẽ nhận gì (người nhận, đồng gửi, chỉ tiêu, tiêu đề); không xếp hàng, không
+    /// gửi thư nào.
     #[arg(long)]
     pub dry_run: bool,
-    /// Queue the round again for agencies that already got it.
+    /// Xếp hàng lại đợt nhắc cho cả các cơ quan đã nhận.
     #[arg(long)]
     pub force: bool,
-    /// Queue only; leave sending to `chiso serve` or `chiso outbox send`.
+    /// Chỉ xếp hàng; để `chiso serve` hoặc `chiso outbox send` gửi.
     #[arg(long)]
     pub no_send: bool,
-    /// Judge as of this moment (RFC 3339) instead of now: a replay, stored apart (`gaps --as-of
-    /// RUN`); the current gap table is left as it is.
+    /// Đánh giá như tại thời điểm này (RFC 3339) thay vì bây giờ: một lần xem lại, lưu riêng
+    /// (`gaps --as-of LẦN_CHẠY`); bảng tiến độ hiện hành giữ nguyên.
     #[arg(long)]
     pub at: Option<DateTime<Utc>>,
+    /// Người yêu cầu (ghi cùng lần chạy).
     #[arg(long, env = "CHISO_OPERATOR")]
     pub operator: Option<String>,
+    /// text cho người đọc, json cho máy.
     #[arg(long, value_enum, default_value_t)]
     pub format: OutputFormat,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum OutboxCommand {
-    /// Every message, newest first, with its state and recipients.
+    /// Mọi thư, mới nhất trước, kèm trạng thái và người nhận.
     List {
+        /// Chỉ thư của quý này.
         #[arg(long)]
         period: Option<Period>,
-        /// queued | sending | sent | partial | failed | cancelled
+        /// queued (chờ gửi) | sending (đang gửi) | sent (đã gửi) | partial (gửi được một phần) |
+        /// failed (gửi không được) | cancelled (đã hủy)
         #[arg(long)]
         status: Option<String>,
+        /// text cho người đọc, json cho máy.
         #[arg(long, value_enum, default_value_t)]
         format: OutputFormat,
     },
-    /// One message: recipients with their delivery state, subject, plain text, attachments.
-    Show { id: i64 },
-    /// Put a failed or partial message back in the queue for the recipients that failed;
-    /// `--failed` does so for every failed or partial message (of `--period`, or all).
+    /// Một thư: người nhận và trạng thái gửi của từng người, tiêu đề, nội dung, tệp đính kèm, vì
+    /// sao có thư này.
+    Show {
+        /// Số của thư (chiso outbox list).
+        id: i64,
+    },
+    /// Xếp lại vào hàng chờ một thư gửi không được hoặc mới gửi được một phần, cho những người
+    /// nhận chưa nhận được; `--failed`: mọi thư như thế (của `--period`, hoặc tất cả).
     Retry {
+        /// Số của thư (chiso outbox list).
         #[arg(required_unless_present = "failed", conflicts_with = "failed")]
         id: Option<i64>,
-        /// Every failed or partial message at once.
+        /// Mọi thư gửi không được hoặc mới gửi được một phần, cùng lúc.
         #[arg(long)]
         failed: bool,
-        /// With `--failed`: only this quarter's messages.
+        /// Cùng `--failed`: chỉ thư của quý này.
         #[arg(long, requires = "failed")]
         period: Option<Period>,
     },
-    /// Send what is due now (the daemon does this on its own).
+    /// Gửi những thư đã đến hạn (dịch vụ chạy nền tự làm việc này).
     Send,
 }
 
@@ -308,7 +319,14 @@ pub async fn run_outbox(ctx: &Ctx, cmd: OutboxCommand) -> anyhow::Result<ExitCod
                         let recipients = r
                             .recipients
                             .iter()
-                            .map(|x| format!("{} {} {}", x.kind, x.address, x.status))
+                            .map(|x| {
+                                format!(
+                                    "{} {} {}",
+                                    texts::message_kind(&x.kind),
+                                    x.address,
+                                    texts::message_status(&x.status)
+                                )
+                            })
                             .collect::<Vec<_>>()
                             .join("\n");
                         let when =
@@ -316,49 +334,55 @@ pub async fn run_outbox(ctx: &Ctx, cmd: OutboxCommand) -> anyhow::Result<ExitCod
                         table.add_row([
                             r.id.to_string(),
                             r.key.clone(),
-                            r.kind.clone(),
-                            r.status.clone(),
+                            texts::message_kind(&r.kind).to_string(),
+                            texts::message_status(&r.status).to_string(),
                             r.attempts.to_string(),
                             recipients,
                             when,
                         ]);
                     }
                     println!("{table}");
-                    println!("{} messages", rows.len());
+                    println!("{}", texts::message_count(rows.len()));
                 }
             }
             ExitCode::SUCCESS
         }
         OutboxCommand::Show { id } => {
             let Some(row) = app.wh.outbox(None, None, Some(id)).await?.into_iter().next() else {
-                anyhow::bail!(Failed { code: 2, message: format!("no message {id} in the outbox") });
+                anyhow::bail!(Failed { code: 2, message: super::texts::no_message(id) });
             };
             let Some((text, _html, attachments)) = app.wh.message_bodies(id).await? else {
-                anyhow::bail!(Failed { code: 2, message: format!("no message {id} in the outbox") });
+                anyhow::bail!(Failed { code: 2, message: super::texts::no_message(id) });
             };
-            println!("Message {id}: {}", row.key);
-            println!("  kind       {}  status {}  attempts {}", row.kind, row.status, row.attempts);
-            println!("  subject    {}", row.subject);
-            println!("  not before {}", local(&app, row.not_before));
+            let [kind, status, attempts, subject, not_before, sent] = texts::MESSAGE_LABELS;
+            println!("Thư số {id}: {}", row.key);
+            println!(
+                "  {kind:<11}{}  {status} {}  {attempts} {}",
+                texts::message_kind(&row.kind),
+                texts::message_status(&row.status),
+                row.attempts
+            );
+            println!("  {subject:<11}{}", row.subject);
+            println!("  {not_before:<11}{}", local(&app, row.not_before));
             if let Some(t) = row.sent_at {
-                println!("  sent       {}", local(&app, t));
+                println!("  {sent:<11}{}", local(&app, t));
             }
             if let Some(e) = &row.last_error {
-                println!("  last error {e}");
+                println!("  lỗi gần nhất {e}");
             }
             for r in &row.recipients {
                 println!(
-                    "  {:<3} {} <{}> — {}{}{}",
-                    r.kind,
+                    "  {:<8} {} <{}> — {}{}{}",
+                    texts::message_kind(&r.kind),
                     r.name,
                     r.address,
-                    r.status,
+                    texts::message_status(&r.status),
                     r.smtp_code.map(|c| format!(" {c}")).unwrap_or_default(),
                     r.error.as_deref().map(|e| format!(" {e}")).unwrap_or_default()
                 );
             }
             for a in attachments {
-                println!("  attached   {a}");
+                println!("  đính kèm   {a}");
             }
             print_why(&app, id, &row.round).await?;
             println!();
@@ -377,14 +401,11 @@ pub async fn run_outbox(ctx: &Ctx, cmd: OutboxCommand) -> anyhow::Result<ExitCod
         }
         OutboxCommand::Retry { id: Some(id), .. } => {
             if app.wh.retry_message(id, Utc::now()).await? {
-                println!("message {id} queued again for its failed recipients");
+                println!("{}", texts::requeued(id));
                 let (_, stop) = send_now(&app, Utc::now()).await?;
                 stop.exit_code(ExitCode::SUCCESS)
             } else {
-                anyhow::bail!(Failed {
-                    code: 2,
-                    message: format!("message {id} is not failed or partial (or does not exist): nothing to retry"),
-                });
+                anyhow::bail!(Failed { code: 2, message: super::texts::nothing_to_retry(id) });
             }
         }
         OutboxCommand::Send => {

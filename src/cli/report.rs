@@ -27,9 +27,10 @@ pub struct ReportArgs {
     /// Quý báo cáo: 2024-Q2, Q2/2024, Quý II/2024 …
     #[arg(long)]
     pub period: Period,
+    /// Tệp cần ghi.
     #[arg(long, value_enum, default_value_t)]
     pub format: ReportFormat,
-    /// Thư mục ghi tệp (mặc định data/reports).
+    /// Thư mục ghi tệp.
     #[arg(long, default_value = "data/reports")]
     pub out: PathBuf,
     /// Báo cáo của một huyện về các xã, thị trấn của huyện (ví dụ h_long_ho).

@@ -79,7 +79,7 @@ pub async fn runs(ctx: &Ctx, cmd: RunsCommand) -> anyhow::Result<ExitCode> {
                             Some(op) => format!("{} ({op})", super::texts::trigger(&r.trigger)),
                             None => super::texts::trigger(&r.trigger).to_string(),
                         };
-                        let mut error = r.error.clone().unwrap_or_default();
+                        let mut error = r.error.as_deref().map(super::texts::run_error).unwrap_or_default();
                         if error.chars().count() > 80 {
                             error = error.chars().take(77).collect::<String>() + "…";
                         }
@@ -123,7 +123,7 @@ pub async fn runs(ctx: &Ctx, cmd: RunsCommand) -> anyhow::Result<ExitCode> {
                 println!("  kết thúc    {} ({})", local(ctx, f), duration(&r));
             }
             if let Some(e) = &r.error {
-                println!("  lỗi         {e}");
+                println!("  lỗi         {}", super::texts::run_error(e));
             }
             // The reason of each source or file that failed or was read in part.
             if let Some(failures) = r.counts.get("failures").and_then(|f| f.as_array()).filter(|f| !f.is_empty()) {

@@ -63,14 +63,12 @@ pub fn parse_cron(expr: &str) -> Result<croner::Cron, String> {
         .dom_and_dow(true)
         .build()
         .parse(expr)
-        .map_err(|e| format!("`{expr}` is not a cron expression with six fields, seconds first ({e})"))
+        .map_err(|_| crate::messages::config::bad_cron(expr))
 }
 
 /// A cron that can never fire (`0 0 7 31 2 *`, 31 February) is refused: croner finds no
 /// tick before its search limit.
 pub fn check_fires(expr: &str, cron: &croner::Cron, tz: chrono_tz::Tz) -> Result<(), String> {
     let now = chrono::Utc::now().with_timezone(&tz);
-    cron.find_next_occurrence(&now, false)
-        .map(|_| ())
-        .map_err(|_| format!("`{expr}` never fires (no such day in any year)"))
+    cron.find_next_occurrence(&now, false).map(|_| ()).map_err(|_| crate::messages::config::never_fires(expr))
 }

@@ -33,9 +33,9 @@ impl Default for ReportingCalendar {
 /// Why a calendar setting is unusable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CalendarError {
-    #[error("cutoff_day must be between 1 and 28 (got {0}) so that every month has it")]
+    #[error("{}", crate::messages::config::cutoff_day(.0))]
     CutoffDay(u32),
-    #[error("due_days_after_cutoff must be at most 60 (got {0})")]
+    #[error("{}", crate::messages::config::due_days(.0))]
     DueDays(u32),
 }
 

@@ -208,13 +208,13 @@ impl Progress for Quiet {}
 /// Why a collection could not run at all (a source failing is not that).
 #[derive(Debug, thiserror::Error)]
 pub enum CollectError {
-    #[error("no source `{0}` in the sources file")]
+    #[error("{}", crate::messages::jobs::unknown_source(.0))]
     UnknownSource(String),
     #[error(transparent)]
     Busy(#[from] super::lease::LeaseError),
     #[error(transparent)]
     Warehouse(#[from] WarehouseError),
-    #[error("cannot build the HTTP client: {0}")]
+    #[error("{}", crate::messages::jobs::http_client(&.0.to_string()))]
     Client(crate::sources::http::FetchError),
 }
 

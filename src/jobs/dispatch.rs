@@ -70,7 +70,7 @@ impl JobSpec {
             }
             if !ctx.sources.iter().any(|x| x.id == *s) {
                 let known: Vec<&str> = ctx.sources.iter().map(|x| x.id.as_str()).collect();
-                return Err(JobError::Invalid(format!("no source `{s}`; configured sources: {}", known.join(", "))));
+                return Err(JobError::Invalid(crate::messages::jobs::unknown_source_among(s, &known.join(", "))));
             }
         }
         if let Some(r) = &self.round
@@ -122,7 +122,7 @@ impl From<CollectError> for JobError {
     fn from(e: CollectError) -> Self {
         match e {
             CollectError::Busy(b) => JobError::Busy(b),
-            CollectError::UnknownSource(s) => JobError::Invalid(format!("no source `{s}`")),
+            CollectError::UnknownSource(s) => JobError::Invalid(crate::messages::jobs::unknown_source(&s)),
             CollectError::Warehouse(w) => JobError::Warehouse(w),
             e @ CollectError::Client(_) => JobError::Failed(e.to_string()),
         }

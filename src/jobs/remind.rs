@@ -48,7 +48,7 @@ pub enum RemindError {
     Deliver(#[from] DeliverError),
     #[error("templates: {0}")]
     Template(#[from] TemplateError),
-    #[error("no reminder round `{round}`; configured rounds: {known}")]
+    #[error("{}", crate::messages::jobs::unknown_round(.round, .known))]
     UnknownRound { round: String, known: String },
     #[error("remind: {0}")]
     Settings(String),

@@ -379,11 +379,7 @@ pub fn timeliness_of(agencies: &[AgencyLine]) -> Timeliness {
 }
 
 async fn first_reports(app: &ReportInput<'_>, period: Period) -> Result<FirstReports, WarehouseError> {
-    let mut out: FirstReports = HashMap::new();
-    for o in app.wh.observations(&app.catalog.plan.id, period, true).await? {
-        out.entry(o.agency_id).and_modify(|t| *t = (*t).min(o.loaded_at)).or_insert(o.loaded_at);
-    }
-    Ok(out)
+    app.wh.first_reports(&app.catalog.plan.id, period).await
 }
 
 async fn refused(app: &ReportInput<'_>, period: Period) -> Result<HashMap<String, usize>, WarehouseError> {

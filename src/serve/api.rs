@@ -1,7 +1,8 @@
 //! The admin HTTP API. `/healthz` and `/readyz` are open; everything else wants the bearer
 //! token when one is configured (compared in constant time; a refusal is logged with the
-//! path and the caller's address, never the token). The OpenAPI document is at
-//! `/api/openapi.json`.
+//! path and the caller's address, never the token). The viewer token (or a viewer's
+//! dashboard session) reads and is refused anything else with a 403 (`serve::access`).
+//! The OpenAPI document is at `/api/openapi.json`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,15 +11,14 @@ use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, Query, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
-use sha2::Digest as _;
-use subtle::ConstantTimeEq;
 
 use super::Daemon;
+use super::access::Role;
 use crate::domain::Period;
 use crate::jobs::dispatch::{JobError, JobSpec, Origin, execute, finish, prepare};
 use crate::jobs::lease::LeaseError;
@@ -26,10 +26,6 @@ use crate::warehouse::{RunFilter, Trigger};
 
 /// The OpenAPI document of this API.
 pub const OPENAPI: &str = include_str!("openapi.json");
-
-pub(crate) fn digest(token: &str) -> [u8; 32] {
-    sha2::Sha256::digest(token.as_bytes()).into()
-}
 
 /// A JSON error: `{"error": {"code": "…", "message": "…"}}`.
 fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
@@ -41,6 +37,7 @@ fn code_of(status: StatusCode) -> &'static str {
     match status {
         StatusCode::BAD_REQUEST => "bad_request",
         StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::FORBIDDEN => "forbidden",
         StatusCode::NOT_FOUND => "not_found",
         StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
         StatusCode::REQUEST_TIMEOUT => "timeout",
@@ -106,7 +103,7 @@ async fn json_errors(req: Request, next: Next) -> Response {
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return response;
     }
@@ -193,21 +190,28 @@ async fn auth(
     req: Request,
     next: Next,
 ) -> Response {
-    let Some(expected) = d.token else { return next.run(req).await };
-    let given = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|t| digest(t.trim()));
-    if given.is_some_and(|g| bool::from(g.ct_eq(&expected))) {
-        return next.run(req).await;
+    match d.access.role(req.headers()) {
+        Some(Role::Operator) => next.run(req).await,
+        Some(Role::Viewer) if req.method() == Method::GET || req.method() == Method::HEAD => next.run(req).await,
+        Some(Role::Viewer) => {
+            tracing::warn!(path = %req.uri().path(), method = %req.method(), remote = %remote, "admin API: refused a viewer's request that changes something");
+            error(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "the viewer token reads only; starting runs needs the operator token",
+            )
+        }
+        None => {
+            tracing::warn!(path = %req.uri().path(), remote = %remote, "admin API: refused a request with a missing or wrong bearer token");
+            let mut r = error(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "a valid bearer token is required (Authorization: Bearer …)",
+            );
+            r.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+            r
+        }
     }
-    tracing::warn!(path = %req.uri().path(), remote = %remote, "admin API: refused a request with a missing or wrong bearer token");
-    let mut r =
-        error(StatusCode::UNAUTHORIZED, "unauthorized", "a valid bearer token is required (Authorization: Bearer …)");
-    r.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
-    r
 }
 
 async fn healthz(State(d): State<Arc<Daemon>>) -> Response {

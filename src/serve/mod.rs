@@ -3,7 +3,9 @@
 //! is due, answers the admin API, and on shutdown stops taking work and gives running jobs
 //! a grace period to reach a safe point.
 
+pub mod access;
 pub mod api;
+pub mod dashboard;
 pub mod metrics;
 pub mod schedule;
 
@@ -25,15 +27,13 @@ use crate::warehouse::{Trigger, WarehouseError};
 /// Why the daemon could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    #[error("admin.bind `{0}` is not an address like 127.0.0.1:8080")]
+    #[error("{}", crate::messages::serve::bad_bind(.0))]
     BadBind(String),
-    #[error(
-        "admin.bind {0} is not a loopback address and no admin token is set: set CHISO_ADMIN__TOKEN, or bind to 127.0.0.1"
-    )]
+    #[error("{}", crate::messages::serve::insecure(.0))]
     Insecure(String),
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("{}", crate::messages::serve::cannot_listen(.addr, &crate::messages::io_reason(.source)))]
     Listen { addr: String, source: std::io::Error },
-    #[error("the scheduler failed: {0}")]
+    #[error("{}", crate::messages::serve::scheduler(.0))]
     Scheduler(String),
     #[error(transparent)]
     Warehouse(#[from] WarehouseError),
@@ -48,8 +48,10 @@ pub struct Daemon {
     pub deliver_now: Notify,
     /// `host:pid`, on the ticks it claims.
     pub claimer: String,
-    /// The admin token's SHA-256, when one is set.
-    pub(crate) token: Option<[u8; 32]>,
+    /// The tokens (as digests) and the dashboard's sessions.
+    pub access: access::Access,
+    /// The dashboard's quarter reports, kept until the next run.
+    pub reports: dashboard::ReportCache,
     pub started: std::time::Instant,
 }
 
@@ -88,17 +90,19 @@ pub async fn serve(
         tracker: TaskTracker::new(),
         deliver_now: Notify::new(),
         claimer: crate::remind::deliver::claimer(),
-        token: (!token.is_empty()).then(|| api::digest(&token)),
+        access: access::Access::new(&token, ctx.settings.admin.viewer_token.expose()),
+        reports: dashboard::ReportCache::default(),
         started: std::time::Instant::now(),
     });
     let mut scheduler = start_schedules(&daemon).await?;
     catch_up(&daemon).await;
     let delivery = tokio::spawn(delivery_loop(daemon.clone()));
+    let warm = tokio::spawn(dashboard::keep_warm(daemon.clone()));
     tracing::info!(address = %local, schedules = ctx.settings.serve.schedules.len(), "chiso serve: listening");
     if let Some(tx) = ready {
         let _ = tx.send(local);
     }
-    let app = api::router(daemon.clone());
+    let app = api::router(daemon.clone()).merge(dashboard::router(daemon.clone()));
     let stop = ctx.cancel.clone();
     let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move { stop.cancelled().await })
@@ -124,6 +128,7 @@ pub async fn serve(
         );
     }
     let _ = tokio::time::timeout(Duration::from_secs(5), delivery).await;
+    warm.abort();
     tracing::info!("chiso serve: stopped");
     Ok(report)
 }

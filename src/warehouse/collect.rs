@@ -670,6 +670,27 @@ impl Warehouse {
     }
 
     /// Observations of a period with their trace; all versions when `history`.
+    /// When each agency first reported for the quarter (superseded figures included): one
+    /// row per agency, computed by the database.
+    pub async fn first_reports(
+        &self,
+        plan_id: &str,
+        period: Period,
+    ) -> Result<HashMap<String, DateTime<Utc>>, WarehouseError> {
+        with_pool!(self, |pool| {
+            let rows: Vec<(String, DateTime<Utc>)> = sqlx::query_as(
+                "SELECT o.agency_id, MIN(o.loaded_at) FROM observations o JOIN indicators i ON i.id = o.indicator_id \
+                 WHERE i.plan_id = $1 AND o.period = $2 GROUP BY o.agency_id",
+            )
+            .bind(plan_id)
+            .bind(period.code())
+            .fetch_all(pool)
+            .await
+            .op("observation read")?;
+            Ok(rows.into_iter().collect())
+        })
+    }
+
     pub async fn observations(
         &self,
         plan_id: &str,

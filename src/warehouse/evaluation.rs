@@ -407,6 +407,26 @@ impl Warehouse {
     }
 
     /// The gap rows of a period: current, or as known right after run `as_of`.
+    /// The periods with a stored evaluation, latest first. One index seek per period (the
+    /// highest code below the last one found) rather than a `DISTINCT` that reads every
+    /// row's index entry: a national warehouse holds 160,000 rows per quarter.
+    pub async fn evaluated_periods(&self) -> Result<Vec<Period>, WarehouseError> {
+        let mut out = Vec::new();
+        let mut below = i64::MAX;
+        loop {
+            let code: Option<i64> = with_pool!(self, |pool| {
+                sqlx::query_scalar("SELECT MAX(period) FROM evaluations WHERE period < $1")
+                    .bind(below)
+                    .fetch_one(pool)
+                    .await
+                    .op("gap read")
+            })?;
+            let Some(code) = code else { return Ok(out) };
+            out.extend(Period::from_code(code));
+            below = code;
+        }
+    }
+
     pub async fn gaps(
         &self,
         plan_id: &str,

@@ -69,17 +69,17 @@ pub(crate) use with_pool;
 /// Why the warehouse could not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum WarehouseError {
-    #[error("cannot open the warehouse at {url}: {source}")]
+    #[error("{}", crate::messages::warehouse::connect(.url, &crate::messages::sqlx_reason(.source)))]
     Connect { url: String, source: sqlx::Error },
-    #[error("cannot create the directory {path} for the SQLite file: {source}")]
+    #[error("{}", crate::messages::warehouse::create_dir(.path, &crate::messages::io_reason(.source)))]
     CreateDir { path: String, source: std::io::Error },
-    #[error("migrating the warehouse failed: {0}")]
+    #[error("{}", crate::messages::warehouse::migrate(&.0.to_string()))]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("the warehouse refused the {operation}: {source}")]
+    #[error("{}", crate::messages::warehouse::query(.operation, &crate::messages::sqlx_reason(.source)))]
     Query { operation: &'static str, source: sqlx::Error },
-    #[error("SQLite refused the {operation} ({step}, code {code}): {message}")]
+    #[error("{}", crate::messages::warehouse::sqlite(.operation, .step, *.code, .message))]
     Sqlite { operation: &'static str, step: String, code: i32, message: String },
-    #[error("stored data is unreadable ({what}): {detail}")]
+    #[error("{}", crate::messages::warehouse::corrupt(.what, .detail))]
     Corrupt { what: String, detail: String },
 }
 

@@ -111,6 +111,16 @@ impl Warehouse {
         })
     }
 
+    /// The runs table's highest id and number of finished runs: changes whenever a run
+    /// starts or ends (what a cache of figures built from the warehouse is keyed on).
+    pub async fn runs_version(&self) -> Result<(i64, i64), WarehouseError> {
+        with_pool!(self, |pool| {
+            let (max, finished): (Option<i64>, i64) =
+                sqlx::query_as("SELECT MAX(id), COUNT(finished_at) FROM runs").fetch_one(pool).await.op("run read")?;
+            Ok((max.unwrap_or(0), finished))
+        })
+    }
+
     pub async fn run(&self, id: i64) -> Result<Option<RunRow>, WarehouseError> {
         let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = $1");
         with_pool!(self, |pool| {

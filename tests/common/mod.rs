@@ -270,3 +270,20 @@ pub fn lead_sheet_rows(xlsx: &[u8]) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// The demo quarter (2024-Q2) collected, and 2024-Q1 and Q2 evaluated at fixed moments
+/// (Q1 has no figures: all missing).
+pub async fn collect_and_evaluate_demo(ctx: &chiso::app::Context) {
+    use chrono::TimeZone as _;
+    collect(ctx, period("2024-Q2")).await;
+    for (p, now) in [
+        ("2024-Q1", chrono::Utc.with_ymd_and_hms(2024, 4, 25, 3, 0, 0).unwrap()),
+        ("2024-Q2", chrono::Utc.with_ymd_and_hms(2024, 7, 1, 3, 0, 0).unwrap()),
+    ] {
+        let req = chiso::jobs::evaluate::EvaluateRequest {
+            now: Some(now),
+            ..chiso::jobs::evaluate::EvaluateRequest::new(period(p), chiso::warehouse::Trigger::Cli, None)
+        };
+        chiso::jobs::evaluate::evaluate(ctx, &req).await.expect("evaluate runs");
+    }
+}
