@@ -23,15 +23,15 @@ pub struct WorkingTime {
 /// Why a working-time setting is unusable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WorkingTimeError {
-    #[error("`{0}` is not a day (mon, tue, wed, thu, fri, sat, sun)")]
+    #[error("`{0}` không phải là một ngày trong tuần: ghi mon, tue, wed, thu, fri, sat hoặc sun")]
     Day(String),
-    #[error("`{0}` is not a time like 07:30")]
+    #[error("`{0}` không phải là giờ: ghi dạng 07:30")]
     Time(String),
-    #[error("the working day ends ({end}) before it starts ({start})")]
+    #[error("giờ kết thúc ngày làm việc ({end}) sớm hơn giờ bắt đầu ({start})")]
     Order { start: String, end: String },
-    #[error("`{0}` is not a date (2025-01-01) or a range (2025-01-25..2025-02-02)")]
+    #[error("`{0}` không phải là ngày (2025-01-01) hoặc khoảng ngày (2025-01-25..2025-02-02)")]
     Holiday(String),
-    #[error("no working day is set")]
+    #[error("chưa có ngày làm việc nào: ghi ít nhất một ngày trong remind.working_days")]
     NoDays,
 }
 

@@ -28,7 +28,7 @@ use crate::warehouse::NewMessage;
 pub enum ComposeError {
     #[error(transparent)]
     Template(#[from] super::render::TemplateError),
-    #[error("workbook for {agency}: {message}")]
+    #[error("không tạo được bảng tính đính kèm cho {agency}: {message}")]
     Workbook { agency: String, message: String },
 }
 

@@ -39,11 +39,11 @@ use crate::warehouse::{Warehouse, WarehouseError};
 pub enum DeliverError {
     #[error(transparent)]
     Warehouse(#[from] WarehouseError),
-    #[error("mail.smtp: cannot set up {host}:{port}: {message}")]
+    #[error("mail.smtp: không thiết lập được kết nối tới máy chủ thư {host}:{port}: {message}")]
     Smtp { host: String, port: u16, message: String },
-    #[error("mail.from: `{0}` is not an address like `Sở TT&TT <chuyendoiso@vinhlong.gov.vn>`")]
+    #[error("mail.from: `{0}` không phải địa chỉ thư dạng `Sở KH&CN <chuyendoiso@vinhlong.gov.vn>`")]
     From(String),
-    #[error("cannot write {path}: {source}")]
+    #[error("không ghi được {path}: {}", crate::messages::io_reason(.source))]
     File { path: String, source: std::io::Error },
     #[error("fault injected: stopped after sending message {key} to {address}, before marking it sent")]
     InjectedCrash { key: String, address: String },

@@ -34,9 +34,9 @@ const EMBEDDED: [(&str, &str); 6] = [
 /// Why the templates cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
-    #[error("cannot read {path}: {source}")]
+    #[error("không đọc được mẫu thư {path}: {}", crate::messages::io_reason(.source))]
     Io { path: String, source: std::io::Error },
-    #[error("{path}: {message}")]
+    #[error("mẫu thư {path} không dùng được: {message}")]
     Invalid { path: String, message: String },
 }
 
