@@ -201,7 +201,7 @@ pub fn parse_file_scoped(
 }
 
 /// A reject of the whole file: it names the file and the source's agency, no cell.
-fn whole_file_reject(spec: &FileSpec, code: &'static str, message: String) -> NewReject {
+pub fn whole_file_reject(spec: &FileSpec, code: &'static str, message: String) -> NewReject {
     NewReject {
         period: None,
         location: spec.file_name.clone(),

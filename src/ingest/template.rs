@@ -2,7 +2,7 @@
 //! sheet says which plan, agency, period and columns; every data row carries its item key
 //! in a hidden column. No mapping, no guessing.
 
-use super::normalize::{NewReject, Normalized, Normalizer, Record};
+use super::normalize::{Normalized, Normalizer, Record};
 use super::sheet::{Cell, Workbook, cell_ref, column_index};
 use super::{FileSpec, FileSummary, emit, flush};
 use crate::domain::{AgencyId, Period};
@@ -67,15 +67,7 @@ pub(super) fn parse(
     sink: &mut dyn FnMut(Normalized),
 ) {
     let super::Reference { catalog, dir, assignments } = against;
-    let reject = |code: &'static str, message: String| NewReject {
-        period: None,
-        location: spec.file_name.clone(),
-        item_key: None,
-        agency: spec.agency.clone(),
-        raw_text: String::new(),
-        code,
-        message,
-    };
+    let reject = |code: &'static str, message: String| super::whole_file_reject(spec, code, message);
     if marker.plan != catalog.plan.id {
         summary.file_reject = Some(reject(
             "wrong_plan",

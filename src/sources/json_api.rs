@@ -39,7 +39,7 @@ use crate::catalog::Directory;
 use crate::domain::{AgencyId, Period};
 use crate::ingest::normalize::{NewReject, Normalized, Record};
 use crate::ingest::sheet::{Cell, FileFormat};
-use crate::ingest::{FileSpec, FileSummary, Reference, read_records};
+use crate::ingest::{FileSpec, FileSummary, Reference, read_records, whole_file_reject};
 use crate::sources::http::{FetchError, Fetched, Fetcher};
 
 /// How the endpoint pages its records. (`total`, `total_pages`, `max_size` and
@@ -1050,15 +1050,7 @@ pub fn parse_json(
         format: Some(FileFormat::Json),
         kind: Some("json"),
         agency: spec.agency.clone(),
-        file_reject: Some(NewReject {
-            period: None,
-            location: spec.file_name.clone(),
-            item_key: None,
-            agency: spec.agency.clone(),
-            raw_text: String::new(),
-            code,
-            message,
-        }),
+        file_reject: Some(whole_file_reject(spec, code, message)),
         ..Default::default()
     };
     let doc: serde_json::Value = match serde_json::from_slice(bytes) {
