@@ -4,16 +4,11 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn chiso(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_chiso"));
-    cmd.current_dir(dir).args(args).env_remove("CHISO_CONFIG").env("NO_COLOR", "1");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("CHISO_") {
-            cmd.env_remove(k);
-        }
-    }
+    let mut cmd = common::chiso_command(dir);
+    cmd.args(args);
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -6,9 +6,11 @@
 //! figures one period at a time, so the warehouse's row count catches any stored in a period
 //! the expectation does not name.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde::Deserialize;
 
@@ -87,13 +89,8 @@ fn corpus_dir() -> PathBuf {
 }
 
 fn chiso(dir: &Path, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_chiso"));
-    cmd.current_dir(dir).args(args).env("NO_COLOR", "1").env("RUST_LOG", "warn");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("CHISO_") {
-            cmd.env_remove(k);
-        }
-    }
+    let mut cmd = common::chiso_command(dir);
+    cmd.args(args).env("RUST_LOG", "warn");
     cmd.env("CHISO_DATABASE__URL", format!("sqlite://{}", dir.join("w.db").display()));
     cmd.output().expect("the chiso binary runs")
 }

@@ -11,14 +11,7 @@ use std::time::{Duration, Instant};
 use chiso::jobs::lease::Lease;
 
 fn chiso(dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_chiso"));
-    cmd.current_dir(dir).env("NO_COLOR", "1");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("CHISO_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd
+    common::chiso_command(dir)
 }
 
 fn text(o: &Output) -> String {

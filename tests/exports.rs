@@ -3,7 +3,7 @@
 //! CSV with a leading `'`, and as xlsx string cells, never as formulas.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 mod common;
 
@@ -21,13 +21,8 @@ const PAYLOADS: [&str; 7] = [
 ];
 
 fn chiso(dir: &Path, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_chiso"));
-    cmd.current_dir(dir).args(args).env("NO_COLOR", "1");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("CHISO_") {
-            cmd.env_remove(k);
-        }
-    }
+    let mut cmd = common::chiso_command(dir);
+    cmd.args(args);
     cmd.output().expect("the chiso binary runs")
 }
 

@@ -2,19 +2,16 @@
 //! documented, a closed pipe ended quietly. The binary runs in an empty directory on the
 //! embedded defaults, with the process's `CHISO_` variables removed.
 
+mod common;
+
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 fn command(dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_chiso"));
-    cmd.current_dir(dir).args(args).env("NO_COLOR", "1");
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("CHISO_") {
-            cmd.env_remove(k);
-        }
-    }
+    let mut cmd = common::chiso_command(dir);
+    cmd.args(args);
     cmd
 }
 

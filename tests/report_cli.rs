@@ -2,17 +2,14 @@
 //! directory and report template): the files it prints are there and open, a quarter not
 //! evaluated exits 1, a unit that is not a district exits 2, and no run is recorded.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn chiso(dir: &Path, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_chiso"));
-    cmd.current_dir(dir).args(args).env("NO_COLOR", "1");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("CHISO_") {
-            cmd.env_remove(k);
-        }
-    }
+    let mut cmd = common::chiso_command(dir);
+    cmd.args(args);
     cmd.output().expect("the chiso binary runs")
 }
 

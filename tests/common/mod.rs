@@ -287,3 +287,16 @@ pub async fn collect_and_evaluate_demo(ctx: &chiso::app::Context) {
         chiso::jobs::evaluate::evaluate(ctx, &req).await.expect("evaluate runs");
     }
 }
+
+/// The `chiso` binary, run in `dir` with none of this process's `CHISO_*` settings (each
+/// test sets what it needs) and no colours.
+pub fn chiso_command(dir: &std::path::Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_chiso"));
+    cmd.current_dir(dir).env("NO_COLOR", "1");
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("CHISO_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd
+}
