@@ -432,3 +432,40 @@ fn sheet_rows(bytes: &[u8], name: &str) -> Vec<(u32, Vec<Data>)> {
     let start = range.start().map_or(0, |(r, _)| r);
     range.rows().enumerate().map(|(i, r)| (start + i as u32, r.to_vec())).collect()
 }
+
+/// The dashboard's overview is counted by the warehouse (`GROUP BY`) instead of read from
+/// every gap row: its figures must be the report's, field for field.
+#[tokio::test]
+async fn the_overview_counted_by_the_warehouse_equals_the_report() {
+    let q2 = common::period("2024-Q2");
+    for db in common::all().await {
+        let ctx = demo(&db).await;
+        let gaps = db.wh.gaps("kh-742-2023", q2, None).await.unwrap();
+        // Both ways of picking a headline are exercised: indicators with an aggregate row
+        // and indicators without one.
+        let with_aggregate: std::collections::BTreeSet<(i64, i64, &str)> =
+            gaps.iter().filter(|g| g.kind == "aggregate").map(|g| (g.number, g.sub, g.measure.as_str())).collect();
+        assert!(!with_aggregate.is_empty(), "{}", db.name);
+        assert!(gaps.iter().any(|g| !with_aggregate.contains(&(g.number, g.sub, g.measure.as_str()))), "{}", db.name);
+
+        let report = load(&ctx.report_input(), q2, Scope::Province).await.unwrap();
+        let overview = chiso::report::overview::load(&ctx.report_input(), q2).await.unwrap();
+        assert_eq!(overview.current, report.current, "{}", db.name);
+        assert_eq!(overview.previous, report.previous, "{}", db.name);
+        assert_eq!(overview.trend, report.trend, "{}", db.name);
+        assert_eq!(overview.indicators, report.indicators.len(), "{}", db.name);
+        assert_eq!(overview.as_of_run, report.as_of_run, "{}", db.name);
+        let without_items: Vec<_> = report
+            .agencies
+            .iter()
+            .cloned()
+            .map(|a| chiso::report::quarterly::AgencyLine { items: Vec::new(), ..a })
+            .collect();
+        assert_eq!(overview.agencies, without_items, "{}", db.name);
+        assert!(overview.agencies.iter().any(|a| a.refused > 0 || a.reported > 0), "{}: figures are counted", db.name);
+
+        let err = chiso::report::overview::load(&ctx.report_input(), common::period("2024-Q3")).await.unwrap_err();
+        assert!(err.to_string().contains("chiso evaluate --period 2024-Q3"), "{}: {err}", db.name);
+        db.cleanup().await;
+    }
+}

@@ -4,6 +4,7 @@
 pub mod docx;
 pub mod export;
 pub mod gap_table;
+pub mod overview;
 pub mod quarterly;
 pub mod template;
 

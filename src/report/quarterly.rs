@@ -235,16 +235,85 @@ impl Scope {
 /// The line standing for one indicator and measure: the aggregate row (province) or the
 /// district's row (district) where there is one, else the one judged member, else the
 /// members summarised (the most severe status, how many on track).
-fn headline(scope: &Scope, group: &[&StoredGap]) -> Option<IndicatorLine> {
-    let first = group.first()?;
-    let members: Vec<&&StoredGap> =
-        group.iter().filter(|g| g.kind == "member" && scope.covers_member(&g.agency)).collect();
+/// What picking an indicator's headline needs of a gap row: the full stored row for the
+/// report, or its counting facts alone for the dashboard's overview (`report::overview`).
+pub trait HeadlineRow {
+    fn kind(&self) -> &str;
+    fn agency(&self) -> &str;
+    fn status(&self) -> Status;
+}
+
+/// Both row types name their facts alike.
+macro_rules! headline_row {
+    ($($t:ty),*) => {$(
+        impl HeadlineRow for $t {
+            fn kind(&self) -> &str {
+                &self.kind
+            }
+            fn agency(&self) -> &str {
+                &self.agency
+            }
+            fn status(&self) -> Status {
+                self.status
+            }
+        }
+    )*};
+}
+headline_row!(StoredGap, crate::warehouse::GapStatus);
+
+/// The row an indicator's line stands on, and how its members were counted
+/// (judged, on track).
+pub enum Pick<'a, G> {
+    /// The scope's own row: the province's aggregate, or the district's.
+    Own { row: &'a G, counted: (i64, i64) },
+    /// Nobody covered answers for it: the province still lists it.
+    Lone(&'a G),
+    /// One member judged (or only one member).
+    One(&'a G),
+    /// Several members judged, no own row: the worst status stands.
+    Worst { first: &'a G, status: Status, counted: (i64, i64) },
+}
+
+impl<G: HeadlineRow> Pick<'_, G> {
+    pub fn status(&self) -> Status {
+        match self {
+            Pick::Own { row, .. } | Pick::Lone(row) | Pick::One(row) => row.status(),
+            Pick::Worst { status, .. } => *status,
+        }
+    }
+}
+
+/// Picks the headline of one indicator (and measure) from its rows, in the warehouse's order.
+pub fn pick<'a, G: HeadlineRow>(scope: &Scope, group: &[&'a G]) -> Option<Pick<'a, G>> {
+    let first = *group.first()?;
+    let members: Vec<&G> =
+        group.iter().copied().filter(|g| g.kind() == "member" && scope.covers_member(g.agency())).collect();
     let own = match scope {
-        Scope::Province => group.iter().find(|g| g.kind == "aggregate"),
-        Scope::District { id, .. } => group.iter().find(|g| g.kind == "district" && g.agency == id.as_str()),
+        Scope::Province => group.iter().copied().find(|g| g.kind() == "aggregate"),
+        Scope::District { id, .. } => {
+            group.iter().copied().find(|g| g.kind() == "district" && g.agency() == id.as_str())
+        }
     };
-    let judged: Vec<&&&StoredGap> = members.iter().filter(|g| is_judged(g.status)).collect();
-    let counted = (judged.len() as i64, judged.iter().filter(|g| g.status.is_good()).count() as i64);
+    let judged: Vec<&G> = members.iter().copied().filter(|g| is_judged(g.status())).collect();
+    let counted = (judged.len() as i64, judged.iter().filter(|g| g.status().is_good()).count() as i64);
+    if let Some(row) = own {
+        return Some(Pick::Own { row, counted });
+    }
+    match scope {
+        Scope::Province if group.iter().any(|g| g.kind() == "aggregate") => None,
+        _ if members.is_empty() => match scope {
+            Scope::Province => Some(Pick::Lone(first)),
+            Scope::District { .. } => None,
+        },
+        _ if members.len() == 1 || judged.len() == 1 => judged.first().or(members.first()).map(|one| Pick::One(*one)),
+        _ => {
+            let status = judged.iter().map(|g| g.status()).min().unwrap_or(first.status());
+            Some(Pick::Worst { first, status, counted })
+        }
+    }
+}
+
+fn headline(scope: &Scope, group: &[&StoredGap]) -> Option<IndicatorLine> {
     let line = |g: &StoredGap, members: Option<(i64, i64)>| IndicatorLine {
         item: g.item.clone(),
         number: g.number,
@@ -260,33 +329,24 @@ fn headline(scope: &Scope, group: &[&StoredGap]) -> Option<IndicatorLine> {
         status: g.status,
         reason: g.reason.clone(),
     };
-    if let Some(own) = own {
-        let m = match scope {
-            Scope::Province => own.members.map(|(judged, good)| (good, judged)),
-            Scope::District { .. } => Some((counted.1, counted.0)),
-        };
-        return Some(line(own, m));
-    }
-    match scope {
-        Scope::Province if group.iter().any(|g| g.kind == "aggregate") => None,
-        _ if members.is_empty() => match scope {
-            // Nobody covered answers for it: the province still lists it.
-            Scope::Province => Some(line(first, None)),
-            Scope::District { .. } => None,
-        },
-        _ if members.len() == 1 || judged.len() == 1 => {
-            let one = judged.first().map_or(members[0], |g| **g);
-            Some(line(one, Some((i64::from(one.status.is_good()), i64::from(is_judged(one.status))))))
+    Some(match pick(scope, group)? {
+        Pick::Own { row, counted } => {
+            let m = match scope {
+                Scope::Province => row.members.map(|(judged, good)| (good, judged)),
+                Scope::District { .. } => Some((counted.1, counted.0)),
+            };
+            line(row, m)
         }
-        _ => {
-            let worst = judged.iter().map(|g| g.status).min().unwrap_or(first.status);
+        Pick::Lone(row) => line(row, None),
+        Pick::One(one) => line(one, Some((i64::from(one.status.is_good()), i64::from(is_judged(one.status))))),
+        Pick::Worst { first, status, counted } => {
             let mut l = line(first, Some((counted.1, counted.0)));
-            l.status = worst;
+            l.status = status;
             l.actual = None;
             l.reason = format!("{} trên {} đơn vị đạt tiến độ", counted.1, counted.0);
-            Some(l)
+            l
         }
-    }
+    })
 }
 
 /// Indicator lines in plan order.
@@ -312,8 +372,63 @@ pub fn figures(period: Period, lines: &[IndicatorLine], timeliness: Option<Timel
 /// When each agency first reported for the quarter (superseded figures included).
 pub type FirstReports = HashMap<String, DateTime<Utc>>;
 
-/// The lead agencies' lines, ranked: the largest share on track first, then the fewest
-/// missing, then by name.
+/// How an agency's rows stand, counted.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AgencyCounts {
+    pub rows: usize,
+    pub reported: usize,
+    pub by_status: BTreeMap<Status, usize>,
+}
+
+/// What an agency's line is judged against beside its rows: its name, when it first
+/// reported, the due date and its refused figures.
+pub struct AgencyContext<'a> {
+    pub dir: &'a Directory,
+    pub first_reports: &'a FirstReports,
+    pub deadline: DateTime<Utc>,
+    pub refused: &'a HashMap<String, usize>,
+}
+
+impl AgencyContext<'_> {
+    /// One agency's line from its counts.
+    pub fn line(&self, id: &str, items: Vec<String>, c: &AgencyCounts) -> AgencyLine {
+        let sum = |f: &dyn Fn(Status) -> bool| c.by_status.iter().filter(|(s, _)| f(**s)).map(|(_, n)| n).sum();
+        let count = |b: Bucket| sum(&|s| Bucket::of(s) == b);
+        let judged: usize = sum(&is_judged);
+        let on_track = count(Bucket::Good);
+        AgencyLine {
+            id: id.to_string(),
+            name: self.dir.get_str(id).map_or_else(|| id.to_string(), |a| a.name.clone()),
+            items,
+            rows: c.rows,
+            reported: c.reported,
+            on_track,
+            at_risk: count(Bucket::AtRisk),
+            lagging: count(Bucket::Lagging),
+            missing: count(Bucket::Missing),
+            refused: self.refused.get(id).copied().unwrap_or(0),
+            share: (judged > 0).then(|| on_track as f64 / judged as f64),
+            timeliness: match self.first_reports.get(id) {
+                Some(at) if *at <= self.deadline => Reported::OnTime,
+                Some(_) => Reported::Late,
+                None => Reported::None,
+            },
+        }
+    }
+}
+
+/// Ranks agency lines: the largest share on track first, then the fewest missing, then by name.
+pub fn rank_agencies(lines: &mut [AgencyLine]) {
+    lines.sort_by(|a, b| {
+        b.share
+            .unwrap_or(-1.0)
+            .total_cmp(&a.share.unwrap_or(-1.0))
+            .then_with(|| a.missing.cmp(&b.missing))
+            .then_with(|| a.name.cmp(&b.name))
+    });
+}
+
+/// The lead agencies' lines, ranked ([`rank_agencies`]).
 pub fn agency_lines(
     dir: &Directory,
     scope: &Scope,
@@ -328,41 +443,24 @@ pub fn agency_lines(
             by_agency.entry(g.agency.as_str()).or_default().push(g);
         }
     }
+    let ctx = AgencyContext { dir, first_reports, deadline, refused };
     let mut out: Vec<AgencyLine> = by_agency
         .into_iter()
         .map(|(id, rows)| {
             let mut items: Vec<(i64, i64, &str)> = rows.iter().map(|g| (g.number, g.sub, g.item.as_str())).collect();
             items.dedup();
-            let count = |b: Bucket| rows.iter().filter(|g| Bucket::of(g.status) == b).count();
-            let judged = rows.iter().filter(|g| is_judged(g.status)).count();
-            let on_track = count(Bucket::Good);
-            AgencyLine {
-                id: id.to_string(),
-                name: dir.get_str(id).map_or_else(|| id.to_string(), |a| a.name.clone()),
-                items: items.into_iter().map(|(_, _, k)| k.to_string()).collect(),
+            let mut counts = AgencyCounts {
                 rows: rows.len(),
                 reported: rows.iter().filter(|g| g.actual.is_some()).count(),
-                on_track,
-                at_risk: count(Bucket::AtRisk),
-                lagging: count(Bucket::Lagging),
-                missing: count(Bucket::Missing),
-                refused: refused.get(id).copied().unwrap_or(0),
-                share: (judged > 0).then(|| on_track as f64 / judged as f64),
-                timeliness: match first_reports.get(id) {
-                    Some(at) if *at <= deadline => Reported::OnTime,
-                    Some(_) => Reported::Late,
-                    None => Reported::None,
-                },
+                ..AgencyCounts::default()
+            };
+            for g in &rows {
+                *counts.by_status.entry(g.status).or_default() += 1;
             }
+            ctx.line(id, items.into_iter().map(|(_, _, k)| k.to_string()).collect(), &counts)
         })
         .collect();
-    out.sort_by(|a, b| {
-        b.share
-            .unwrap_or(-1.0)
-            .total_cmp(&a.share.unwrap_or(-1.0))
-            .then_with(|| a.missing.cmp(&b.missing))
-            .then_with(|| a.name.cmp(&b.name))
-    });
+    rank_agencies(&mut out);
     out
 }
 
@@ -383,13 +481,7 @@ async fn first_reports(app: &ReportInput<'_>, period: Period) -> Result<FirstRep
 }
 
 async fn refused(app: &ReportInput<'_>, period: Period) -> Result<HashMap<String, usize>, WarehouseError> {
-    let mut out = HashMap::new();
-    for r in app.wh.rejects(period).await? {
-        if let Some(a) = r.agency_id {
-            *out.entry(a).or_default() += 1;
-        }
-    }
-    Ok(out)
+    app.wh.rejects_by_agency(period).await
 }
 
 /// The agencies' lines and their timeliness for one quarter's rows.

@@ -640,6 +640,22 @@ impl Warehouse {
     }
 
     /// Current rejects of a period, newest first.
+    /// How many current rejects of the quarter name each agency.
+    pub async fn rejects_by_agency(&self, period: Period) -> Result<HashMap<String, usize>, WarehouseError> {
+        with_pool!(self, |pool| {
+            let rows: Vec<(String, i64)> = sqlx::query_as(
+                "SELECT agency_id, COUNT(*) FROM rejects WHERE period = $1 AND is_current = $2 AND agency_id IS NOT NULL \
+                 GROUP BY agency_id",
+            )
+            .bind(period.code())
+            .bind(true)
+            .fetch_all(pool)
+            .await
+            .op("reject read")?;
+            Ok(rows.into_iter().map(|(a, n)| (a, usize::try_from(n).unwrap_or(0))).collect())
+        })
+    }
+
     pub async fn rejects(&self, period: Period) -> Result<Vec<RejectRow>, WarehouseError> {
         with_pool!(self, |pool| {
             let rows = sqlx::query(

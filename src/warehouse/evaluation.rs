@@ -524,3 +524,131 @@ impl Warehouse {
             .map(|r| r.rows_affected()))
     }
 }
+
+/// A current gap row's facts for counting, without its texts: what the dashboard's overview
+/// picks an indicator's headline status from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GapStatus {
+    pub number: i64,
+    pub sub: i64,
+    pub measure: String,
+    pub section: String,
+    pub kind: String,
+    pub agency: String,
+    pub status: Status,
+}
+
+/// How many of a member's current rows carry a status, and how many of those hold a figure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemberTally {
+    pub agency: String,
+    pub status: Status,
+    pub rows: usize,
+    pub reported: usize,
+}
+
+fn parse_status(s: &str) -> Result<Status, WarehouseError> {
+    Status::parse(s).ok_or_else(|| WarehouseError::Corrupt { what: "evaluation status".into(), detail: s.to_string() })
+}
+
+/// Counts for the dashboard's overview, by `GROUP BY` over the current evaluation: a
+/// quarter's figures without reading (and decoding) its 160,000 gap rows and their texts.
+impl Warehouse {
+    /// The latest run the quarter's current gap rows come from; `None` when it was never
+    /// evaluated.
+    pub async fn gaps_as_of(&self, plan_id: &str, period: Period) -> Result<Option<i64>, WarehouseError> {
+        with_pool!(self, |pool| {
+            sqlx::query_scalar::<_, Option<i64>>(
+                "SELECT MAX(e.valid_from_run) FROM evaluations e JOIN indicators i ON i.id = e.indicator_id \
+                 WHERE i.plan_id = $1 AND e.period = $2 AND e.valid_to_run IS NULL",
+            )
+            .bind(plan_id)
+            .bind(period.code())
+            .fetch_one(pool)
+            .await
+            .op("gap read")
+        })
+    }
+
+    /// (section, status, how many) of the quarter's current aggregate rows: the province's
+    /// headline of every indicator (and measure) that has one.
+    pub async fn aggregate_status_counts(
+        &self,
+        plan_id: &str,
+        period: Period,
+    ) -> Result<Vec<(String, Status, usize)>, WarehouseError> {
+        with_pool!(self, |pool| {
+            let rows: Vec<(String, String, i64)> = sqlx::query_as(
+                "SELECT i.section, e.status, COUNT(*) FROM evaluations e JOIN indicators i ON i.id = e.indicator_id \
+                 WHERE i.plan_id = $1 AND e.period = $2 AND e.valid_to_run IS NULL AND e.row_kind = 'aggregate' \
+                 GROUP BY i.section, e.status",
+            )
+            .bind(plan_id)
+            .bind(period.code())
+            .fetch_all(pool)
+            .await
+            .op("gap read")?;
+            rows.into_iter()
+                .map(|(section, status, n)| Ok((section, parse_status(&status)?, usize::try_from(n).unwrap_or(0))))
+                .collect()
+        })
+    }
+
+    /// The current rows of the indicators (and measures) that have no aggregate row, in
+    /// the order of [`Warehouse::gaps`]: the few whose headline is picked from their rows.
+    pub async fn unaggregated_gap_statuses(
+        &self,
+        plan_id: &str,
+        period: Period,
+    ) -> Result<Vec<GapStatus>, WarehouseError> {
+        with_pool!(self, |pool| {
+            let rows: Vec<(i64, i64, String, String, String, String, String)> = sqlx::query_as(
+                "SELECT i.number, i.sub, i.section, e.measure, e.row_kind, e.agency_id, e.status \
+                 FROM evaluations e JOIN indicators i ON i.id = e.indicator_id \
+                 WHERE i.plan_id = $1 AND e.period = $2 AND e.valid_to_run IS NULL AND NOT EXISTS ( \
+                   SELECT 1 FROM evaluations a WHERE a.period = e.period AND a.indicator_id = e.indicator_id \
+                   AND a.measure = e.measure AND a.row_kind = 'aggregate' AND a.valid_to_run IS NULL) \
+                 ORDER BY i.number, i.sub, e.measure, e.row_kind, e.agency_id",
+            )
+            .bind(plan_id)
+            .bind(period.code())
+            .fetch_all(pool)
+            .await
+            .op("gap read")?;
+            rows.into_iter()
+                .map(|(number, sub, section, measure, kind, agency, status)| {
+                    Ok(GapStatus { number, sub, measure, section, kind, agency, status: parse_status(&status)? })
+                })
+                .collect()
+        })
+    }
+
+    /// Each member's current rows by status, not-applicable ones left out, with how many
+    /// hold a figure.
+    pub async fn member_tallies(&self, plan_id: &str, period: Period) -> Result<Vec<MemberTally>, WarehouseError> {
+        with_pool!(self, |pool| {
+            let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
+                "SELECT e.agency_id, e.status, COUNT(*), \
+                 SUM(CASE WHEN e.actual_kind IS NOT NULL AND (e.actual_num IS NOT NULL OR e.actual_status IS NOT NULL) THEN 1 ELSE 0 END) \
+                 FROM evaluations e JOIN indicators i ON i.id = e.indicator_id \
+                 WHERE i.plan_id = $1 AND e.period = $2 AND e.valid_to_run IS NULL AND e.row_kind = 'member' \
+                 AND e.status <> 'not_applicable' GROUP BY e.agency_id, e.status",
+            )
+            .bind(plan_id)
+            .bind(period.code())
+            .fetch_all(pool)
+            .await
+            .op("gap read")?;
+            rows.into_iter()
+                .map(|(agency, status, rows, reported)| {
+                    Ok(MemberTally {
+                        agency,
+                        status: parse_status(&status)?,
+                        rows: usize::try_from(rows).unwrap_or(0),
+                        reported: usize::try_from(reported).unwrap_or(0),
+                    })
+                })
+                .collect()
+        })
+    }
+}

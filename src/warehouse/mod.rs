@@ -27,7 +27,7 @@ pub use collect::{
     FetchRecord, FileRejectAt, IngestionEnd, LastFetch, NewIngestion, NewRun, ObservationRow, RejectRow, RunStatus,
     StoreCounts, Trigger,
 };
-pub use evaluation::{EvalCounts, StoredGap};
+pub use evaluation::{EvalCounts, GapStatus, MemberTally, StoredGap};
 pub use outbox::{LastMessage, NewMessage, NewRecipient, OutMessage, OutboxRow, RecipientRow, RecipientState};
 pub use runs::{LeaseHolder, RunFilter, RunRow};
 

@@ -37,6 +37,7 @@ use super::access::{Role, set_cookie};
 use crate::domain::number::format_vi;
 use crate::domain::{Period, Section, Value};
 use crate::evaluate::Status;
+use crate::report::overview::{self, Overview};
 use crate::report::quarterly::{self, AgencyLine, Figures, IndicatorLine, QuarterReport, ReportError, Scope};
 use crate::report::{Bucket, is_judged};
 use crate::warehouse::{RunFilter, StoredGap, WarehouseError};
@@ -48,6 +49,7 @@ type RunsVersion = (i64, i64);
 #[derive(Default)]
 pub struct ReportCache {
     reports: Mutex<HashMap<Period, (RunsVersion, Arc<QuarterReport>)>>,
+    overviews: Mutex<HashMap<Period, (RunsVersion, Arc<Overview>)>>,
 }
 
 /// Why a page cannot be shown.
@@ -272,6 +274,23 @@ pub async fn report_of(d: &Daemon, period: Period) -> Result<Arc<QuarterReport>,
     Ok(report)
 }
 
+/// The quarter's overview, from the cache while no run has started or ended since; else
+/// counted by the warehouse (`report::overview`), without building the whole report.
+pub async fn overview_of(d: &Daemon, period: Period) -> Result<Arc<Overview>, PageError> {
+    let version = d.ctx.wh.runs_version().await?;
+    if let Ok(cache) = d.reports.overviews.lock()
+        && let Some((v, o)) = cache.get(&period)
+        && *v == version
+    {
+        return Ok(o.clone());
+    }
+    let o = Arc::new(overview::load(&d.ctx.report_input(), period).await?);
+    if let Ok(mut cache) = d.reports.overviews.lock() {
+        cache.insert(period, (version, o.clone()));
+    }
+    Ok(o)
+}
+
 /// How often the daemon looks whether a run started or ended.
 const WARM_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -283,6 +302,9 @@ pub async fn keep_warm(d: Arc<Daemon>) {
         match d.ctx.wh.runs_version().await {
             Ok(v) if Some(v) != last => {
                 if let Ok(Some(period)) = d.ctx.wh.evaluated_periods().await.map(|p| p.first().copied()) {
+                    if let Err(e) = overview_of(&d, period).await {
+                        tracing::warn!(period = %period, "dashboard: cannot count the overview ahead: {e}");
+                    }
                     match report_of(&d, period).await {
                         Ok(_) => tracing::debug!(period = %period, "dashboard: report built ahead of readers"),
                         Err(e) => tracing::warn!(period = %period, "dashboard: cannot build the report ahead: {e}"),
@@ -479,7 +501,7 @@ const OVERVIEW_AGENCIES: usize = 15;
 
 async fn overview(pg: Page) -> Result<Response, PageError> {
     let (d, period) = (&pg.d, pg.period()?);
-    let r = report_of(d, period).await?;
+    let r = overview_of(d, period).await?;
     let total = r.current.total();
     let t = r.current.timeliness.unwrap_or_default();
     let mut least: Vec<&AgencyLine> = r.agencies.iter().collect();
@@ -514,7 +536,7 @@ async fn overview(pg: Page) -> Result<Response, PageError> {
         .collect();
     let page = serde_json::json!({
         "as_of_run": r.as_of_run,
-        "indicators": r.indicators.len(),
+        "indicators": r.indicators,
         "judged": Figures::judged_in(&total),
         "good": Figures::bucket_in(&total, Bucket::Good),
         "at_risk": Figures::bucket_in(&total, Bucket::AtRisk),
