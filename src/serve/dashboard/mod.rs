@@ -11,10 +11,12 @@
 //! (`serve::access`); a caller without a role gets the sign-in form (401), which posts
 //! the token in its body and sets the session cookie.
 //!
-//! Speed: a quarter's report (`report::quarterly::load`, the same figures as `chiso
-//! report`) is built once and kept in memory until a run starts or ends (the runs table's
-//! highest id and number of finished runs, one cheap query per page); the overview and the
-//! downloads reuse it. The daemon builds the latest quarter's ahead of readers (`keep_warm`).
+//! Speed: the overview is counted by the warehouse (`report::overview`: a few `GROUP BY`
+//! queries, not the quarter's 160,000 gap rows), and kept until a run starts or ends (the
+//! runs table's highest id and number of finished runs, one cheap query per page). The
+//! other pages and the downloads read the quarter's report (`report::quarterly::load`, the
+//! same figures as `chiso report`), built once and kept the same way. The daemon counts
+//! the latest quarter's overview and builds its report ahead of readers (`keep_warm`).
 
 pub mod svg;
 
