@@ -31,6 +31,12 @@ pub enum XlsFormatError {
     StreamTooLarge { stream: String, size: u64, limit: u64 },
     #[error("the workbook stream does not start with a BOF record")]
     NoBof,
+    /// A cell record whose length disagrees with its own fields: the bytes after it would
+    /// be read as other records (a damaged length swallows the cells that follow).
+    #[error(
+        "sheet `{sheet}`: the cell record 0x{kind:04X} at byte {offset} is {len} bytes long, which its fields rule out"
+    )]
+    Damaged { sheet: String, kind: u16, offset: usize, len: usize },
 }
 
 const BOF: u16 = 0x0809;
@@ -48,6 +54,28 @@ const LABEL: u16 = 0x0204;
 const RSTRING: u16 = 0x00D6;
 const BOOLERR: u16 = 0x0205;
 const LABELSST: u16 = 0x00FD;
+const BLANK: u16 = 0x0201;
+const MULBLANK: u16 = 0x00BE;
+
+/// Whether a BIFF8 cell record's length fits its own fields: the fixed-size cells have
+/// one length, a MULRK or MULBLANK spans the columns its first and last fields name.
+/// (BIFF5 is only checked for the records it shares unchanged.)
+fn cell_length_fits(kind: u16, body: &[u8], biff: Biff) -> bool {
+    let spans = |each: usize| match (u16_at(body, 2), body.len().checked_sub(2).and_then(|at| u16_at(body, at))) {
+        (Some(first), Some(last)) if last >= first => body.len() == 6 + each * usize::from(last - first + 1),
+        _ => false,
+    };
+    match kind {
+        NUMBER => body.len() == 14,
+        RK => body.len() == 10,
+        BLANK => body.len() == 6,
+        BOOLERR => body.len() == 8,
+        LABELSST if biff == Biff::Eight => body.len() == 10,
+        MULRK => spans(6),
+        MULBLANK => spans(2),
+        _ => true,
+    }
+}
 
 /// Built-in format ids that show a percentage: 9 is `0%`, 10 is `0.00%`.
 const BUILTIN_PERCENT: [u16; 2] = [9, 10];
@@ -225,14 +253,28 @@ fn parse_stream(data: &[u8]) -> Result<HashMap<String, CellMarks>, XlsFormatErro
     let percent_xf: Vec<bool> =
         xf_formats.iter().map(|id| formats.get(id).copied().unwrap_or_else(|| BUILTIN_PERCENT.contains(id))).collect();
 
-    Ok(sheets.into_iter().map(|(name, offset)| (name, sheet_cells(data, offset, &percent_xf))).collect())
+    sheets
+        .into_iter()
+        .map(|(name, offset)| {
+            let marks = sheet_cells(data, offset, &percent_xf, biff)
+                .map_err(|(kind, offset, len)| XlsFormatError::Damaged { sheet: name.clone(), kind, offset, len })?;
+            Ok((name, marks))
+        })
+        .collect()
 }
 
-fn sheet_cells(data: &[u8], offset: usize, percent_xf: &[bool]) -> CellMarks {
+/// A sheet's marks, or the (kind, offset, length) of a cell record its fields rule out.
+fn sheet_cells(data: &[u8], offset: usize, percent_xf: &[bool], biff: Biff) -> Result<CellMarks, (u16, usize, usize)> {
     let mut marks = CellMarks::default();
     let is_percent = |xf: Option<u16>| xf.is_some_and(|x| percent_xf.get(usize::from(x)).copied().unwrap_or(false));
     let mut depth = 0usize;
-    for r in (Records { data, pos: offset }) {
+    let mut records = Records { data, pos: offset };
+    loop {
+        let at = records.pos;
+        let Some(r) = records.next() else { break };
+        if depth == 1 && !cell_length_fits(r.kind, r.body, biff) {
+            return Err((r.kind, at, r.body.len()));
+        }
         match r.kind {
             BOF => depth += 1,
             EOF => {
@@ -273,7 +315,7 @@ fn sheet_cells(data: &[u8], offset: usize, percent_xf: &[bool]) -> CellMarks {
         }
     }
     marks.finish();
-    marks
+    Ok(marks)
 }
 
 #[cfg(test)]
@@ -354,5 +396,34 @@ mod tests {
         .concat();
         let marks = parse_stream(&stream).unwrap();
         assert_eq!(marks["S1"].percent, vec![(0, 0), (3, 1), (3, 3)]);
+    }
+
+    /// A damaged length field makes the reader swallow the cells after it (a MULBLANK of
+    /// 12 bytes read as 150 hid a sheet's `Số lượng | Tỷ lệ (%)` headings, and percentages
+    /// were then read from the count column): such a record is refused, not skipped.
+    #[test]
+    fn a_cell_record_whose_length_its_fields_rule_out_is_damage() {
+        let mulblank = |first: u16, last: u16, extra: usize| {
+            let mut b = 7u16.to_le_bytes().to_vec();
+            b.extend(first.to_le_bytes());
+            b.extend(std::iter::repeat_n(0u8, 2 * usize::from(last - first + 1) + extra));
+            b.extend(last.to_le_bytes());
+            b
+        };
+        let cases: [(u16, Vec<u8>, bool); 8] = [
+            (MULBLANK, mulblank(1, 4, 0), true),
+            (MULBLANK, mulblank(1, 4, 138), false),
+            (MULRK, [vec![0, 0, 1, 0], vec![0; 12], vec![2, 0]].concat(), true),
+            (MULRK, [vec![0, 0, 1, 0], vec![0; 12], vec![5, 0]].concat(), false),
+            (NUMBER, vec![0; 14], true),
+            (NUMBER, vec![0; 15], false),
+            (LABELSST, vec![0; 10], true),
+            (BLANK, vec![0; 7], false),
+        ];
+        for (kind, body, fits) in cases {
+            assert_eq!(cell_length_fits(kind, &body, Biff::Eight), fits, "0x{kind:04X} of {} bytes", body.len());
+        }
+        let sheet = [record(BOF, &[0u8; 16]), record(MULBLANK, &mulblank(1, 4, 138)), record(EOF, &[])].concat();
+        assert_eq!(sheet_cells(&sheet, 0, &[], Biff::Eight), Err((MULBLANK, 20, 152)));
     }
 }
