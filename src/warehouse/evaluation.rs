@@ -605,9 +605,9 @@ impl Warehouse {
             let rows: Vec<(i64, i64, String, String, String, String, String)> = sqlx::query_as(
                 "SELECT i.number, i.sub, i.section, e.measure, e.row_kind, e.agency_id, e.status \
                  FROM evaluations e JOIN indicators i ON i.id = e.indicator_id \
-                 WHERE i.plan_id = $1 AND e.period = $2 AND e.valid_to_run IS NULL AND NOT EXISTS ( \
-                   SELECT 1 FROM evaluations a WHERE a.period = e.period AND a.indicator_id = e.indicator_id \
-                   AND a.measure = e.measure AND a.row_kind = 'aggregate' AND a.valid_to_run IS NULL) \
+                 WHERE i.plan_id = $1 AND e.period = $2 AND e.valid_to_run IS NULL AND (e.indicator_id, e.measure) NOT IN ( \
+                   SELECT a.indicator_id, a.measure FROM evaluations a WHERE a.period = $2 \
+                   AND a.row_kind = 'aggregate' AND a.valid_to_run IS NULL) \
                  ORDER BY i.number, i.sub, e.measure, e.row_kind, e.agency_id",
             )
             .bind(plan_id)
