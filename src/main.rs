@@ -1,6 +1,9 @@
 //! The `chiso` binary: parses the command line, sets up logging, and calls the library.
 //! Errors reach the terminal with their whole cause chain.
 
+// No function past 120 lines, as in the library (clippy.toml).
+#![warn(clippy::too_many_lines)]
+
 mod cli;
 
 use std::process::ExitCode;

@@ -9,7 +9,7 @@ use chiso::app::Context;
 use chiso::domain::Period;
 use chiso::jobs::remind::{RemindReport, RemindRequest, remind, send_due};
 use chiso::remind::deliver::{DeliveryReport, Fault};
-use chiso::warehouse::Trigger;
+use chiso::warehouse::{OutboxRow, Trigger};
 
 use super::{Ctx, Failed, OutputFormat, texts};
 
@@ -302,91 +302,12 @@ pub async fn run_outbox(ctx: &Ctx, cmd: OutboxCommand) -> anyhow::Result<ExitCod
             let rows = app.wh.outbox(period, status.as_deref(), None).await?;
             match format {
                 OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
-                OutputFormat::Text => {
-                    let mut table = comfy_table::Table::new();
-                    table.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
-                    table.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
-                    table.set_header([
-                        "ID",
-                        "Khóa",
-                        "Loại",
-                        "Trạng thái",
-                        "Lần gửi",
-                        "Người nhận",
-                        "Gửi lúc / chờ đến",
-                    ]);
-                    for r in &rows {
-                        let recipients = r
-                            .recipients
-                            .iter()
-                            .map(|x| {
-                                format!(
-                                    "{} {} {}",
-                                    texts::message_kind(&x.kind),
-                                    x.address,
-                                    texts::message_status(&x.status)
-                                )
-                            })
-                            .collect::<Vec<_>>()
-                            .join("\n");
-                        let when =
-                            r.sent_at.map_or_else(|| format!("chờ {}", local(&app, r.not_before)), |t| local(&app, t));
-                        table.add_row([
-                            r.id.to_string(),
-                            r.key.clone(),
-                            texts::message_kind(&r.kind).to_string(),
-                            texts::message_status(&r.status).to_string(),
-                            r.attempts.to_string(),
-                            recipients,
-                            when,
-                        ]);
-                    }
-                    println!("{table}");
-                    println!("{}", texts::message_count(rows.len()));
-                }
+                OutputFormat::Text => print_outbox_table(&app, &rows),
             }
             ExitCode::SUCCESS
         }
         OutboxCommand::Show { id } => {
-            let Some(row) = app.wh.outbox(None, None, Some(id)).await?.into_iter().next() else {
-                anyhow::bail!(Failed { code: 2, message: super::texts::no_message(id) });
-            };
-            let Some((text, _html, attachments)) = app.wh.message_bodies(id).await? else {
-                anyhow::bail!(Failed { code: 2, message: super::texts::no_message(id) });
-            };
-            let [kind, status, attempts, subject, not_before, sent] = texts::MESSAGE_LABELS;
-            println!("Thư số {id}: {}", row.key);
-            println!(
-                "  {kind:<11}{}  {status} {}  {attempts} {}",
-                texts::message_kind(&row.kind),
-                texts::message_status(&row.status),
-                row.attempts
-            );
-            println!("  {subject:<11}{}", row.subject);
-            println!("  {not_before:<11}{}", local(&app, row.not_before));
-            if let Some(t) = row.sent_at {
-                println!("  {sent:<11}{}", local(&app, t));
-            }
-            if let Some(e) = &row.last_error {
-                println!("  lỗi gần nhất {e}");
-            }
-            for r in &row.recipients {
-                println!(
-                    "  {:<8} {} <{}> — {}{}{}",
-                    texts::message_kind(&r.kind),
-                    r.name,
-                    r.address,
-                    texts::message_status(&r.status),
-                    r.smtp_code.map(|c| format!(" {c}")).unwrap_or_default(),
-                    r.error.as_deref().map(|e| format!(" {e}")).unwrap_or_default()
-                );
-            }
-            for a in attachments {
-                println!("  đính kèm   {a}");
-            }
-            print_why(&app, id, &row.round).await?;
-            println!();
-            println!("{text}");
+            show_message(&app, id).await?;
             ExitCode::SUCCESS
         }
         OutboxCommand::Retry { id: None, period, .. } => {
@@ -415,6 +336,78 @@ pub async fn run_outbox(ctx: &Ctx, cmd: OutboxCommand) -> anyhow::Result<ExitCod
     };
     app.wh.close().await;
     Ok(code)
+}
+
+/// `chiso outbox list` as a table.
+fn print_outbox_table(app: &Context, rows: &[OutboxRow]) {
+    let mut table = comfy_table::Table::new();
+    table.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
+    table.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+    table.set_header(["ID", "Khóa", "Loại", "Trạng thái", "Lần gửi", "Người nhận", "Gửi lúc / chờ đến"]);
+    for r in rows {
+        let recipients = r
+            .recipients
+            .iter()
+            .map(|x| format!("{} {} {}", texts::message_kind(&x.kind), x.address, texts::message_status(&x.status)))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let when = r.sent_at.map_or_else(|| format!("chờ {}", local(app, r.not_before)), |t| local(app, t));
+        table.add_row([
+            r.id.to_string(),
+            r.key.clone(),
+            texts::message_kind(&r.kind).to_string(),
+            texts::message_status(&r.status).to_string(),
+            r.attempts.to_string(),
+            recipients,
+            when,
+        ]);
+    }
+    println!("{table}");
+    println!("{}", texts::message_count(rows.len()));
+}
+
+/// `chiso outbox show`: the message's state, its recipients, why it exists, and its text.
+async fn show_message(app: &Context, id: i64) -> anyhow::Result<()> {
+    let Some(row) = app.wh.outbox(None, None, Some(id)).await?.into_iter().next() else {
+        anyhow::bail!(Failed { code: 2, message: super::texts::no_message(id) });
+    };
+    let Some((text, _html, attachments)) = app.wh.message_bodies(id).await? else {
+        anyhow::bail!(Failed { code: 2, message: super::texts::no_message(id) });
+    };
+    let [kind, status, attempts, subject, not_before, sent] = texts::MESSAGE_LABELS;
+    println!("Thư số {id}: {}", row.key);
+    println!(
+        "  {kind:<11}{}  {status} {}  {attempts} {}",
+        texts::message_kind(&row.kind),
+        texts::message_status(&row.status),
+        row.attempts
+    );
+    println!("  {subject:<11}{}", row.subject);
+    println!("  {not_before:<11}{}", local(app, row.not_before));
+    if let Some(t) = row.sent_at {
+        println!("  {sent:<11}{}", local(app, t));
+    }
+    if let Some(e) = &row.last_error {
+        println!("  lỗi gần nhất {e}");
+    }
+    for r in &row.recipients {
+        println!(
+            "  {:<8} {} <{}> — {}{}{}",
+            texts::message_kind(&r.kind),
+            r.name,
+            r.address,
+            texts::message_status(&r.status),
+            r.smtp_code.map(|c| format!(" {c}")).unwrap_or_default(),
+            r.error.as_deref().map(|e| format!(" {e}")).unwrap_or_default()
+        );
+    }
+    for a in attachments {
+        println!("  đính kèm   {a}");
+    }
+    print_why(app, id, &row.round).await?;
+    println!();
+    println!("{text}");
+    Ok(())
 }
 
 /// Why a message exists: the round, the run that queued it, the evaluation it was based on,

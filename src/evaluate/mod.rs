@@ -153,12 +153,7 @@ fn evaluate_indicator(input: &EvalInput<'_>, index: usize, ind: &Indicator, rows
     if let Some(TargetSpec::Units(u)) = spec
         && !u.named.is_empty()
     {
-        let date = input.assignments.date;
-        let mut left_out = BTreeSet::new();
-        for id in &ind.lead {
-            left_out.extend(input.dir.members_at(id, date));
-        }
-        for a in left_out.difference(judged) {
+        for a in left_out(input, ind, judged) {
             rows.push(GapRow {
                 kind: RowKind::Member,
                 ..na(format!("Chỉ tiêu năm {year} không giao cho đơn vị này"), a.to_string())
@@ -168,36 +163,8 @@ fn evaluate_indicator(input: &EvalInput<'_>, index: usize, ind: &Indicator, rows
     let target = target.expect("checked above");
     for (m, measure) in ind.measures.iter().enumerate() {
         let threshold = measure_threshold(&target.spec, &measure.key);
-        let mut member_rows = Vec::new();
-        for agency in judged {
-            let Some(a) = input.dir.index_of(agency) else { continue };
-            let observed = input.current.get(index, m, a).copied();
-            let mut row = match (&measure.kind, &target.spec) {
-                (MeasureKind::Status, spec) => judge_status(&c, spec, observed),
-                (_, _) => {
-                    let baseline = input.previous_year_end.get(index, m, a).and_then(|o| o.value.number());
-                    judge_number(&c, &measure.kind, threshold, baseline, observed)
-                }
-            };
-            // Sent but refused: the officer must correct the figure, not "report" it.
-            if observed.is_none()
-                && let Some(r) = input.current.refused(index, a)
-            {
-                let mut refusal = r.clone();
-                refusal.hint = Refusal::hint_for(&refusal.code, &refusal.message, &measure.kind);
-                row.status = Status::Refused;
-                row.reason = refusal.vi();
-                row.refused = Some(refusal);
-            }
-            member_rows.push(GapRow {
-                measure: measure.key.clone(),
-                agency: agency.to_string(),
-                target: target.raw.clone(),
-                co: c.co.clone(),
-                observation_id: observed.map(|o| o.id),
-                ..row
-            });
-        }
+        let mut member_rows: Vec<GapRow> =
+            judged.iter().filter_map(|agency| judge_member(&c, (m, measure), target, threshold, agency)).collect();
         let several = judged.len() > 1
             || matches!(&target.spec, TargetSpec::Units(u) if u.share.is_some() || u.communes_per_district.is_some());
         if several && !judged.is_empty() {
@@ -212,6 +179,54 @@ fn evaluate_indicator(input: &EvalInput<'_>, index: usize, ind: &Indicator, rows
             rows.extend(district_rows(&c, u, m, &target.raw));
         }
     }
+}
+
+/// The members of the indicator's lead groups on the assignments' date that are not judged.
+fn left_out(input: &EvalInput<'_>, ind: &Indicator, judged: &BTreeSet<AgencyId>) -> Vec<AgencyId> {
+    let mut all = BTreeSet::new();
+    for id in &ind.lead {
+        all.extend(input.dir.members_at(id, input.assignments.date));
+    }
+    all.difference(judged).cloned().collect()
+}
+
+/// One lead's row for a measure: its figure judged against the target, or, sent but
+/// refused, the refusal the officer must correct. `None` for an agency not in the directory.
+fn judge_member(
+    c: &Ctx<'_, '_>,
+    (m, measure): (usize, &crate::catalog::plan::Measure),
+    target: &crate::domain::Target,
+    threshold: Option<Threshold>,
+    agency: &AgencyId,
+) -> Option<GapRow> {
+    let input = c.input;
+    let a = input.dir.index_of(agency)?;
+    let observed = input.current.get(c.index, m, a).copied();
+    let mut row = match (&measure.kind, &target.spec) {
+        (MeasureKind::Status, spec) => judge_status(c, spec, observed),
+        (_, _) => {
+            let baseline = input.previous_year_end.get(c.index, m, a).and_then(|o| o.value.number());
+            judge_number(c, &measure.kind, threshold, baseline, observed)
+        }
+    };
+    // Sent but refused: the officer must correct the figure, not "report" it.
+    if observed.is_none()
+        && let Some(r) = input.current.refused(c.index, a)
+    {
+        let mut refusal = r.clone();
+        refusal.hint = Refusal::hint_for(&refusal.code, &refusal.message, &measure.kind);
+        row.status = Status::Refused;
+        row.reason = refusal.vi();
+        row.refused = Some(refusal);
+    }
+    Some(GapRow {
+        measure: measure.key.clone(),
+        agency: agency.to_string(),
+        target: target.raw.clone(),
+        co: c.co.clone(),
+        observation_id: observed.map(|o| o.id),
+        ..row
+    })
 }
 
 /// A count several agencies reach together (item 105: Sở KH&CN and Sở NN&PTNT, 8 products
@@ -596,6 +611,81 @@ fn aggregate_owner(c: &Ctx<'_, '_>) -> String {
     }
 }
 
+/// The joint row of a status measure, or of an indicator judged by the share of units on
+/// track (`share_meeting`): the share of judged units done (or on track), or the single
+/// lead's own figure for that share where it reports one.
+fn share_of_units_row(
+    c: &Ctx<'_, '_>,
+    (m, kind): (usize, &MeasureKind),
+    threshold: Option<Threshold>,
+    members: &[GapRow],
+    base: GapRow,
+) -> GapRow {
+    let judged = members.len() as u32;
+    let good = members.iter().filter(|r| r.status.is_good()).count() as u32;
+    let reported = members.iter().filter(|r| r.actual.is_some()).count();
+    // The share of judged units done (status measures) or on track (share_meeting).
+    let hits = if *kind == MeasureKind::Status {
+        members.iter().filter(|r| r.actual.and_then(|v| v.status()) == Some(Progress::Done)).count()
+    } else {
+        good as usize
+    };
+    let share = if judged > 0 { 100.0 * hits as f64 / f64::from(judged) } else { 0.0 };
+    // The single lead's own figure for the share of units (item 29: `25% đơn vị, trong
+    // đó: …`, reported by the coordinating department) is the indicator's figure.
+    let lead_share = match (kind, c.ind.lead.as_slice()) {
+        (MeasureKind::Status, [one]) => {
+            c.input.dir.index_of(one).and_then(|a| c.input.current.get(c.index, m, a)).and_then(|o| match o.value {
+                Value::Percent(v) => Some(v),
+                _ => None,
+            })
+        }
+        _ => None,
+    };
+    if let (Some(v), Some(t)) = (lead_share, threshold) {
+        let synthetic = Observed { value: Value::Percent(v), id: 0 };
+        let row = judge_number(c, &MeasureKind::Percent, Some(t), None, Some(synthetic));
+        return GapRow {
+            status: row.status,
+            expected: row.expected,
+            actual: Some(Value::Percent(v)),
+            gap: row.gap,
+            pace: row.pace,
+            reason: format!(
+                "Theo số liệu của cơ quan chủ trì: {} đơn vị ({hits}/{judged} đơn vị báo cáo hoàn thành); {}",
+                show(&MeasureKind::Percent, v),
+                row.reason
+            ),
+            ..base
+        };
+    }
+    let Some(t) = threshold else {
+        // A milestone or ongoing task shared by several: summarise the members.
+        // The most severe member status stands for the task.
+        let worst = members.iter().map(|r| r.status).min().unwrap_or(Status::NotDue);
+        return GapRow {
+            status: worst,
+            actual: Some(Value::Percent(share)),
+            reason: format!("{good}/{judged} đơn vị đúng tiến độ; {reported} đơn vị đã báo cáo"),
+            ..base
+        };
+    };
+    let synthetic = Observed { value: Value::Percent(share), id: 0 };
+    let row = judge_number(c, &MeasureKind::Percent, Some(t), None, Some(synthetic));
+    let reason =
+        format!("{hits}/{judged} đơn vị đã hoàn thành ({}); {}", show(&MeasureKind::Percent, share), row.reason);
+    let status = if reported == 0 && c.past_due { Status::Missing } else { row.status };
+    GapRow {
+        status,
+        expected: row.expected,
+        actual: Some(Value::Percent(share)),
+        gap: row.gap,
+        pace: row.pace,
+        reason,
+        ..base
+    }
+}
+
 fn aggregate_row(
     c: &Ctx<'_, '_>,
     measure: &crate::catalog::plan::Measure,
@@ -618,68 +708,8 @@ fn aggregate_row(
         members: Some((judged, good)),
         ..blank(c)
     };
-    let share_of_units = *kind == MeasureKind::Status || c.ind.aggregate == Aggregate::ShareMeeting;
-    if share_of_units {
-        // The share of judged units done (status measures) or on track (share_meeting).
-        let hits = if *kind == MeasureKind::Status {
-            members.iter().filter(|r| r.actual.and_then(|v| v.status()) == Some(Progress::Done)).count()
-        } else {
-            good as usize
-        };
-        let share = if judged > 0 { 100.0 * hits as f64 / f64::from(judged) } else { 0.0 };
-        // The single lead's own figure for the share of units (item 29: `25% đơn vị, trong
-        // đó: …`, reported by the coordinating department) is the indicator's figure.
-        let lead_share = match (kind, c.ind.lead.as_slice()) {
-            (MeasureKind::Status, [one]) => {
-                c.input.dir.index_of(one).and_then(|a| c.input.current.get(c.index, m, a)).and_then(|o| match o.value {
-                    Value::Percent(v) => Some(v),
-                    _ => None,
-                })
-            }
-            _ => None,
-        };
-        if let (Some(v), Some(t)) = (lead_share, threshold) {
-            let synthetic = Observed { value: Value::Percent(v), id: 0 };
-            let row = judge_number(c, &MeasureKind::Percent, Some(t), None, Some(synthetic));
-            return GapRow {
-                status: row.status,
-                expected: row.expected,
-                actual: Some(Value::Percent(v)),
-                gap: row.gap,
-                pace: row.pace,
-                reason: format!(
-                    "Theo số liệu của cơ quan chủ trì: {} đơn vị ({hits}/{judged} đơn vị báo cáo hoàn thành); {}",
-                    show(&MeasureKind::Percent, v),
-                    row.reason
-                ),
-                ..base
-            };
-        }
-        let Some(t) = threshold else {
-            // A milestone or ongoing task shared by several: summarise the members.
-            // The most severe member status stands for the task.
-            let worst = members.iter().map(|r| r.status).min().unwrap_or(Status::NotDue);
-            return GapRow {
-                status: worst,
-                actual: Some(Value::Percent(share)),
-                reason: format!("{good}/{judged} đơn vị đúng tiến độ; {} đơn vị đã báo cáo", reported.len()),
-                ..base
-            };
-        };
-        let synthetic = Observed { value: Value::Percent(share), id: 0 };
-        let row = judge_number(c, &MeasureKind::Percent, Some(t), None, Some(synthetic));
-        let reason =
-            format!("{hits}/{judged} đơn vị đã hoàn thành ({}); {}", show(&MeasureKind::Percent, share), row.reason);
-        let status = if reported.is_empty() && c.past_due { Status::Missing } else { row.status };
-        return GapRow {
-            status,
-            expected: row.expected,
-            actual: Some(Value::Percent(share)),
-            gap: row.gap,
-            pace: row.pace,
-            reason,
-            ..base
-        };
+    if *kind == MeasureKind::Status || c.ind.aggregate == Aggregate::ShareMeeting {
+        return share_of_units_row(c, (m, kind), threshold, members, base);
     }
     let values: Vec<f64> = reported.iter().filter_map(|r| r.actual.and_then(|v| v.number())).collect();
     // Members that reported a status (`Hoàn thành`) have no figure to add up: they are judged

@@ -2,6 +2,7 @@
 //! agency that must act, queue them under their idempotency keys (a rerun queues nothing
 //! new), withdraw what a newer message supersedes, then send what is due.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -23,12 +24,13 @@ fn sender_on_the_day(ctx: &Context, from: lettre::message::Mailbox, current: &st
 /// Messages queued per transaction.
 const QUEUE_BATCH: usize = 128;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::app::Context;
 use crate::domain::{AgencyId, Period};
 use crate::evaluate::GapRow;
+use crate::events::Event;
 use crate::jobs::evaluate::{EvaluateRequest, compute, evaluate};
 use crate::remind::compose::{ComposeInput, Composed, Known, Shared, compose_into, context};
 use crate::remind::deliver::{DeliverError, DeliverOptions, DeliveryReport, Fault, Transport, deliver_due};
@@ -182,6 +184,7 @@ fn find_round<'a>(rounds: &'a [Round], id: &str) -> Result<&'a Round, RemindErro
 
 /// Runs a round. `evaluated` passes rows a caller has just judged and stored (the cycle),
 /// with their run, so they are not judged twice.
+#[tracing::instrument(skip_all, fields(run_id, job = "remind", period = %req.period))]
 pub async fn remind(
     ctx: &Context,
     req: &RemindRequest,
@@ -290,77 +293,16 @@ async fn run(
     on: &RoundRun<'_>,
     report: &mut RemindReport,
 ) -> Result<(), RemindError> {
-    let RoundRun { now, round, opens_at, sending, templates, evaluated, run_id } = *on;
-    let plan_id = ctx.catalog.plan.id.clone();
-    // The statuses at this moment: a report that came in since the last evaluation counts.
-    let owned;
-    let rows: &[GapRow] = match evaluated {
-        Some((run, rows)) => {
-            report.evaluation_run = Some(run);
-            rows
-        }
-        None if req.dry_run => {
-            report.evaluation_run = ctx.wh.last_run("evaluate", req.period).await?;
-            owned = compute(ctx, req.period, now).await?;
-            &owned
-        }
-        None => {
-            // Another process may be evaluating the period: wait for it rather than fail.
-            let e = evaluate(
-                ctx,
-                &EvaluateRequest {
-                    now: Some(now),
-                    replay: req.replay,
-                    wait: Some(std::time::Duration::from_secs(300).max(ctx.lease_wait)),
-                    ..EvaluateRequest::new(req.period, req.trigger, req.operator.clone())
-                },
-            )
-            .await?;
-            report.evaluation_run = Some(e.run_id);
-            owned = e.rows;
-            &owned
-        }
-    };
+    let RoundRun { now, round, templates, run_id, .. } = *on;
     let mut clock = std::time::Instant::now();
     let mut lap = |report: &mut RemindReport, phase: &'static str| {
         report.phases_ms.insert(phase, u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX));
         clock = std::time::Instant::now();
     };
+    let rows = judged_rows(ctx, req, on, report).await?;
     lap(report, "judge");
-    let last = ctx.wh.last_messages(&plan_id, req.period).await?;
-    let today = ctx.settings.calendar.local_date(now);
-    let plan = plan_round(&PlanInput {
-        catalog: &ctx.catalog,
-        dir: &ctx.dir,
-        settings: &ctx.settings.remind,
-        sending,
-        coordinator: &ctx.settings.plan.coordinator,
-        plan_id: &plan_id,
-        period: req.period,
-        round,
-        opens_at,
-        now,
-        today,
-        responsible_on: ctx.settings.calendar.cutoff(req.period),
-        rows,
-        last: &last,
-        key_suffix: req.force.then(|| format!("#r{run_id}")),
-    });
-    report.unreachable = plan.unreachable;
-    if !req.dry_run {
-        for agency in &plan.withdraw {
-            let reason = "withdrawn: a report received since cleared every item it listed";
-            report.cancelled.extend(ctx.wh.cancel_queued(&plan_id, req.period, agency.as_str(), None, reason).await?);
-        }
-    }
-    for u in &report.unreachable {
-        tracing::warn!(agency = %u.agency, items = u.items, "cannot remind {}: {}", u.name, u.reason);
-    }
-    let keys: Vec<String> = plan.digests.iter().map(|d| d.key.clone()).collect();
-    let existing = ctx.wh.existing_keys(&keys).await?;
+    let (fresh, old) = plan_digests(ctx, req, on, &rows, report).await?;
     lap(report, "plan");
-    let (fresh, old): (Vec<Digest>, Vec<Digest>) = plan.digests.into_iter().partition(|d| !existing.contains(&d.key));
-    report.already = old.len();
 
     // Pre-filled workbooks need what each agency reported this quarter and the last.
     let origins: Vec<AgencyId> =
@@ -368,22 +310,10 @@ async fn run(
     let known = Arc::new(if req.dry_run {
         Known::default()
     } else {
-        Known(ctx.wh.agencies_values(&plan_id, &origins, &[req.period, req.period.prev()]).await?)
+        Known(ctx.wh.agencies_values(&ctx.catalog.plan.id, &origins, &[req.period, req.period.prev()]).await?)
     });
     let assignments = ctx.assignments(req.period);
-    let from: lettre::message::Mailbox = ctx
-        .settings
-        .mail
-        .from
-        .parse()
-        .map_err(|_| RemindError::Settings(format!("mail.from `{}` is not an address", ctx.settings.mail.from)))?;
-    let coordinator = ctx
-        .dir
-        .current(&ctx.settings.plan.coordinator, today)
-        .and_then(|id| ctx.dir.get(&id))
-        .map(|a| Named { name: a.name.clone(), email: a.emails.first().cloned().unwrap_or_default() })
-        .unwrap_or_default();
-    let from = sender_on_the_day(ctx, from, &coordinator.name);
+    let (from, coordinator) = sender(ctx, ctx.settings.calendar.local_date(now))?;
     let preview_books = WorkbookCache::default();
     let own = Arc::new(crate::remind::plan::OwnItems::new(&ctx.catalog, &ctx.dir));
     let input = ComposeInput {
@@ -405,22 +335,6 @@ async fn run(
         group_mode: ctx.settings.remind.group_items,
         own: &own,
     };
-    let preview = |d: &Digest, state: &str, subject: String, error: Option<String>| Planned {
-        key: d.key.clone(),
-        kind: d.kind,
-        agency: d.agency.to_string(),
-        agency_name: d.agency_name.clone(),
-        on_behalf: d.on_behalf.clone(),
-        to: d.to.iter().map(|r| r.address.clone()).collect(),
-        cc: d.cc.iter().map(|r| r.address.clone()).collect(),
-        items: d.rows.len() + d.group_rows.len(),
-        subject,
-        not_before: d.not_before,
-        held_by_interval: d.held_by_interval,
-        copies_missing: d.copies_missing.clone(),
-        state: state.to_string(),
-        error,
-    };
     let subject_of = |d: &Digest| {
         let names = d.origins.iter().map(|o| crate::remind::compose::workbook_name(req.period, o)).collect();
         templates.render(d.kind.as_str(), &context(&input, d, names)).map(|r| r.subject).unwrap_or_default()
@@ -439,8 +353,6 @@ async fn run(
         return Ok(());
     }
     lap(report, "prepare");
-    // Compose on every core and queue as messages come, in batches (each its own
-    // transaction: a message's key is what makes it unique, not the batch).
     let shared = Arc::new(Shared {
         catalog: ctx.catalog.clone(),
         dir: ctx.dir.clone(),
@@ -460,11 +372,147 @@ async fn run(
         group_mode: ctx.settings.remind.group_items,
         own: own.clone(),
     });
+    let planned = compose_and_queue(ctx, shared, fresh, now, report).await?;
+    report.planned.extend(planned);
+    lap(report, "compose_queue");
+    conclude(ctx, req, on, report).await
+}
+
+/// The rows the round is judged on: those the caller has just judged and stored, else the
+/// period judged afresh (a report that came in since the last evaluation counts); a dry
+/// run judges without storing.
+async fn judged_rows<'r>(
+    ctx: &Context,
+    req: &RemindRequest,
+    on: &RoundRun<'r>,
+    report: &mut RemindReport,
+) -> Result<Cow<'r, [GapRow]>, RemindError> {
+    match on.evaluated {
+        Some((run, rows)) => {
+            report.evaluation_run = Some(run);
+            Ok(Cow::Borrowed(rows))
+        }
+        None if req.dry_run => {
+            report.evaluation_run = ctx.wh.last_run("evaluate", req.period).await?;
+            Ok(Cow::Owned(compute(ctx, req.period, on.now).await?))
+        }
+        None => {
+            // Another process may be evaluating the period: wait for it rather than fail.
+            let e = evaluate(
+                ctx,
+                &EvaluateRequest {
+                    now: Some(on.now),
+                    replay: req.replay,
+                    wait: Some(std::time::Duration::from_secs(300).max(ctx.lease_wait)),
+                    ..EvaluateRequest::new(req.period, req.trigger, req.operator.clone())
+                },
+            )
+            .await?;
+            report.evaluation_run = Some(e.run_id);
+            Ok(Cow::Owned(e.rows))
+        }
+    }
+}
+
+/// Plans the round's digests from the judged rows, withdraws what waits for an agency a
+/// report has since cleared, and splits the digests into those not queued yet and those
+/// already queued under their key (a rerun queues nothing new).
+async fn plan_digests(
+    ctx: &Context,
+    req: &RemindRequest,
+    on: &RoundRun<'_>,
+    rows: &[GapRow],
+    report: &mut RemindReport,
+) -> Result<(Vec<Digest>, Vec<Digest>), RemindError> {
+    let plan_id = &ctx.catalog.plan.id;
+    let last = ctx.wh.last_messages(plan_id, req.period).await?;
+    let plan = plan_round(&PlanInput {
+        catalog: &ctx.catalog,
+        dir: &ctx.dir,
+        settings: &ctx.settings.remind,
+        sending: on.sending,
+        coordinator: &ctx.settings.plan.coordinator,
+        plan_id,
+        period: req.period,
+        round: on.round,
+        opens_at: on.opens_at,
+        now: on.now,
+        today: ctx.settings.calendar.local_date(on.now),
+        responsible_on: ctx.settings.calendar.cutoff(req.period),
+        rows,
+        last: &last,
+        key_suffix: req.force.then(|| format!("#r{}", on.run_id)),
+    });
+    report.unreachable = plan.unreachable;
+    if !req.dry_run {
+        for agency in &plan.withdraw {
+            let reason = "withdrawn: a report received since cleared every item it listed";
+            report.cancelled.extend(ctx.wh.cancel_queued(plan_id, req.period, agency.as_str(), None, reason).await?);
+        }
+    }
+    for u in &report.unreachable {
+        tracing::warn!(agency = %u.agency, items = u.items, "cannot remind {}: {}", u.name, u.reason);
+    }
+    let keys: Vec<String> = plan.digests.iter().map(|d| d.key.clone()).collect();
+    let existing = ctx.wh.existing_keys(&keys).await?;
+    let (fresh, old): (Vec<Digest>, Vec<Digest>) = plan.digests.into_iter().partition(|d| !existing.contains(&d.key));
+    report.already = old.len();
+    Ok((fresh, old))
+}
+
+/// The sender (`mail.from`, named for the coordinating agency valid on the day) and that
+/// agency, as the messages name them.
+fn sender(ctx: &Context, today: NaiveDate) -> Result<(lettre::message::Mailbox, Named), RemindError> {
+    let from: lettre::message::Mailbox = ctx
+        .settings
+        .mail
+        .from
+        .parse()
+        .map_err(|_| RemindError::Settings(format!("mail.from `{}` is not an address", ctx.settings.mail.from)))?;
+    let coordinator = ctx
+        .dir
+        .current(&ctx.settings.plan.coordinator, today)
+        .and_then(|id| ctx.dir.get(&id))
+        .map(|a| Named { name: a.name.clone(), email: a.emails.first().cloned().unwrap_or_default() })
+        .unwrap_or_default();
+    Ok((sender_on_the_day(ctx, from, &coordinator.name), coordinator))
+}
+
+/// A digest as the operator previews it, in a given state.
+fn preview(d: &Digest, state: &str, subject: String, error: Option<String>) -> Planned {
+    Planned {
+        key: d.key.clone(),
+        kind: d.kind,
+        agency: d.agency.to_string(),
+        agency_name: d.agency_name.clone(),
+        on_behalf: d.on_behalf.clone(),
+        to: d.to.iter().map(|r| r.address.clone()).collect(),
+        cc: d.cc.iter().map(|r| r.address.clone()).collect(),
+        items: d.rows.len() + d.group_rows.len(),
+        subject,
+        not_before: d.not_before,
+        held_by_interval: d.held_by_interval,
+        copies_missing: d.copies_missing.clone(),
+        state: state.to_string(),
+        error,
+    }
+}
+
+/// Composes the fresh digests on every core and queues the messages as they come, in
+/// batches (each its own transaction: a message's key is what makes it unique, not the
+/// batch). Returns their previews in key order.
+async fn compose_and_queue(
+    ctx: &Context,
+    shared: Arc<Shared>,
+    fresh: Vec<Digest>,
+    now: DateTime<Utc>,
+    report: &mut RemindReport,
+) -> Result<Vec<Planned>, RemindError> {
     let fresh = Arc::new(fresh);
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Composed>(256);
     compose_into(shared, fresh.clone(), tx);
     let mut batch: Vec<(usize, NewMessage)> = Vec::with_capacity(QUEUE_BATCH);
-    let mut new_planned = Vec::with_capacity(fresh.len());
+    let mut planned = Vec::with_capacity(fresh.len());
     loop {
         let next = rx.recv().await;
         let finished = next.is_none();
@@ -472,9 +520,9 @@ async fn run(
             Some((i, Ok(m))) => batch.push((i, m)),
             Some((i, Err(e))) => {
                 let d = &fresh[i];
-                tracing::error!(key = %d.key, "cannot compose the message: {e}");
+                Event::Failed.emit_because(1, &d.key, format_args!("cannot compose the message: {e}"));
                 report.errors += 1;
-                new_planned.push(preview(d, "error", String::new(), Some(e.to_string())));
+                planned.push(preview(d, "error", String::new(), Some(e.to_string())));
             }
             None => {}
         }
@@ -488,11 +536,11 @@ async fn run(
                     if d.kind == MessageKind::Correction {
                         report.corrections += 1;
                     }
-                    new_planned.push(preview(d, "new", m.subject, None));
+                    planned.push(preview(d, "new", m.subject, None));
                 } else {
                     // Another process queued the same key between our check and our write.
                     report.already += 1;
-                    new_planned.push(preview(d, "already", m.subject, None));
+                    planned.push(preview(d, "already", m.subject, None));
                 }
             }
         }
@@ -500,14 +548,23 @@ async fn run(
             break;
         }
     }
-    new_planned.sort_by(|a, b| a.key.cmp(&b.key));
-    report.planned.extend(new_planned);
-    lap(report, "compose_queue");
-    // A newer message supersedes what still waits for an agency (one message at a time).
-    report.cancelled.extend(ctx.wh.cancel_superseded(&plan_id, req.period, run_id).await?);
+    planned.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(planned)
+}
+
+/// After queueing: withdraws what a newer message supersedes (one message at a time per
+/// agency), logs the round, and sends what is due when the request asks to.
+async fn conclude(
+    ctx: &Context,
+    req: &RemindRequest,
+    on: &RoundRun<'_>,
+    report: &mut RemindReport,
+) -> Result<(), RemindError> {
+    report.cancelled.extend(ctx.wh.cancel_superseded(&ctx.catalog.plan.id, req.period, on.run_id).await?);
+    Event::Reminded.emit(report.queued as u64, &on.round.id);
     tracing::info!(
         period = %req.period,
-        round = %round.id,
+        round = %on.round.id,
         queued = report.queued,
         already = report.already,
         corrections = report.corrections,
@@ -516,9 +573,9 @@ async fn run(
     );
     if req.deliver {
         let transport = Transport::from_settings(&ctx.settings.mail, ctx.settings.remind.concurrency)?;
-        let opts = DeliverOptions { fault: req.fault, ..options(ctx, now) };
+        let opts = DeliverOptions { fault: req.fault, ..options(ctx, on.now) };
         report.delivery = Some(
-            deliver_due(&ctx.wh, &transport, &ctx.settings.remind, sending, &ctx.settings.mail.from, &opts).await?,
+            deliver_due(&ctx.wh, &transport, &ctx.settings.remind, on.sending, &ctx.settings.mail.from, &opts).await?,
         );
     }
     Ok(())

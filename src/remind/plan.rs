@@ -238,45 +238,15 @@ fn recipients(dir: &Directory, id: &AgencyId, kind: &'static str) -> Vec<NewReci
         .collect()
 }
 
-/// Plans a round.
+/// Plans a round: routes the rows to the agencies answering them today, one reminder per
+/// agency with what the round asks of it, and for agencies reminded earlier that have
+/// nothing left to do, a withdrawal or a correction.
 pub fn plan_round(input: &PlanInput<'_>) -> RoundPlan {
     let dir = input.dir;
-    let round = input.round;
-    // Rows by the agency responsible in the period and the agency they are delivered to.
-    let mut routed: BTreeMap<(AgencyId, AgencyId), Vec<&GapRow>> = BTreeMap::new();
-    let mut open: BTreeSet<String> = BTreeSet::new();
-    let mut unroutable: BTreeMap<String, (String, usize)> = BTreeMap::new();
     let own = OwnItems::new(input.catalog, dir);
-    let mode = input.settings.group_items;
-    // A group item keeps a digest open only when group items are a section of their own.
-    let counts = |row: &GapRow| mode == GroupItems::Section || row.status == Status::Refused || own.is_own(row);
-    for row in input.rows {
-        if row.kind == RowKind::Aggregate
-            && (row.agency == "*" || dir.get_str(&row.agency).is_none_or(|a| a.is_group()))
-        {
-            continue;
-        }
-        let Ok(agency) = AgencyId::parse(&row.agency) else { continue };
-        match route(dir, &agency, input.today) {
-            Ok(to) => {
-                if still_open(row) && counts(row) {
-                    open.insert(to.to_string());
-                }
-                if in_round(row, round) {
-                    let responsible = route(dir, &agency, input.responsible_on).unwrap_or_else(|_| to.clone());
-                    routed.entry((responsible, to)).or_default().push(row);
-                }
-            }
-            Err(reason) => {
-                if in_round(row, round) {
-                    let e = unroutable.entry(row.agency.clone()).or_insert((reason, 0));
-                    e.1 += 1;
-                }
-            }
-        }
-    }
+    let routed = route_rows(input, &own);
     let mut plan = RoundPlan::default();
-    for (agency, (reason, items)) in unroutable {
+    for (agency, (reason, items)) in routed.unroutable {
         let name = dir.get_str(&agency).map_or_else(|| agency.clone(), |a| a.name.clone());
         plan.unreachable.push(Unreachable { agency, name, reason, items });
     }
@@ -290,130 +260,214 @@ pub fn plan_round(input: &PlanInput<'_>) -> RoundPlan {
         .filter(|i| matches!(i.lead.as_slice(), [one] if dir.get(one).is_some_and(|a| !a.is_group())))
         .map(|i| (i.key, i.co.as_slice()))
         .collect();
-    let interval = Duration::hours(i64::try_from(round.min_interval_hours).unwrap_or(i64::MAX / 7200));
-    let coordinator = dir.current(input.coordinator, input.today);
-    let schedule = |agency: &AgencyId| -> (DateTime<Utc>, bool) {
-        let base = input.opens_at.max(input.now);
-        match input.last.get(agency.as_str()).filter(|m| m.status != "cancelled") {
-            Some(m) => {
-                let after = m.sent_at.unwrap_or(m.created_at) + interval;
-                if after > base { (after, true) } else { (base, false) }
-            }
-            None => (base, false),
+    for ((responsible, agency), all) in routed.routed {
+        match reminder(input, &own, &named_co, &responsible, &agency, all) {
+            Some(Ok(d)) => plan.digests.push(d),
+            Some(Err(u)) => plan.unreachable.push(u),
+            None => {}
         }
-    };
-    let key = |agency: &AgencyId| {
-        let k = message_key(input.plan_id, input.period, agency.as_str(), &round.id);
-        match &input.key_suffix {
-            Some(s) => format!("{k}{s}"),
-            None => k,
-        }
-    };
-    for ((responsible, agency), all) in routed {
-        let Some(a) = dir.get(&agency) else { continue };
-        let (rows, group): (Vec<&GapRow>, Vec<&GapRow>) = all.into_iter().partition(|r| own.is_own(r));
-        // A figure the agency sent and chiso refused is listed whatever the mode: the
-        // agency answered the item and must correct it.
-        let (group, rest): (Vec<&GapRow>, Vec<&GapRow>) =
-            group.into_iter().partition(|r| mode == GroupItems::Section || r.status == Status::Refused);
-        let group_more = if mode == GroupItems::Count { rest.len() } else { 0 };
-        if rows.is_empty() && group.is_empty() {
-            continue;
-        }
-        let to = recipients(dir, &agency, "to");
-        if to.is_empty() {
-            plan.unreachable.push(Unreachable {
-                agency: agency.to_string(),
-                name: a.name.clone(),
-                reason: "không có địa chỉ thư điện tử trong danh mục".into(),
-                items: rows.len(),
-            });
-            continue;
-        }
-        let mut origins: Vec<AgencyId> = Vec::new();
-        for r in rows.iter().chain(&group) {
-            if let Ok(o) = AgencyId::parse(&r.agency)
-                && !origins.contains(&o)
-                && dir.get(&o).is_some_and(|x| !x.is_group())
-            {
-                origins.push(o);
-            }
-        }
-        origins.sort_by_key(|o| *o != agency);
-        let on_behalf =
-            origins.iter().filter(|o| **o != agency).filter_map(|o| dir.get(o)).map(|x| x.name.clone()).collect();
-        let mut cc: Vec<NewRecipient> = Vec::new();
-        let mut copies_missing = Vec::new();
-        let add_cc = |id: &AgencyId, cc: &mut Vec<NewRecipient>, missing: &mut Vec<String>| {
-            if *id == agency {
-                return;
-            }
-            let found = recipients(dir, id, "cc");
-            if found.is_empty() {
-                let n = dir.get(id).map_or_else(|| id.to_string(), |x| x.name.clone());
-                if !missing.contains(&n) {
-                    missing.push(n);
-                }
-            }
-            for r in found {
-                if !to.iter().any(|t| t.address.eq_ignore_ascii_case(&r.address))
-                    && !cc.iter().any(|t| t.address.eq_ignore_ascii_case(&r.address))
-                {
-                    cc.push(r);
-                }
-            }
-        };
-        for c in &round.copy {
-            match c {
-                Copy::Coordinator => {
-                    if let Some(id) = &coordinator {
-                        add_cc(id, &mut cc, &mut copies_missing);
-                    }
-                }
-                Copy::Supervisor => {
-                    if let Some(parent) = a.parent.as_ref().and_then(|p| dir.current(p, input.today)) {
-                        add_cc(&parent, &mut cc, &mut copies_missing);
-                    }
-                }
-            }
-        }
-        if round.copy_co_agencies {
-            let mut co: Vec<AgencyId> = Vec::new();
-            for r in &rows {
-                for c in named_co.get(&r.item).copied().unwrap_or_default() {
-                    if dir.get(c).is_some_and(|x| !x.is_group())
-                        && let Some(cur) = dir.current(c, input.today)
-                        && !co.contains(&cur)
-                    {
-                        co.push(cur);
-                    }
-                }
-            }
-            for c in &co {
-                add_cc(c, &mut cc, &mut copies_missing);
-            }
-        }
-        let (not_before, held) = schedule(&agency);
-        plan.digests.push(Digest {
-            key: key(&responsible),
-            kind: MessageKind::Reminder,
-            agency_name: addressee(a),
-            agency: agency.clone(),
-            origins,
-            on_behalf,
-            rows: rows.into_iter().cloned().collect(),
-            group_title: own.title(dir, group.iter().chain(&rest).copied()),
-            group_rows: group.into_iter().cloned().collect(),
-            group_more,
-            to,
-            cc,
-            not_before,
-            held_by_interval: held,
-            copies_missing,
-            reminded_at: None,
-        });
     }
-    // Agencies reminded earlier in the period, now with nothing left to do.
+    clear_or_correct(input, &routed.open, &mut plan);
+    plan
+}
+
+/// The round's rows, by the agency responsible in the period and the agency they are
+/// delivered to today.
+struct Routed<'r> {
+    routed: BTreeMap<(AgencyId, AgencyId), Vec<&'r GapRow>>,
+    /// The agencies (delivered to) that still have something to do, whatever the round.
+    open: BTreeSet<String>,
+    /// Agencies no one answers for today: why, and how many of the round's rows they hold.
+    unroutable: BTreeMap<String, (String, usize)>,
+}
+
+fn route_rows<'r>(input: &PlanInput<'r>, own: &OwnItems) -> Routed<'r> {
+    let (dir, round) = (input.dir, input.round);
+    let mut out = Routed { routed: BTreeMap::new(), open: BTreeSet::new(), unroutable: BTreeMap::new() };
+    let mode = input.settings.group_items;
+    // A group item keeps a digest open only when group items are a section of their own.
+    let counts = |row: &GapRow| mode == GroupItems::Section || row.status == Status::Refused || own.is_own(row);
+    for row in input.rows {
+        if row.kind == RowKind::Aggregate
+            && (row.agency == "*" || dir.get_str(&row.agency).is_none_or(|a| a.is_group()))
+        {
+            continue;
+        }
+        let Ok(agency) = AgencyId::parse(&row.agency) else { continue };
+        match route(dir, &agency, input.today) {
+            Ok(to) => {
+                if still_open(row) && counts(row) {
+                    out.open.insert(to.to_string());
+                }
+                if in_round(row, round) {
+                    let responsible = route(dir, &agency, input.responsible_on).unwrap_or_else(|_| to.clone());
+                    out.routed.entry((responsible, to)).or_default().push(row);
+                }
+            }
+            Err(reason) => {
+                if in_round(row, round) {
+                    let e = out.unroutable.entry(row.agency.clone()).or_insert((reason, 0));
+                    e.1 += 1;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// When an agency's message may go: when sending opens, or later if the round's minimum
+/// interval since its last message is not over (then `true`).
+fn schedule(input: &PlanInput<'_>, agency: &AgencyId) -> (DateTime<Utc>, bool) {
+    let interval = Duration::hours(i64::try_from(input.round.min_interval_hours).unwrap_or(i64::MAX / 7200));
+    let base = input.opens_at.max(input.now);
+    match input.last.get(agency.as_str()).filter(|m| m.status != "cancelled") {
+        Some(m) => {
+            let after = m.sent_at.unwrap_or(m.created_at) + interval;
+            if after > base { (after, true) } else { (base, false) }
+        }
+        None => (base, false),
+    }
+}
+
+/// The idempotency key of an agency's message in this round (with the forced rerun's suffix).
+fn round_key(input: &PlanInput<'_>, agency: &AgencyId) -> String {
+    let k = message_key(input.plan_id, input.period, agency.as_str(), &input.round.id);
+    match &input.key_suffix {
+        Some(s) => format!("{k}{s}"),
+        None => k,
+    }
+}
+
+/// The reminder of one agency, with the rows it is asked about: `None` if the round asks
+/// nothing of it after all, an [`Unreachable`] if the directory has no address for it.
+fn reminder(
+    input: &PlanInput<'_>,
+    own: &OwnItems,
+    named_co: &HashMap<crate::domain::ItemKey, &[AgencyId]>,
+    responsible: &AgencyId,
+    agency: &AgencyId,
+    all: Vec<&GapRow>,
+) -> Option<Result<Digest, Unreachable>> {
+    let dir = input.dir;
+    let mode = input.settings.group_items;
+    let a = dir.get(agency)?;
+    let (rows, group): (Vec<&GapRow>, Vec<&GapRow>) = all.into_iter().partition(|r| own.is_own(r));
+    // A figure the agency sent and chiso refused is listed whatever the mode: the
+    // agency answered the item and must correct it.
+    let (group, rest): (Vec<&GapRow>, Vec<&GapRow>) =
+        group.into_iter().partition(|r| mode == GroupItems::Section || r.status == Status::Refused);
+    let group_more = if mode == GroupItems::Count { rest.len() } else { 0 };
+    if rows.is_empty() && group.is_empty() {
+        return None;
+    }
+    let to = recipients(dir, agency, "to");
+    if to.is_empty() {
+        return Some(Err(Unreachable {
+            agency: agency.to_string(),
+            name: a.name.clone(),
+            reason: "không có địa chỉ thư điện tử trong danh mục".into(),
+            items: rows.len(),
+        }));
+    }
+    let mut origins: Vec<AgencyId> = Vec::new();
+    for r in rows.iter().chain(&group) {
+        if let Ok(o) = AgencyId::parse(&r.agency)
+            && !origins.contains(&o)
+            && dir.get(&o).is_some_and(|x| !x.is_group())
+        {
+            origins.push(o);
+        }
+    }
+    origins.sort_by_key(|o| o != agency);
+    let on_behalf =
+        origins.iter().filter(|o| *o != agency).filter_map(|o| dir.get(o)).map(|x| x.name.clone()).collect();
+    let (cc, copies_missing) = copies(input, named_co, a, agency, &to, &rows);
+    let (not_before, held) = schedule(input, agency);
+    Some(Ok(Digest {
+        key: round_key(input, responsible),
+        kind: MessageKind::Reminder,
+        agency_name: addressee(a),
+        agency: agency.clone(),
+        origins,
+        on_behalf,
+        rows: rows.into_iter().cloned().collect(),
+        group_title: own.title(dir, group.iter().chain(&rest).copied()),
+        group_rows: group.into_iter().cloned().collect(),
+        group_more,
+        to,
+        cc,
+        not_before,
+        held_by_interval: held,
+        copies_missing,
+        reminded_at: None,
+    }))
+}
+
+/// Whom the round copies on an agency's reminder (the coordinator, its supervisor, the
+/// co-agencies of its items), and the names of those the directory has no address for.
+fn copies(
+    input: &PlanInput<'_>,
+    named_co: &HashMap<crate::domain::ItemKey, &[AgencyId]>,
+    a: &crate::catalog::Agency,
+    agency: &AgencyId,
+    to: &[NewRecipient],
+    rows: &[&GapRow],
+) -> (Vec<NewRecipient>, Vec<String>) {
+    let dir = input.dir;
+    let mut cc: Vec<NewRecipient> = Vec::new();
+    let mut missing = Vec::new();
+    let mut add_cc = |id: &AgencyId| {
+        if id == agency {
+            return;
+        }
+        let found = recipients(dir, id, "cc");
+        if found.is_empty() {
+            let n = dir.get(id).map_or_else(|| id.to_string(), |x| x.name.clone());
+            if !missing.contains(&n) {
+                missing.push(n);
+            }
+        }
+        for r in found {
+            if !to.iter().any(|t| t.address.eq_ignore_ascii_case(&r.address))
+                && !cc.iter().any(|t| t.address.eq_ignore_ascii_case(&r.address))
+            {
+                cc.push(r);
+            }
+        }
+    };
+    for c in &input.round.copy {
+        let id = match c {
+            Copy::Coordinator => dir.current(input.coordinator, input.today),
+            Copy::Supervisor => a.parent.as_ref().and_then(|p| dir.current(p, input.today)),
+        };
+        if let Some(id) = id {
+            add_cc(&id);
+        }
+    }
+    if input.round.copy_co_agencies {
+        let mut co: Vec<AgencyId> = Vec::new();
+        for r in rows {
+            for c in named_co.get(&r.item).copied().unwrap_or_default() {
+                if dir.get(c).is_some_and(|x| !x.is_group())
+                    && let Some(cur) = dir.current(c, input.today)
+                    && !co.contains(&cur)
+                {
+                    co.push(cur);
+                }
+            }
+        }
+        for c in &co {
+            add_cc(c);
+        }
+    }
+    (cc, missing)
+}
+
+/// Agencies reminded earlier in the period, now with nothing left to do: a reminder still
+/// queued is withdrawn; one sent is followed by a correction with the next round, under
+/// that round's key.
+fn clear_or_correct(input: &PlanInput<'_>, open: &BTreeSet<String>, plan: &mut RoundPlan) {
+    let dir = input.dir;
     let mut cleared: Vec<(&String, &LastMessage)> = input
         .last
         .iter()
@@ -426,8 +480,7 @@ pub fn plan_round(input: &PlanInput<'_>) -> RoundPlan {
             plan.withdraw.push(id);
             continue;
         }
-        // The correction goes out with the next round, under that round's key.
-        if !input.settings.corrections || m.round == round.id {
+        if !input.settings.corrections || m.round == input.round.id {
             continue;
         }
         let Some(a) = dir.get(&id) else { continue };
@@ -435,9 +488,9 @@ pub fn plan_round(input: &PlanInput<'_>) -> RoundPlan {
         if to.is_empty() {
             continue;
         }
-        let (not_before, held) = schedule(&id);
+        let (not_before, held) = schedule(input, &id);
         plan.digests.push(Digest {
-            key: key(&id),
+            key: round_key(input, &id),
             kind: MessageKind::Correction,
             agency_name: addressee(a),
             agency: id.clone(),
@@ -455,7 +508,6 @@ pub fn plan_round(input: &PlanInput<'_>) -> RoundPlan {
             reminded_at: Some(m.sent_at.unwrap_or(m.created_at)),
         });
     }
-    plan
 }
 
 /// Which round a run sends when the operator names none: the latest whose opening has

@@ -188,104 +188,16 @@ fn write_named(spec: &TemplateSpec, name_upper: &str, agency_id: &str) -> Result
     // A reminder round writes one workbook per agency (thousands at national scale):
     // level 1 deflates several times faster than the default 6 for a few KB more per file.
     wb.set_zip_compression_level(1);
-    let title = Format::new().set_bold().set_font_size(13).set_align(FormatAlign::Center).set_text_wrap();
-    let bold_center = Format::new().set_bold().set_align(FormatAlign::Center);
-    let italic = Format::new().set_italic().set_text_wrap().set_align(FormatAlign::Left);
-    let header = Format::new()
-        .set_bold()
-        .set_text_wrap()
-        .set_align(FormatAlign::Center)
-        .set_align(FormatAlign::VerticalCenter)
-        .set_border(FormatBorder::Thin)
-        .set_background_color("#D9E1F2");
-    let cell = Format::new().set_text_wrap().set_border(FormatBorder::Thin).set_align(FormatAlign::Top);
-    let section_fmt = Format::new().set_bold().set_border(FormatBorder::Thin).set_background_color("#F2F2F2");
-    let group_fmt = Format::new()
-        .set_bold()
-        .set_font_size(12)
-        .set_border(FormatBorder::Thin)
-        .set_background_color("#D9E1F2")
-        .set_align(FormatAlign::Left);
-    let input = Format::new()
-        .set_unlocked()
-        .set_border(FormatBorder::Thin)
-        .set_background_color("#FFF2CC")
-        .set_align(FormatAlign::Top);
-    let input_number = input.clone().set_num_format("0.##");
-    let note = Format::new().set_unlocked().set_text_wrap().set_border(FormatBorder::Thin).set_align(FormatAlign::Top);
-
-    let validations = [
-        validation_for(&MeasureKind::Percent)?,
-        validation_for(&MeasureKind::Count { unit: None })?,
-        validation_for(&MeasureKind::Status)?,
-    ];
-    let formats = LineFormats { section: section_fmt, group: group_fmt, cell, input, input_number, note, validations };
+    let heads = HeadFormats::new();
+    let formats = LineFormats::new()?;
     let no_group: &[TemplateLine] = &[];
     for (sheet_name, lines, group, group_title, role) in [
         (LEAD_SHEET, &spec.lead, spec.group.as_slice(), spec.group_title.as_str(), "chủ trì"),
         (CO_SHEET, &spec.co, no_group, "", "phối hợp"),
     ] {
         let ws = wb.add_worksheet();
-        ws.set_name(sheet_name)?;
-        for (col, width) in [(0, 8.0), (1, 6.0), (2, 60.0), (3, 12.0), (4, 22.0), (5, 16.0), (6, 18.0), (7, 30.0)] {
-            ws.set_column_width(col, width)?;
-        }
-        ws.set_column_hidden(KEY_COL)?;
-        ws.merge_range(0, 1, 0, 3, "UBND TỈNH VĨNH LONG", &bold_center)?;
-        ws.merge_range(1, 1, 1, 3, name_upper, &bold_center)?;
-        ws.merge_range(0, 4, 0, 7, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", &bold_center)?;
-        ws.merge_range(1, 4, 1, 7, "Độc lập - Tự do - Hạnh phúc", &bold_center)?;
-        ws.merge_range(
-            3,
-            1,
-            3,
-            7,
-            &format!(
-                "BÁO CÁO KẾT QUẢ THỰC HIỆN KẾ HOẠCH {} VỀ CHUYỂN ĐỔI SỐ — {}",
-                spec.plan_symbol,
-                spec.period.vi().to_uppercase()
-            ),
-            &title,
-        )?;
-        ws.merge_range(
-            4,
-            1,
-            4,
-            7,
-            &format!(
-                "Các nhiệm vụ, chỉ tiêu đơn vị {role}. Số liệu từ {} đến {}; hạn gửi báo cáo: {}.",
-                spec.window.0.format("%d/%m/%Y"),
-                spec.window.1.format("%d/%m/%Y"),
-                spec.due.format("%d/%m/%Y")
-            ),
-            &italic,
-        )?;
-        ws.merge_range(
-            5,
-            1,
-            5,
-            7,
-            "Chỉ nhập vào các ô màu vàng (cột Kết quả) và cột Ghi chú. Tỷ lệ ghi số phần trăm (ví dụ 85,5); số lượng ghi số nguyên; \
-             chỉ tiêu trạng thái chọn trong danh sách. Không thêm, xóa hoặc đổi thứ tự dòng.",
-            &italic,
-        )?;
-        ws.set_row_height(5, 30)?;
-        let h = HEADER_ROW - 1;
-        let year = spec.period.year();
-        let heads = [
-            "Mã".to_string(),
-            "STT".to_string(),
-            "Nhiệm vụ / Chỉ tiêu".to_string(),
-            "ĐVT".to_string(),
-            format!("Chỉ tiêu năm {year}"),
-            format!("Kỳ trước ({})", spec.period.prev().vi()),
-            format!("Kết quả thực hiện {}", spec.period.vi()),
-            "Ghi chú".to_string(),
-        ];
-        for (c, text) in heads.iter().enumerate() {
-            ws.write_with_format(h, c as u16, text.as_str(), &header)?;
-        }
-        ws.set_row_height(h, 32)?;
+        let sheet = SheetHeading { name: sheet_name, role, name_upper };
+        write_heading(ws, spec, &sheet, &heads)?;
         let mut r = HEADER_ROW;
         write_lines(ws, &mut r, lines, &formats)?;
         if !group.is_empty() {
@@ -297,9 +209,123 @@ fn write_named(spec: &TemplateSpec, name_upper: &str, agency_id: &str) -> Result
         ws.set_freeze_panes(HEADER_ROW, 3)?;
         // A4 landscape fitted to the width: every column an officer fills in is on page
         // 1, and the header row is repeated on the pages after it.
+        let h = HEADER_ROW - 1;
         super::print_setup(ws, (h, h), &format!("Kế hoạch {} — {}", spec.plan_symbol, spec.period.vi()))?;
         ws.protect();
     }
+    write_meta(&mut wb, spec, agency_id)?;
+    wb.worksheet_from_index(0)?.set_active(true);
+    wb.save_to_buffer()
+}
+
+/// The formats of a data sheet's heading.
+struct HeadFormats {
+    title: Format,
+    bold_center: Format,
+    italic: Format,
+    header: Format,
+}
+
+impl HeadFormats {
+    fn new() -> Self {
+        let title = Format::new().set_bold().set_font_size(13).set_align(FormatAlign::Center).set_text_wrap();
+        let bold_center = Format::new().set_bold().set_align(FormatAlign::Center);
+        let italic = Format::new().set_italic().set_text_wrap().set_align(FormatAlign::Left);
+        let header = Format::new()
+            .set_bold()
+            .set_text_wrap()
+            .set_align(FormatAlign::Center)
+            .set_align(FormatAlign::VerticalCenter)
+            .set_border(FormatBorder::Thin)
+            .set_background_color("#D9E1F2");
+        Self { title, bold_center, italic, header }
+    }
+}
+
+/// Which data sheet a heading is for: its name, the agency's role on its items, and the
+/// agency's name in capitals.
+struct SheetHeading<'a> {
+    name: &'a str,
+    role: &'a str,
+    name_upper: &'a str,
+}
+
+/// A data sheet's columns and heading, down to its header row: the two agencies' names,
+/// the title, the window and the due date, how to fill it in, and the column heads.
+fn write_heading(
+    ws: &mut Worksheet,
+    spec: &TemplateSpec,
+    sheet: &SheetHeading<'_>,
+    f: &HeadFormats,
+) -> Result<(), XlsxError> {
+    let SheetHeading { name: sheet_name, role, name_upper } = *sheet;
+    let (title, bold_center, italic, header) = (&f.title, &f.bold_center, &f.italic, &f.header);
+    ws.set_name(sheet_name)?;
+    for (col, width) in [(0, 8.0), (1, 6.0), (2, 60.0), (3, 12.0), (4, 22.0), (5, 16.0), (6, 18.0), (7, 30.0)] {
+        ws.set_column_width(col, width)?;
+    }
+    ws.set_column_hidden(KEY_COL)?;
+    ws.merge_range(0, 1, 0, 3, "UBND TỈNH VĨNH LONG", bold_center)?;
+    ws.merge_range(1, 1, 1, 3, name_upper, bold_center)?;
+    ws.merge_range(0, 4, 0, 7, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", bold_center)?;
+    ws.merge_range(1, 4, 1, 7, "Độc lập - Tự do - Hạnh phúc", bold_center)?;
+    ws.merge_range(
+        3,
+        1,
+        3,
+        7,
+        &format!(
+            "BÁO CÁO KẾT QUẢ THỰC HIỆN KẾ HOẠCH {} VỀ CHUYỂN ĐỔI SỐ — {}",
+            spec.plan_symbol,
+            spec.period.vi().to_uppercase()
+        ),
+        title,
+    )?;
+    ws.merge_range(
+        4,
+        1,
+        4,
+        7,
+        &format!(
+            "Các nhiệm vụ, chỉ tiêu đơn vị {role}. Số liệu từ {} đến {}; hạn gửi báo cáo: {}.",
+            spec.window.0.format("%d/%m/%Y"),
+            spec.window.1.format("%d/%m/%Y"),
+            spec.due.format("%d/%m/%Y")
+        ),
+        italic,
+    )?;
+    ws.merge_range(
+        5,
+        1,
+        5,
+        7,
+        "Chỉ nhập vào các ô màu vàng (cột Kết quả) và cột Ghi chú. Tỷ lệ ghi số phần trăm (ví dụ 85,5); số lượng ghi số nguyên; \
+         chỉ tiêu trạng thái chọn trong danh sách. Không thêm, xóa hoặc đổi thứ tự dòng.",
+        italic,
+    )?;
+    ws.set_row_height(5, 30)?;
+    let h = HEADER_ROW - 1;
+    let year = spec.period.year();
+    let heads = [
+        "Mã".to_string(),
+        "STT".to_string(),
+        "Nhiệm vụ / Chỉ tiêu".to_string(),
+        "ĐVT".to_string(),
+        format!("Chỉ tiêu năm {year}"),
+        format!("Kỳ trước ({})", spec.period.prev().vi()),
+        format!("Kết quả thực hiện {}", spec.period.vi()),
+        "Ghi chú".to_string(),
+    ];
+    for (c, text) in heads.iter().enumerate() {
+        ws.write_with_format(h, c as u16, text.as_str(), header)?;
+    }
+    ws.set_row_height(h, 32)?;
+    Ok(())
+}
+
+/// The hidden sheet that tells the reader this is chiso's workbook: plan, agency, period
+/// and where the key, value and note columns are.
+fn write_meta(wb: &mut Workbook, spec: &TemplateSpec, agency_id: &str) -> Result<(), XlsxError> {
     let meta = wb.add_worksheet();
     meta.set_name(META_SHEET)?;
     let rows: [(&str, String); 9] = [
@@ -319,8 +345,35 @@ fn write_named(spec: &TemplateSpec, name_upper: &str, agency_id: &str) -> Result
     }
     meta.set_very_hidden(true);
     meta.protect();
-    wb.worksheet_from_index(0)?.set_active(true);
-    wb.save_to_buffer()
+    Ok(())
+}
+
+impl LineFormats {
+    fn new() -> Result<Self, XlsxError> {
+        let cell = Format::new().set_text_wrap().set_border(FormatBorder::Thin).set_align(FormatAlign::Top);
+        let section_fmt = Format::new().set_bold().set_border(FormatBorder::Thin).set_background_color("#F2F2F2");
+        let group_fmt = Format::new()
+            .set_bold()
+            .set_font_size(12)
+            .set_border(FormatBorder::Thin)
+            .set_background_color("#D9E1F2")
+            .set_align(FormatAlign::Left);
+        let input = Format::new()
+            .set_unlocked()
+            .set_border(FormatBorder::Thin)
+            .set_background_color("#FFF2CC")
+            .set_align(FormatAlign::Top);
+        let input_number = input.clone().set_num_format("0.##");
+        let note =
+            Format::new().set_unlocked().set_text_wrap().set_border(FormatBorder::Thin).set_align(FormatAlign::Top);
+
+        let validations = [
+            validation_for(&MeasureKind::Percent)?,
+            validation_for(&MeasureKind::Count { unit: None })?,
+            validation_for(&MeasureKind::Status)?,
+        ];
+        Ok(LineFormats { section: section_fmt, group: group_fmt, cell, input, input_number, note, validations })
+    }
 }
 
 /// The formats of a data sheet's lines, built once per workbook.

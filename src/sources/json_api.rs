@@ -708,6 +708,54 @@ fn beyond_limit(url: &reqwest::Url, number: usize, max: usize) -> MissingPage {
     }
 }
 
+/// A cell a record fills: the plan's item, the unit's id, the unit of measure.
+type CellKey = (String, String, String);
+
+/// A record refused before the normalizer.
+fn reject(location: &str, item: Option<&str>, raw: String, code: &'static str, message: String) -> NewReject {
+    NewReject {
+        period: None,
+        location: location.to_string(),
+        item_key: item.map(str::to_string),
+        agency: None,
+        raw_text: raw,
+        code,
+        message,
+    }
+}
+
+/// The pages of a snapshot with their numbers (a snapshot of one page is the page).
+fn snapshot_pages(snapshot: &Json) -> (Vec<&Json>, Vec<usize>) {
+    match snapshot.get("pages").and_then(Json::as_array) {
+        Some(p) => {
+            let numbers: Vec<usize> = snapshot
+                .get("page_numbers")
+                .and_then(Json::as_array)
+                .map(|n| n.iter().filter_map(count_of).collect())
+                .filter(|n: &Vec<usize>| n.len() == p.len())
+                .unwrap_or_else(|| (1..=p.len()).collect());
+            (p.iter().collect(), numbers)
+        }
+        None => (vec![snapshot], vec![1]),
+    }
+}
+
+/// The pages the fetch recorded as missing: refused with every reading of the snapshot.
+fn missing_page_rejects(snapshot: &Json) -> Vec<NewReject> {
+    let Some(missing) = snapshot.get("missing").and_then(Json::as_array) else { return Vec::new() };
+    missing
+        .iter()
+        .filter_map(|m| serde_json::from_value::<MissingPage>(m.clone()).ok())
+        .map(|m| {
+            let location = match m.page {
+                Some(p) => format!("trang {p} ({})", m.url),
+                None => m.url.clone(),
+            };
+            reject(&location, None, String::new(), "page_missing", m.reason)
+        })
+        .collect()
+}
+
 /// The records of a snapshot for one period: rows for the normalizer, and the records
 /// refused before it (duplicates, unknown unit codes, booleans, missing pages).
 #[derive(Debug, Default)]
@@ -760,44 +808,14 @@ impl JsonMapping {
     /// those refused here.
     pub fn records(&self, snapshot: &Json, period: Period, dir: &Directory) -> Result<JsonRows, String> {
         let path = serde_json_path::JsonPath::parse(&self.records).map_err(|e| e.to_string())?;
-        let (pages, numbers): (Vec<&Json>, Vec<usize>) = match snapshot.get("pages").and_then(Json::as_array) {
-            Some(p) => {
-                let numbers: Vec<usize> = snapshot
-                    .get("page_numbers")
-                    .and_then(Json::as_array)
-                    .map(|n| n.iter().filter_map(count_of).collect())
-                    .filter(|n: &Vec<usize>| n.len() == p.len())
-                    .unwrap_or_else(|| (1..=p.len()).collect());
-                (p.iter().collect(), numbers)
-            }
-            None => (vec![snapshot], vec![1]),
-        };
+        let (pages, numbers) = snapshot_pages(snapshot);
         let paged = pages.len() > 1 || numbers.first().is_some_and(|&n| n != 1);
-        let mut out = JsonRows::default();
-        let reject = |location: &str, item: Option<&str>, raw: String, code: &'static str, message: String| NewReject {
-            period: None,
-            location: location.to_string(),
-            item_key: item.map(str::to_string),
-            agency: None,
-            raw_text: raw,
-            code,
-            message,
-        };
-        // Missing pages recorded at the fetch are refused with every reading of the snapshot.
-        if let Some(missing) = snapshot.get("missing").and_then(Json::as_array) {
-            for m in missing.iter().filter_map(|m| serde_json::from_value::<MissingPage>(m.clone()).ok()) {
-                let location = match m.page {
-                    Some(p) => format!("trang {p} ({})", m.url),
-                    None => m.url.clone(),
-                };
-                out.rejects.push(reject(&location, None, String::new(), "page_missing", m.reason));
-            }
-        }
+        let mut out = JsonRows { records: Vec::new(), rejects: missing_page_rejects(snapshot) };
         let by_code: HashMap<&str, &AgencyId> =
             dir.iter().filter_map(|a| a.code.as_deref().map(|c| (c, &a.id))).collect();
         let mut candidates: Vec<Candidate> = Vec::new();
-        let mut by_key: HashMap<(String, String, String), Vec<usize>> = HashMap::new();
-        let mut order: Vec<(String, String, String)> = Vec::new();
+        let mut by_key: HashMap<CellKey, Vec<usize>> = HashMap::new();
+        let mut order: Vec<CellKey> = Vec::new();
         for (page, page_no) in pages.iter().zip(numbers) {
             for (i, rec) in path.query(page).all().into_iter().enumerate() {
                 let location = if paged {
@@ -808,73 +826,16 @@ impl JsonMapping {
                 if !self.in_period(rec, period) {
                     continue;
                 }
-                let kind = self.kind.as_deref().map(|k| scalar_text(field(rec, k))).unwrap_or_default();
-                let rank = if self.keep_kinds.is_empty() {
-                    0
-                } else {
-                    match self.keep_kinds.iter().position(|k| *k == kind) {
-                        Some(r) => r,
-                        None => continue,
-                    }
-                };
-                let code = scalar_text(field(rec, &self.item));
-                let Some(item) = self.item_of(&code) else {
-                    out.rejects.push(reject(
-                        &location,
-                        None,
-                        code.clone(),
-                        "unknown_item_code",
-                        format!(
-                            "Mã chỉ tiêu “{code}” không theo mẫu {} và không có trong bảng item_codes của nguồn: bổ sung mã này vào item_codes",
-                            self.item_pattern.as_deref().unwrap_or_default()
-                        ),
-                    ));
-                    continue;
-                };
-                let value = field(rec, &self.value);
-                if let Json::Bool(b) = value {
-                    out.rejects.push(reject(
-                        &location,
-                        Some(&item),
-                        b.to_string(),
-                        "bool_value",
-                        format!(
-                            "Chỉ tiêu số {item}: cổng dữ liệu ghi giá trị “{b}” (đúng/sai), nhưng cổng không có tình trạng nào như vậy; ghi số liệu, hoặc tình trạng bằng chữ (“Đã hoàn thành”, “Chưa hoàn thành”)"
-                        ),
-                    ));
-                    continue;
-                }
-                let unit = match self.unit_of(rec, &by_code) {
-                    Ok(u) => u,
-                    Err((raw, message)) => {
-                        out.rejects.push(reject(&location, Some(&item), raw, "unknown_unit_code", message));
+                let (key, candidate) = match self.candidate(rec, location, &by_code) {
+                    Some(Ok(c)) => c,
+                    Some(Err(r)) => {
+                        out.rejects.push(r);
                         continue;
                     }
+                    None => continue,
                 };
-                let unit_name = self.unit_name.as_deref().map(|u| scalar_text(field(rec, u))).filter(|u| !u.is_empty());
-                let uom = self.uom.as_deref().map(|u| scalar_text(field(rec, u))).filter(|u| !u.is_empty());
-                let version = self.version.as_deref().map(|v| field(rec, v));
-                let record = Record {
-                    location,
-                    // The portal's item code, mapped to the plan's key.
-                    item: None,
-                    plan_item: Some(Cell::Text(item.clone())),
-                    value: json_cell(value),
-                    note: self.note.as_deref().map(|n| scalar_text(field(rec, n))).filter(|n| !n.is_empty()),
-                    uom: uom.clone(),
-                    // A unit given by name only is resolved by name, like a workbook's.
-                    unit: unit.clone().or_else(|| unit_name.clone()),
-                    unit_name: unit.as_ref().and(unit_name),
-                    ..Default::default()
-                };
-                let key = (item, unit.unwrap_or_default(), uom.unwrap_or_default());
                 let at = candidates.len();
-                candidates.push(Candidate {
-                    rank,
-                    version: version.and_then(Version::parse),
-                    raw: serde_json::to_string(rec).unwrap_or_default(),
-                    record,
-                });
+                candidates.push(candidate);
                 match by_key.get_mut(&key) {
                     Some(list) => list.push(at),
                     None => {
@@ -887,27 +848,99 @@ impl JsonMapping {
         let mut taken: Vec<Option<Candidate>> = candidates.into_iter().map(Some).collect();
         for key in order {
             let Some(list) = by_key.get(&key) else { continue };
-            // Of several figure types for the same cell, the most preferred wins.
-            let best = list.iter().filter_map(|&i| taken[i].as_ref().map(|c| c.rank)).min().unwrap_or(0);
-            let same: Vec<usize> =
-                list.iter().copied().filter(|&i| taken[i].as_ref().is_some_and(|c| c.rank == best)).collect();
-            if let [one] = same.as_slice() {
-                if let Some(c) = taken[*one].take() {
-                    out.records.push(c.record);
-                }
-                continue;
-            }
-            let group: Vec<Candidate> = same.iter().filter_map(|&i| taken[i].take()).collect();
-            match self.latest(&group) {
-                Some(i) => {
-                    if let Some(c) = group.into_iter().nth(i) {
-                        out.records.push(c.record);
-                    }
-                }
-                None => out.rejects.extend(self.duplicate_rejects(&key, &group)),
-            }
+            self.keep_one(&key, list, &mut taken, &mut out);
         }
         Ok(out)
+    }
+
+    /// One record of the period as a candidate under its cell's key (item, unit, unit of
+    /// measure); `None` for a figure type the source does not keep, a reject for a record
+    /// that cannot be read.
+    fn candidate(
+        &self,
+        rec: &Json,
+        location: String,
+        by_code: &HashMap<&str, &AgencyId>,
+    ) -> Option<Result<(CellKey, Candidate), NewReject>> {
+        let kind = self.kind.as_deref().map(|k| scalar_text(field(rec, k))).unwrap_or_default();
+        let rank = if self.keep_kinds.is_empty() { 0 } else { self.keep_kinds.iter().position(|k| *k == kind)? };
+        let code = scalar_text(field(rec, &self.item));
+        let Some(item) = self.item_of(&code) else {
+            return Some(Err(reject(
+                &location,
+                None,
+                code.clone(),
+                "unknown_item_code",
+                format!(
+                    "Mã chỉ tiêu “{code}” không theo mẫu {} và không có trong bảng item_codes của nguồn: bổ sung mã này vào item_codes",
+                    self.item_pattern.as_deref().unwrap_or_default()
+                ),
+            )));
+        };
+        let value = field(rec, &self.value);
+        if let Json::Bool(b) = value {
+            return Some(Err(reject(
+                &location,
+                Some(&item),
+                b.to_string(),
+                "bool_value",
+                format!(
+                    "Chỉ tiêu số {item}: cổng dữ liệu ghi giá trị “{b}” (đúng/sai), nhưng cổng không có tình trạng nào như vậy; ghi số liệu, hoặc tình trạng bằng chữ (“Đã hoàn thành”, “Chưa hoàn thành”)"
+                ),
+            )));
+        }
+        let unit = match self.unit_of(rec, by_code) {
+            Ok(u) => u,
+            Err((raw, message)) => return Some(Err(reject(&location, Some(&item), raw, "unknown_unit_code", message))),
+        };
+        let unit_name = self.unit_name.as_deref().map(|u| scalar_text(field(rec, u))).filter(|u| !u.is_empty());
+        let uom = self.uom.as_deref().map(|u| scalar_text(field(rec, u))).filter(|u| !u.is_empty());
+        let version = self.version.as_deref().map(|v| field(rec, v));
+        let record = Record {
+            location,
+            // The portal's item code, mapped to the plan's key.
+            item: None,
+            plan_item: Some(Cell::Text(item.clone())),
+            value: json_cell(value),
+            note: self.note.as_deref().map(|n| scalar_text(field(rec, n))).filter(|n| !n.is_empty()),
+            uom: uom.clone(),
+            // A unit given by name only is resolved by name, like a workbook's.
+            unit: unit.clone().or_else(|| unit_name.clone()),
+            unit_name: unit.as_ref().and(unit_name),
+            ..Default::default()
+        };
+        let key = (item, unit.unwrap_or_default(), uom.unwrap_or_default());
+        let candidate = Candidate {
+            rank,
+            version: version.and_then(Version::parse),
+            raw: serde_json::to_string(rec).unwrap_or_default(),
+            record,
+        };
+        Some(Ok((key, candidate)))
+    }
+
+    /// Keeps one of the candidates of a cell: the most preferred figure type, and of several
+    /// of those the latest version; refuses them all when no one is later than the others.
+    fn keep_one(&self, key: &CellKey, list: &[usize], taken: &mut [Option<Candidate>], out: &mut JsonRows) {
+        // Of several figure types for the same cell, the most preferred wins.
+        let best = list.iter().filter_map(|&i| taken[i].as_ref().map(|c| c.rank)).min().unwrap_or(0);
+        let same: Vec<usize> =
+            list.iter().copied().filter(|&i| taken[i].as_ref().is_some_and(|c| c.rank == best)).collect();
+        if let [one] = same.as_slice() {
+            if let Some(c) = taken[*one].take() {
+                out.records.push(c.record);
+            }
+            return;
+        }
+        let group: Vec<Candidate> = same.iter().filter_map(|&i| taken[i].take()).collect();
+        match self.latest(&group) {
+            Some(i) => {
+                if let Some(c) = group.into_iter().nth(i) {
+                    out.records.push(c.record);
+                }
+            }
+            None => out.rejects.extend(self.duplicate_rejects(key, &group)),
+        }
     }
 
     /// Of duplicate records, the one with the latest version, when the source versions its

@@ -211,6 +211,141 @@ pub(crate) fn value_from_parts(kind: &str, num: Option<f64>, status: Option<&str
     }
 }
 
+// The steps of `store_ingestion` are macros, not functions: each runs the same statements
+// on either backend's transaction (`with_pool!`), as `catalog.rs` explains.
+
+/// Inserts the file's ingestion row, and reads what the comparison needs before the file's
+/// rows go in: `(ingestion id, anything current for the period, the highest observation id)`.
+macro_rules! open_ingestion {
+    ($tx:ident, $ing:expr, $period:expr, $now:expr) => {{
+        let ingestion_id: i64 = sqlx::query_scalar(
+            "INSERT INTO ingestions (run_id, fetch_id, source_id, period, sha256, file_name, agency_id, layout, sheet, status, \
+             observations, superseded, unchanged, rejects, is_current, loaded_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'loaded', 0, 0, 0, 0, $10, $11) RETURNING id",
+        )
+        .bind($ing.run_id)
+        .bind($ing.fetch_id)
+        .bind(&$ing.source_id)
+        .bind($period)
+        .bind(&$ing.sha256)
+        .bind(&$ing.file_name)
+        .bind($ing.agency.as_ref().map(|a| a.as_str()))
+        .bind(&$ing.layout)
+        .bind(&$ing.sheet)
+        .bind(true)
+        .bind($now)
+        .fetch_one(&mut *$tx)
+        .await
+        .op("ingestion")?;
+        // Asked before this file's rows go in: is anything current for the period? If not
+        // (a first load), there is nothing to compare with and the comparison is skipped.
+        let others: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM observations WHERE period = $1 AND superseded_at IS NULL)",
+        )
+        .bind($period)
+        .fetch_one(&mut *$tx)
+        .await
+        .op("observation compare")?;
+        // This file's rows get ids above this one: a range on the primary key finds them
+        // without an index on ingestion_id.
+        let first_id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM observations")
+            .fetch_one(&mut *$tx)
+            .await
+            .op("observation compare")?;
+        (ingestion_id, others, first_id)
+    }};
+}
+
+/// Completes the ingestion row from the reader's end of file; a whole-file reject deletes
+/// the file's rows (nothing of it is kept but the reject). Then earlier processings of the
+/// same file stop being current, with their rejects.
+macro_rules! close_ingestion {
+    ($tx:ident, $ing:expr, $end:expr, $ingestion_id:expr, $first_id:expr, $counts:expr, $rejects:expr) => {{
+        sqlx::query("UPDATE ingestions SET agency_id = $1, layout = $2, sheet = $3 WHERE id = $4")
+            .bind($end.agency.as_ref().or($ing.agency.as_ref()).map(|a| a.as_str()))
+            .bind($end.layout.as_ref().or($ing.layout.as_ref()))
+            .bind($end.sheet.as_ref().or($ing.sheet.as_ref()))
+            .bind($ingestion_id)
+            .execute(&mut *$tx)
+            .await
+            .op("ingestion")?;
+        // A whole-file reject: nothing of the file is kept but the reject.
+        if let Some(r) = $end.file_reject {
+            sqlx::query("DELETE FROM observations WHERE id > $1 AND ingestion_id = $2")
+                .bind($first_id)
+                .bind($ingestion_id)
+                .execute(&mut *$tx)
+                .await
+                .op("ingestion")?;
+            $counts.observations = 0;
+            $rejects = vec![r];
+            sqlx::query("UPDATE ingestions SET status = 'rejected' WHERE id = $1")
+                .bind($ingestion_id)
+                .execute(&mut *$tx)
+                .await
+                .op("ingestion")?;
+        }
+        // Earlier processings of the same file stop being current, with their rejects.
+        sqlx::query("UPDATE rejects SET is_current = $1 WHERE is_current = $2 AND ingestion_id IN (SELECT id FROM ingestions WHERE source_id = $3 AND period = $4 AND file_name = $5 AND id <> $6)")
+            .bind(false)
+            .bind(true)
+            .bind(&$ing.source_id)
+            .bind($ing.period.code())
+            .bind(&$ing.file_name)
+            .bind($ingestion_id)
+            .execute(&mut *$tx)
+            .await
+            .op("reject retire")?;
+        sqlx::query("UPDATE ingestions SET is_current = $1 WHERE source_id = $2 AND period = $3 AND file_name = $4 AND id <> $5")
+            .bind(false)
+            .bind(&$ing.source_id)
+            .bind($ing.period.code())
+            .bind(&$ing.file_name)
+            .bind($ingestion_id)
+            .execute(&mut *$tx)
+            .await
+            .op("ingestion retire")?;
+    }};
+}
+
+/// Compares the file's new rows with what is current: the same figures are dropped as
+/// unchanged, the others supersede what they replace.
+macro_rules! compare_with_current {
+    ($tx:ident, $ingestion_id:expr, $first_id:expr, $now:expr, $counts:expr) => {{
+        let same = "o.period = n.period AND o.indicator_id = n.indicator_id AND o.agency_id = n.agency_id AND o.measure = n.measure";
+        let unchanged = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM observations WHERE id IN (SELECT n.id FROM observations n JOIN observations o ON {same} \
+             WHERE n.id > $2 AND n.ingestion_id = $1 AND o.ingestion_id <> $1 AND o.superseded_at IS NULL AND o.kind = n.kind \
+             AND o.value_num IS NOT DISTINCT FROM n.value_num AND o.value_status IS NOT DISTINCT FROM n.value_status \
+             AND o.note IS NOT DISTINCT FROM n.note)"
+        )))
+        .bind($ingestion_id)
+        .bind($first_id)
+        .execute(&mut *$tx)
+        .await
+        .op("observation compare")?
+        .rows_affected();
+        $counts.unchanged = unchanged;
+        $counts.observations -= unchanged;
+        // Driven from the file's new rows, so the cost follows the file, not the period.
+        let superseded = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE observations SET superseded_at = $2, superseded_by = (SELECT n.id FROM observations n WHERE n.ingestion_id = $1 \
+             AND n.period = observations.period AND n.indicator_id = observations.indicator_id AND n.agency_id = observations.agency_id \
+             AND n.measure = observations.measure) \
+             WHERE id IN (SELECT o.id FROM observations n JOIN observations o ON {same} \
+             WHERE n.id > $3 AND n.ingestion_id = $1 AND o.ingestion_id <> $1 AND o.superseded_at IS NULL)"
+        )))
+        .bind($ingestion_id)
+        .bind($now)
+        .bind($first_id)
+        .execute(&mut *$tx)
+        .await
+        .op("observation supersede")?
+        .rows_affected();
+        $counts.superseded = superseded;
+    }};
+}
+
 impl Warehouse {
     pub async fn start_run(&self, run: &NewRun) -> Result<i64, WarehouseError> {
         let now = Utc::now();
@@ -425,40 +560,7 @@ impl Warehouse {
         let period = ing.period.code();
         with_pool!(self, |pool| {
             let mut tx = pool.begin().await.op("ingestion")?;
-            let ingestion_id: i64 = sqlx::query_scalar(
-                "INSERT INTO ingestions (run_id, fetch_id, source_id, period, sha256, file_name, agency_id, layout, sheet, status, \
-                 observations, superseded, unchanged, rejects, is_current, loaded_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'loaded', 0, 0, 0, 0, $10, $11) RETURNING id",
-            )
-            .bind(ing.run_id)
-            .bind(ing.fetch_id)
-            .bind(&ing.source_id)
-            .bind(period)
-            .bind(&ing.sha256)
-            .bind(&ing.file_name)
-            .bind(ing.agency.as_ref().map(|a| a.as_str()))
-            .bind(&ing.layout)
-            .bind(&ing.sheet)
-            .bind(true)
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await
-            .op("ingestion")?;
-            // Asked before this file's rows go in: is anything current for the period? If not
-            // (a first load), there is nothing to compare with and the comparison is skipped.
-            let others: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM observations WHERE period = $1 AND superseded_at IS NULL)",
-            )
-            .bind(period)
-            .fetch_one(&mut *tx)
-            .await
-            .op("observation compare")?;
-            // This file's rows get ids above this one: a range on the primary key finds them
-            // without an index on ingestion_id.
-            let first_id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM observations")
-                .fetch_one(&mut *tx)
-                .await
-                .op("observation compare")?;
+            let (ingestion_id, others, first_id) = open_ingestion!(tx, ing, period, now);
             let mut counts = StoreCounts { ingestion_id, ..Default::default() };
             let mut rejects: Vec<NewReject> = Vec::new();
             let mut pending: Vec<NewObservation> = Vec::new();
@@ -481,50 +583,7 @@ impl Warehouse {
                 counts.observations += insert_observations(&mut tx, ingestion_id, period, ids, &pending, now).await?;
             }
             let end = end.await;
-            sqlx::query("UPDATE ingestions SET agency_id = $1, layout = $2, sheet = $3 WHERE id = $4")
-                .bind(end.agency.as_ref().or(ing.agency.as_ref()).map(|a| a.as_str()))
-                .bind(end.layout.as_ref().or(ing.layout.as_ref()))
-                .bind(end.sheet.as_ref().or(ing.sheet.as_ref()))
-                .bind(ingestion_id)
-                .execute(&mut *tx)
-                .await
-                .op("ingestion")?;
-            // A whole-file reject: nothing of the file is kept but the reject.
-            if let Some(r) = end.file_reject {
-                sqlx::query("DELETE FROM observations WHERE id > $1 AND ingestion_id = $2")
-                    .bind(first_id)
-                    .bind(ingestion_id)
-                    .execute(&mut *tx)
-                    .await
-                    .op("ingestion")?;
-                counts.observations = 0;
-                rejects = vec![r];
-                sqlx::query("UPDATE ingestions SET status = 'rejected' WHERE id = $1")
-                    .bind(ingestion_id)
-                    .execute(&mut *tx)
-                    .await
-                    .op("ingestion")?;
-            }
-            // Earlier processings of the same file stop being current, with their rejects.
-            sqlx::query("UPDATE rejects SET is_current = $1 WHERE is_current = $2 AND ingestion_id IN (SELECT id FROM ingestions WHERE source_id = $3 AND period = $4 AND file_name = $5 AND id <> $6)")
-                .bind(false)
-                .bind(true)
-                .bind(&ing.source_id)
-                .bind(period)
-                .bind(&ing.file_name)
-                .bind(ingestion_id)
-                .execute(&mut *tx)
-                .await
-                .op("reject retire")?;
-            sqlx::query("UPDATE ingestions SET is_current = $1 WHERE source_id = $2 AND period = $3 AND file_name = $4 AND id <> $5")
-                .bind(false)
-                .bind(&ing.source_id)
-                .bind(period)
-                .bind(&ing.file_name)
-                .bind(ingestion_id)
-                .execute(&mut *tx)
-                .await
-                .op("ingestion retire")?;
+            close_ingestion!(tx, ing, end, ingestion_id, first_id, counts, rejects);
             counts.rejects = rejects.len() as u64;
             let origin = RejectOrigin {
                 run_id: ing.run_id,
@@ -538,37 +597,7 @@ impl Warehouse {
             insert_rejects(&mut tx, &origin, &rejects).await?;
             // Compare with what is current, unless nothing is (a first load).
             if others && counts.observations > 0 {
-                let same = "o.period = n.period AND o.indicator_id = n.indicator_id AND o.agency_id = n.agency_id AND o.measure = n.measure";
-                let unchanged = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DELETE FROM observations WHERE id IN (SELECT n.id FROM observations n JOIN observations o ON {same} \
-                     WHERE n.id > $2 AND n.ingestion_id = $1 AND o.ingestion_id <> $1 AND o.superseded_at IS NULL AND o.kind = n.kind \
-                     AND o.value_num IS NOT DISTINCT FROM n.value_num AND o.value_status IS NOT DISTINCT FROM n.value_status \
-                     AND o.note IS NOT DISTINCT FROM n.note)"
-                )))
-                .bind(ingestion_id)
-                .bind(first_id)
-                .execute(&mut *tx)
-                .await
-                .op("observation compare")?
-                .rows_affected();
-                counts.unchanged = unchanged;
-                counts.observations -= unchanged;
-                // Driven from the file's new rows, so the cost follows the file, not the period.
-                let superseded = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "UPDATE observations SET superseded_at = $2, superseded_by = (SELECT n.id FROM observations n WHERE n.ingestion_id = $1 \
-                     AND n.period = observations.period AND n.indicator_id = observations.indicator_id AND n.agency_id = observations.agency_id \
-                     AND n.measure = observations.measure) \
-                     WHERE id IN (SELECT o.id FROM observations n JOIN observations o ON {same} \
-                     WHERE n.id > $3 AND n.ingestion_id = $1 AND o.ingestion_id <> $1 AND o.superseded_at IS NULL)"
-                )))
-                .bind(ingestion_id)
-                .bind(now)
-                .bind(first_id)
-                .execute(&mut *tx)
-                .await
-                .op("observation supersede")?
-                .rows_affected();
-                counts.superseded = superseded;
+                compare_with_current!(tx, ingestion_id, first_id, now, counts);
             }
             sqlx::query(
                 "UPDATE ingestions SET observations = $1, superseded = $2, unchanged = $3, rejects = $4 WHERE id = $5",
