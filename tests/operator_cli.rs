@@ -323,7 +323,7 @@ fn summaries_tables_and_statuses_are_vietnamese() {
     for args in [
         &["db", "migrate"][..],
         &["runs", "list"][..],
-        &["runs", "show", "1"][..],
+        &["runs", "show", "2"][..],
         &["outbox", "list"][..],
         &["outbox", "show", "1"][..],
         &["rejects", "--period", "2024-Q3"][..],
@@ -342,6 +342,14 @@ fn summaries_tables_and_statuses_are_vietnamese() {
     assert!(show.starts_with("Thư số 1:") && show.contains("trạng thái"), "{show}");
     let runs = &shown.iter().find(|(c, _)| c == "runs list").unwrap().1;
     assert!(runs.contains("thành công"), "{runs}");
+    // `chiso cycle` runs through the one orchestrator: a cycle run of its own (1), then its
+    // collect (2), evaluate (3) and remind (4), whose JSON counts it names.
+    let cycle_run = chiso(d, &["runs", "show", "1"], &[]);
+    let (cycle_run, _) = out(&cycle_run);
+    assert!(cycle_run.starts_with("Lần chạy 1: cycle 2024-Q3"), "{cycle_run}");
+    assert!(cycle_run.contains("\"run\": 2") && cycle_run.contains("\"run\": 4"), "{cycle_run}");
+    let collect_run = &shown.iter().find(|(c, _)| c == "runs show 2").unwrap().1;
+    assert!(collect_run.starts_with("Lần chạy 2: collect 2024-Q3"), "{collect_run}");
     for (command, text) in &shown {
         for english in [
             " queued",

@@ -633,32 +633,28 @@ async fn cycle(ctx: &Ctx, period: Option<Period>) -> anyhow::Result<ExitCode> {
     );
     println!("  nguồn        {} ({})", app.sources.len(), app.settings.collect.sources.display());
     println!();
-    let req = chiso::jobs::collect::CollectRequest::new(
-        period,
-        chiso::warehouse::Trigger::Cli,
-        std::env::var("CHISO_OPERATOR").ok(),
-    );
-    let collected = chiso::jobs::collect::collect(&app, &req, collect::progress()).await?;
-    collect::print_report(&collected);
-    let failed = collected.sources.iter().any(|s| s.is_failed() || s.is_incomplete());
+    let origin =
+        chiso::jobs::dispatch::Origin::new(chiso::warehouse::Trigger::Cli, std::env::var("CHISO_OPERATOR").ok());
+    let spec = chiso::jobs::dispatch::JobSpec::new(chiso::jobs::dispatch::JobKind::Cycle, Some(period));
+    let cycle = chiso::jobs::dispatch::run_cycle(&app, &spec, &origin, collect::progress()).await?;
+    let steps = &cycle.steps;
+    collect::print_report(&steps.collected);
+    let failed = steps.collected.sources.iter().any(|s| s.is_failed() || s.is_incomplete());
+    let (Some(evaluated), Some(reminded)) = (&steps.evaluated, &steps.reminded) else {
+        println!("Chu trình dừng sau bước thu thập: chiso nhận được lệnh dừng, chưa đánh giá và chưa nhắc việc.");
+        app.wh.close().await;
+        return Ok(ExitCode::from(1));
+    };
     println!();
-    let evaluated = chiso::jobs::evaluate::evaluate(
-        &app,
-        &chiso::jobs::evaluate::EvaluateRequest::new(period, chiso::warehouse::Trigger::Cli, req.operator.clone()),
-    )
-    .await?;
-    gaps::print_summary(&evaluated);
+    gaps::print_summary(evaluated);
     let mut rows = app.wh.gaps(&app.catalog.plan.id, period, None).await?;
-    rows.retain(|g| g.status.needs_action() && g.kind != "member" || g.status.needs_action() && g.agency != "*");
+    rows.retain(|g| g.status.needs_action());
     gaps::sort_by_severity(&mut rows);
     println!();
     gaps::print_table(&app, period, &rows, 25);
     println!("Toàn bộ bảng: chiso gaps --period {period} [--format xlsx]");
     println!();
-    let mut reminder = chiso::jobs::remind::RemindRequest::new(period);
-    reminder.operator = req.operator.clone();
-    let reminded = chiso::jobs::remind::remind(&app, &reminder, Some((evaluated.run_id, &evaluated.rows))).await?;
-    remind::print_report(&app, &reminded, Some(15));
+    remind::print_report(&app, reminded, Some(15));
     if reminded.delivery.as_ref().is_some_and(|d| !d.files.is_empty()) {
         println!("Mở tệp .eml bằng trình đọc thư (Thunderbird, Outlook) để xem thư nhắc như cơ quan nhận được.");
     }

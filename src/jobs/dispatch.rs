@@ -1,4 +1,5 @@
-//! One entry for every way a job is started — the scheduler, the admin API, `chiso rerun`:
+//! One entry for every way a job is started — the scheduler, the admin API, `chiso rerun`,
+//! `chiso cycle`:
 //! a job kind, a period and its options, run under its lease, with a summary to show.
 
 use std::sync::Arc;
@@ -6,10 +7,10 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::collect::{CollectError, CollectRequest, Quiet, collect};
-use super::evaluate::{EvaluateError, EvaluateRequest, evaluate};
+use super::collect::{CollectError, CollectReport, CollectRequest, Progress, Quiet, collect};
+use super::evaluate::{EvaluateError, EvaluateReport, EvaluateRequest, evaluate};
 use super::lease::{LeaseError, lease_name};
-use super::remind::{RemindError, RemindRequest, remind};
+use super::remind::{RemindError, RemindReport, RemindRequest, remind};
 use crate::app::Context;
 use crate::domain::Period;
 use crate::warehouse::{NewRun, RunRow, RunStatus, Trigger, WarehouseError};
@@ -50,7 +51,7 @@ impl JobSpec {
         let job = JobKind::parse(&run.job)?;
         Some(Self {
             job,
-            period: run.period.as_deref().and_then(|p| p.parse().ok()),
+            period: run.period,
             source: run.source.clone(),
             round: run.params.get("round").and_then(|v| v.as_str()).map(str::to_string).or_else(|| run.round.clone()),
             dry_run: false,
@@ -161,6 +162,7 @@ pub struct JobOutcome {
 }
 
 /// Runs a job to its end.
+#[tracing::instrument(skip_all, fields(job = spec.job.as_str(), period = ?spec.period))]
 pub async fn execute(ctx: &Context, spec: &JobSpec, origin: &Origin) -> Result<JobOutcome, JobError> {
     spec.validate(ctx)?;
     let now = origin.now;
@@ -253,12 +255,60 @@ pub async fn execute(ctx: &Context, spec: &JobSpec, origin: &Origin) -> Result<J
                 serde_json::to_value(&chain).unwrap_or_default(),
             ))
         }
-        JobKind::Cycle => cycle(ctx, spec, origin, period).await,
+        JobKind::Cycle => {
+            let c = run_cycle(ctx, spec, origin, Arc::new(Quiet)).await?;
+            Ok(outcome(Some(c.run_id), c.status.as_str(), c.steps.summary()))
+        }
     }
 }
 
-/// collect → evaluate → remind, each its own run, under the cycle's own run and lease.
-async fn cycle(ctx: &Context, spec: &JobSpec, origin: &Origin, period: Period) -> Result<JobOutcome, JobError> {
+/// What a cycle's runs did: collect, then (unless the daemon was stopping) evaluate and
+/// remind. The CLI prints them; the API and the scheduler show [`CycleSteps::summary`].
+#[derive(Debug)]
+pub struct CycleSteps {
+    pub collected: CollectReport,
+    pub evaluated: Option<EvaluateReport>,
+    pub reminded: Option<RemindReport>,
+}
+
+impl CycleSteps {
+    /// The cycle run's counts: each step's run and what it did.
+    pub fn summary(&self) -> serde_json::Value {
+        let c = &self.collected;
+        let mut out = serde_json::json!({
+            "collect": { "run": c.run_id, "status": c.status.as_str(), "counts": c.counts() },
+        });
+        if let Some(e) = &self.evaluated {
+            out["evaluate"] = serde_json::json!({ "run": e.run_id, "by_status": e.by_status() });
+        }
+        if let Some(r) = &self.reminded {
+            out["remind"] =
+                serde_json::json!({ "run": r.run_id, "round": r.round, "queued": r.queued, "idle": r.idle });
+        }
+        out
+    }
+}
+
+/// A cycle that ran: its own run, how it ended, and its steps.
+#[derive(Debug)]
+pub struct CycleRun {
+    pub run_id: i64,
+    pub status: RunStatus,
+    pub steps: CycleSteps,
+}
+
+/// collect → evaluate → remind, each its own run, under the cycle's own run and lease: the
+/// one chain of jobs, for the CLI (`chiso cycle`, with its progress), the scheduler and the
+/// API (through [`execute`]).
+#[tracing::instrument(skip_all, fields(run_id, job = "cycle"))]
+pub async fn run_cycle(
+    ctx: &Context,
+    spec: &JobSpec,
+    origin: &Origin,
+    progress: Arc<dyn Progress>,
+) -> Result<CycleRun, JobError> {
+    spec.validate(ctx)?;
+    let period = spec.period_or_current(ctx, origin.now.unwrap_or_else(Utc::now));
     let new_run = NewRun {
         job: "cycle".into(),
         period: Some(period),
@@ -271,20 +321,14 @@ async fn cycle(ctx: &Context, spec: &JobSpec, origin: &Origin, period: Period) -
         rerun_of: origin.rerun_of,
     };
     let (lease, run_id) = super::begin(ctx, &new_run, origin.run_id, None).await?;
-    let result = cycle_steps(ctx, spec, origin, period).await;
+    let result = cycle_steps(ctx, spec, origin, period, progress).await;
     let (status, counts, error) = match &result {
-        Ok((status, counts)) => (*status, counts.clone(), None),
+        Ok((status, steps)) => (*status, steps.summary(), None),
         Err(e) => (RunStatus::Failed, serde_json::json!({}), Some(e.to_string())),
     };
     super::end(ctx, lease, run_id, status, &counts, error.as_deref()).await?;
-    let (status, counts) = result?;
-    Ok(JobOutcome {
-        job: JobKind::Cycle,
-        period,
-        run_id: Some(run_id),
-        status: status.as_str().to_string(),
-        summary: counts,
-    })
+    let (status, steps) = result?;
+    Ok(CycleRun { run_id, status, steps })
 }
 
 async fn cycle_steps(
@@ -292,18 +336,19 @@ async fn cycle_steps(
     spec: &JobSpec,
     origin: &Origin,
     period: Period,
-) -> Result<(RunStatus, serde_json::Value), JobError> {
+    progress: Arc<dyn Progress>,
+) -> Result<(RunStatus, CycleSteps), JobError> {
     let collected = collect(
         ctx,
         &CollectRequest {
             source: spec.source.clone(),
             ..CollectRequest::new(period, origin.trigger, origin.operator.clone())
         },
-        Arc::new(Quiet),
+        progress,
     )
     .await?;
     if ctx.cancel.is_cancelled() {
-        return Ok((RunStatus::Cancelled, serde_json::json!({ "collect": collected.run_id })));
+        return Ok((RunStatus::Cancelled, CycleSteps { collected, evaluated: None, reminded: None }));
     }
     let evaluated = evaluate(
         ctx,
@@ -326,14 +371,7 @@ async fn cycle_steps(
     } else {
         RunStatus::Partial
     };
-    Ok((
-        status,
-        serde_json::json!({
-            "collect": { "run": collected.run_id, "status": collected.status.as_str(), "counts": collected.counts() },
-            "evaluate": { "run": evaluated.run_id, "by_status": evaluated.by_status() },
-            "remind": { "run": reminded.run_id, "round": reminded.round, "queued": reminded.queued, "idle": reminded.idle },
-        }),
-    ))
+    Ok((status, CycleSteps { collected, evaluated: Some(evaluated), reminded: Some(reminded) }))
 }
 
 /// A job's run announced before the job starts, its lease held.
