@@ -16,6 +16,7 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod evaluate;
+pub mod events;
 pub mod ingest;
 pub mod jobs;
 pub mod messages;

@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 
 use crate::app::Context;
 use crate::domain::{AgencyId, ItemKey, Period, Value};
+use crate::events::Event;
 use crate::ingest::normalize::{NewReject, Normalized};
 use crate::ingest::sheet::FileFormat;
 use crate::ingest::{FileSpec, FileSummary};
@@ -219,6 +220,7 @@ pub enum CollectError {
 }
 
 /// Collects a period (or, dry, previews what a collection would change).
+#[tracing::instrument(skip_all, fields(run_id, job = "collect", period = %req.period))]
 pub async fn collect(
     ctx: &Context,
     req: &CollectRequest,
@@ -370,13 +372,42 @@ fn failed_file(name: &str, error: String) -> FileReport {
     FileReport { name: name.into(), outcome: "failed", error: Some(error), ..Default::default() }
 }
 
+/// One source's files, collected, with each outcome logged and counted (`events`).
+#[tracing::instrument(skip_all, fields(source = %source.id))]
 async fn collect_source(sh: &Shared<'_>, source: &Source, progress: &dyn Progress) -> SourceReport {
+    let report = collect_files(sh, source, progress).await;
+    if sh.run.preview.is_none() {
+        emit_events(&report);
+    }
+    report
+}
+
+/// The outcomes of a source's files, as events: fetched or unchanged, figures stored, rows
+/// held, a file refused whole, a failure.
+fn emit_events(report: &SourceReport) {
+    if let Some(why) = &report.failed {
+        Event::Failed.emit_because(1, &report.source, why);
+    }
+    for f in &report.files {
+        match f.outcome {
+            "not_modified" | "unchanged" => Event::Unchanged.emit(1, &f.name),
+            "failed" => Event::Failed.emit_because(1, &f.name, f.error.as_deref().unwrap_or_default()),
+            _ => Event::Fetched.emit(1, &f.name),
+        }
+        Event::Stored.emit(f.counts.observations, &f.name);
+        if f.outcome == "rejected" {
+            let why = f.summary.as_ref().and_then(|s| s.file_reject.as_ref()).map(|r| r.code);
+            Event::Rejected.emit_because(1, &f.name, why.unwrap_or_default());
+        } else {
+            Event::Held.emit(f.counts.rejects, &f.name);
+        }
+    }
+}
+
+async fn collect_files(sh: &Shared<'_>, source: &Source, progress: &dyn Progress) -> SourceReport {
     let (ctx, period) = (sh.ctx, sh.period());
     let mut report = SourceReport { source: source.id.clone(), kind: source.kind_name(), ..Default::default() };
-    let fail = |report: &mut SourceReport, message: String| {
-        tracing::warn!(source = %source.id, error = %message, "source failed");
-        report.failed = Some(message);
-    };
+    let fail = |report: &mut SourceReport, message: String| report.failed = Some(message);
     if sh.req.from_raw {
         match ctx.wh.raw_files_for(&source.id, period).await {
             Ok(files) if files.is_empty() => {
@@ -557,7 +588,8 @@ async fn fetch_http(
                 ..FetchRecord::new(run.id, &source.id, period, url, "failed")
             };
             let _ = record_failure(sh, source, url, e.code(), &message, Some(record)).await;
-            tracing::warn!(source = %source.id, url = %crate::sources::http::redact_query(url), error = %e, attempts = attempt.attempts, "fetch failed");
+            // The failure is logged and counted with the file's outcome (`emit_events`).
+            tracing::debug!(url = %crate::sources::http::redact_query(url), error = %e, attempts = attempt.attempts, "fetch failed");
             failed_file(name, format!("{message} (sau {} lần thử)", attempt.attempts))
         }
     }
@@ -609,7 +641,7 @@ async fn fetch_json(
                     ..FetchRecord::new(run_id, &source.id, period, url, "failed")
                 };
                 let _ = record_failure(sh, source, url, e.code(), &e.vi(), Some(record)).await;
-                tracing::warn!(source = %source.id, url = %crate::sources::http::redact_query(url), error = %e, "portal fetch failed");
+                tracing::debug!(url = %crate::sources::http::redact_query(url), error = %e, "portal fetch failed");
                 return failed_file(&name, format!("{} (sau {} lần thử)", e.vi(), e.attempts()));
             }
         }
@@ -857,6 +889,7 @@ fn source_json(source: &Source) -> Option<crate::sources::json_api::JsonMapping>
 /// The ingest pipeline for one file: parse (blocking thread) → store (one transaction).
 /// The file is read as `spec` says (its name included); `source` says how (a portal's
 /// JSON, or a workbook).
+#[tracing::instrument(skip_all, fields(file = %spec.file_name))]
 pub async fn ingest_file(
     ctx: &Context,
     run_id: Option<i64>,

@@ -87,6 +87,7 @@ impl EvaluateReport {
 }
 
 /// Evaluates a period and stores the gaps (or, dry, says which statuses would change).
+#[tracing::instrument(skip_all, fields(run_id, job = "evaluate", period = %req.period))]
 pub async fn evaluate(ctx: &Context, req: &EvaluateRequest) -> Result<EvaluateReport, EvaluateError> {
     let new_run = NewRun {
         job: "evaluate".into(),

@@ -51,6 +51,8 @@ pub(crate) async fn begin(
         },
     };
     lease.set_run(id).await;
+    // The job's span (`#[instrument(fields(run_id))]`) carries its run from here on.
+    tracing::Span::current().record("run_id", id);
     Ok((lease, id))
 }
 

@@ -31,6 +31,7 @@ use serde::Serialize;
 use super::render::{Envelope, build, mailbox};
 use super::settings::{MailSettings, MailTransport, SmtpSecurity};
 use super::{RemindSettings, SendingCalendar};
+use crate::events::Event;
 use crate::warehouse::{OutMessage, RecipientState};
 use crate::warehouse::{Warehouse, WarehouseError};
 
@@ -235,6 +236,7 @@ pub fn backoff(settings: &RemindSettings, attempt: i64, key: &str) -> Duration {
 }
 
 /// Sends every message due at `opts.now`.
+#[tracing::instrument(skip_all, fields(job = "deliver"))]
 pub async fn deliver_due(
     wh: &Warehouse,
     transport: &Transport,
@@ -359,6 +361,7 @@ async fn send_one(pass: &Pass<'_>, transport: &Transport, id: i64) -> Result<Out
         Ok(b) => b,
         Err(e) => {
             let error = format!("cannot build the message: {e}");
+            Event::Failed.emit_because(1, &m.key, &error);
             wh.finish_message(id, "failed", None, Some(&error), opts.stamp()).await?;
             return Ok(Outcome::of("failed"));
         }
@@ -373,6 +376,7 @@ async fn send_one(pass: &Pass<'_>, transport: &Transport, id: i64) -> Result<Out
                 }
             }
             wh.finish_message(id, "sent", None, None, opts.stamp()).await?;
+            Event::Sent.emit(m.recipients.len() as u64, &m.key);
             Ok(Outcome {
                 recipients_sent: m.recipients.len(),
                 file: Some(path.display().to_string()),
@@ -425,6 +429,7 @@ async fn send_smtp(
                     }
                 }
                 wh.mark_recipient(m.id, address, RecipientState::sent(Some(250)), opts.stamp()).await?;
+                Event::Sent.emit(1, &m.key);
                 sent_now += 1;
             }
             Err(e) if connection_fault(&e) => {
@@ -442,7 +447,7 @@ async fn send_smtp(
             Err(e) if e.is_permanent() => {
                 let code = e.status().map(u16::from);
                 let error = one_line_error(&e);
-                tracing::warn!(key = %m.key, address = %address, code, "recipient refused: {error}");
+                Event::Failed.emit_because(1, &m.key, format_args!("recipient {address} refused ({code:?}): {error}"));
                 wh.mark_recipient(m.id, address, RecipientState::failed(code, &error), opts.stamp()).await?;
                 refused.push(Refused { key: m.key.clone(), address: address.clone(), code, error });
             }

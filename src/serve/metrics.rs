@@ -30,6 +30,10 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
                 "chiso_fetch_failures_total",
                 "Fetches that failed after their retries, per source"
             );
+            metrics::describe_counter!(
+                "chiso_events_total",
+                "The pipeline's outcomes (fetched, unchanged, stored, held, rejected, reminded, sent, failed)"
+            );
             Some(handle)
         })
         .as_ref()
