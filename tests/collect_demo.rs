@@ -172,7 +172,7 @@ async fn a_cancelled_collection_s_counts_are_what_it_stored() {
         let stored = db.wh.count_rows("observations").await.unwrap();
         assert_eq!(stored, 2, "{}: the first file was stored whole", db.name);
         let run = db.wh.run(report.run_id).await.unwrap().unwrap();
-        assert_eq!(run.status, "cancelled");
+        assert_eq!(run.status.as_str(), "cancelled");
         assert_eq!(run.counts["observations"].as_i64(), Some(stored), "{}: {}", db.name, run.counts);
         assert_eq!(run.counts["files_stored"].as_i64(), Some(1), "{}: {}", db.name, run.counts);
         db.cleanup().await;

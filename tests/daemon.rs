@@ -132,7 +132,7 @@ async fn a_scheduled_cycle_runs_and_an_http_rerun_succeeds_with_the_token_checke
 
     // A cycle runs on its own.
     wait_for_runs("a scheduled cycle to finish", &db.wh, "cycle", 60, |runs| {
-        runs.iter().any(|r| r.trigger == "schedule" && r.status != "running")
+        runs.iter().any(|r| r.trigger == "schedule" && r.status.as_str() != "running")
     })
     .await;
     let cycle =
@@ -268,7 +268,7 @@ async fn a_restart_catches_up_one_missed_tick_and_marks_interrupted_runs() {
                 .await
                 .unwrap()
                 .iter()
-                .any(|r| r.trigger == "schedule" && r.status != "running")
+                .any(|r| r.trigger == "schedule" && r.status.as_str() != "running")
         }
     })
     .await;
@@ -276,7 +276,7 @@ async fn a_restart_catches_up_one_missed_tick_and_marks_interrupted_runs() {
     let report = stop(d).await;
     assert_eq!(report.interrupted, vec![orphan]);
     let crashed = db.wh.run(orphan).await.unwrap().unwrap();
-    assert_eq!(crashed.status, "failed");
+    assert_eq!(crashed.status.as_str(), "failed");
     assert!(crashed.error.unwrap().starts_with("interrupted"));
 
     let ticks = db.wh.ticks("daily").await.unwrap();
@@ -482,14 +482,14 @@ async fn a_strict_api_types_its_bodies_and_takes_the_lease_before_answering() {
         assert!(!accepted.is_empty(), "{}: at least one POST starts the job", db.name);
         assert_eq!(accepted.len() + conflicts, 50);
         wait_for_runs("the accepted runs to end", &db.wh, "evaluate", 60, |runs| {
-            runs.iter().all(|r| r.status != "running")
+            runs.iter().all(|r| r.status.as_str() != "running")
         })
         .await;
         let runs = db.wh.runs(&RunFilter { job: Some("evaluate".into()), ..Default::default() }).await.unwrap();
         assert_eq!(runs.len(), accepted.len(), "{}: a run for each 202, none for a 409", db.name);
         for r in &runs {
             assert!(accepted.contains(&r.id));
-            assert_eq!(r.status, "succeeded", "{}: run {} executed: {:?}", db.name, r.id, r.error);
+            assert_eq!(r.status.as_str(), "succeeded", "{}: run {} executed: {:?}", db.name, r.id, r.error);
         }
         let report = stop(d).await;
         assert_eq!(report.abandoned, 0);

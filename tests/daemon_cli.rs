@@ -181,7 +181,7 @@ async fn sigterm_during_a_collection_leaves_a_clean_record_and_the_next_start_se
 
     let wh = chiso::warehouse::Warehouse::connect(&url, &Default::default()).await.unwrap();
     let run = wh.run(run_id).await.unwrap().unwrap();
-    assert_eq!(run.status, "cancelled", "{run:?}");
+    assert_eq!(run.status.as_str(), "cancelled", "{run:?}");
     assert!(run.error.as_deref().unwrap_or("").contains("shutdown"), "{run:?}");
     assert!(run.finished_at.is_some());
     assert_eq!(wh.count_rows("ingestions").await.unwrap(), 0, "no half-loaded file");

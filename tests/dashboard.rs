@@ -191,7 +191,7 @@ async fn each_page_in_a_real_browser_shows_the_warehouse_figures() {
     // Agencies, sorted by the most missing: the first row is the warehouse's.
     let dom = load_page(exe, profile.path(), &d.url("/agencies?period=2024-Q2&sort=missing"), "agencies").await;
     let mut missing: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
-    for g in gaps.iter().filter(|g| g.kind == "member" && g.status == Status::Missing) {
+    for g in gaps.iter().filter(|g| g.kind.as_str() == "member" && g.status == Status::Missing) {
         *missing.entry(g.agency.as_str()).or_default() += 1;
     }
     let most = missing.values().max().copied().unwrap();
@@ -204,22 +204,22 @@ async fn each_page_in_a_real_browser_shows_the_warehouse_figures() {
     let refused_agency = rejects.iter().find_map(|r| r.agency_id.clone()).expect("the demo has a refused figure");
     let url = d.url(&format!("/agencies/{refused_agency}?period=2024-Q2"));
     let dom = load_page(exe, profile.path(), &url, "agency").await;
-    let own: Vec<_> = gaps.iter().filter(|g| g.agency == refused_agency && g.status != Status::NotApplicable).collect();
+    let own: Vec<_> = gaps.iter().filter(|g| g.agency.as_str() == refused_agency && g.status != Status::NotApplicable).collect();
     assert_eq!(dom.matches("data-item=").count(), own.len());
     let refused_here = rejects.iter().filter(|r| r.agency_id.as_deref() == Some(&refused_agency)).count();
     assert_eq!(by_id(&dom, "refused-count"), refused_here.to_string());
     let outbox = db.wh.outbox(Some(q2), None, None).await.unwrap();
-    let letter = outbox.iter().find(|m| m.agency == refused_agency).expect("a reminder to the agency");
+    let letter = outbox.iter().find(|m| m.agency.as_str() == refused_agency).expect("a reminder to the agency");
     assert!(dom.contains(&letter.subject.replace('&', "&amp;")), "the reminder's subject is not shown");
     assert!(dom.contains("Đã gửi"), "the reminder was sent to a file");
 
     // Indicators: every line, and one indicator's members and history.
     let dom = load_page(exe, profile.path(), &d.url("/indicators?period=2024-Q2"), "indicators").await;
     assert_eq!(dom.matches("<tr data-item=").count(), report.indicators.len());
-    let agg = gaps.iter().find(|g| g.kind == "aggregate" && g.members.is_some()).expect("an aggregate row");
+    let agg = gaps.iter().find(|g| g.kind.as_str() == "aggregate" && g.members.is_some()).expect("an aggregate row");
     let dom =
         load_page(exe, profile.path(), &d.url(&format!("/indicators/{}?period=2024-Q2", agg.item)), "indicator").await;
-    let members = gaps.iter().filter(|g| g.item == agg.item && g.kind == "member" && g.status != Status::NotApplicable);
+    let members = gaps.iter().filter(|g| g.item == agg.item && g.kind.as_str() == "member" && g.status != Status::NotApplicable);
     assert_eq!(dom.matches("<tr data-agency=").count(), members.count());
     let (judged, good) = agg.members.unwrap();
     assert!(by_id_like(&dom, "data-col=\"members\"").contains(&format!("{good}/{judged}")));
@@ -370,7 +370,7 @@ async fn a_token_or_a_session_is_required_and_the_viewer_reads_only() {
     // Reading pages wrote no evaluation (the operator's run was a dry run).
     let id = started.json::<serde_json::Value>().await.unwrap()["run_id"].as_i64().unwrap();
     for _ in 0..300 {
-        if db.wh.run(id).await.unwrap().is_some_and(|r| r.status != "running") {
+        if db.wh.run(id).await.unwrap().is_some_and(|r| r.status.as_str() != "running") {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;

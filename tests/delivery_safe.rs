@@ -174,11 +174,11 @@ async fn retry_failed_requeues_every_failed_message_of_the_period_at_once() {
         let wh = db.wh.clone();
         async move { wh.outbox(Some(period), None, None).await.unwrap() }
     };
-    for r in state(q2()).await.iter().filter(|r| r.agency == "so_yt" || r.agency == "so_tc") {
+    for r in state(q2()).await.iter().filter(|r| r.agency.as_str() == "so_yt" || r.agency.as_str() == "so_tc") {
         assert!(r.status == "queued" || r.status == "sent", "{}: {}", r.key, r.status);
-        assert!(r.recipients.iter().all(|x| x.status != "failed"), "{}", r.key);
+        assert!(r.recipients.iter().all(|x| x.status.as_str() != "failed"), "{}", r.key);
     }
-    let q1_failed: Vec<_> = state(q1).await.into_iter().filter(|r| r.status == "failed").collect();
+    let q1_failed: Vec<_> = state(q1).await.into_iter().filter(|r| r.status.as_str() == "failed").collect();
     assert_eq!(q1_failed.len(), 2);
     db.cleanup().await;
 }

@@ -37,7 +37,7 @@ async fn a_late_report_changes_the_current_view_and_keeps_history() {
             .await
             .unwrap()
             .into_iter()
-            .filter(|g| g.agency == "so_khcn")
+            .filter(|g| g.agency.as_str() == "so_khcn")
             .map(|g| g.status)
             .collect();
         assert!(
@@ -81,7 +81,7 @@ async fn a_late_report_changes_the_current_view_and_keeps_history() {
         assert!(second.counts.changed > 0 && second.counts.unchanged > 0, "{}: {:?}", db.name, second.counts);
         assert_eq!(second.counts.new, 0);
         let current = db.wh.gaps("kh-742-2023", q2, None).await.unwrap();
-        let khcn_now: Vec<&chiso::warehouse::StoredGap> = current.iter().filter(|g| g.agency == "so_khcn").collect();
+        let khcn_now: Vec<&chiso::warehouse::StoredGap> = current.iter().filter(|g| g.agency.as_str() == "so_khcn").collect();
         assert!(
             khcn_now.iter().all(|g| g.status != Status::Missing && g.valid_from_run == second.run_id),
             "{}",
@@ -89,13 +89,13 @@ async fn a_late_report_changes_the_current_view_and_keeps_history() {
         );
         // Rows nobody touched still date from the first run; Sở Y tế's rows of counts it
         // shares with Sở KH&CN (judged on the joint figure) are the ones that moved.
-        let yt: Vec<_> = current.iter().filter(|g| g.agency == "so_yt").collect();
+        let yt: Vec<_> = current.iter().filter(|g| g.agency.as_str() == "so_yt").collect();
         assert!(yt.iter().filter(|g| !g.reason.contains("chỉ tiêu chung")).all(|g| g.valid_from_run == first.run_id));
         assert!(yt.iter().any(|g| g.valid_from_run == first.run_id));
         // What was known after the first run.
         let then = db.wh.gaps("kh-742-2023", q2, Some(first.run_id)).await.unwrap();
         assert_eq!(then.len(), current.len());
-        assert!(then.iter().filter(|g| g.agency == "so_khcn").all(|g| g.status == Status::Missing), "{}", db.name);
+        assert!(then.iter().filter(|g| g.agency.as_str() == "so_khcn").all(|g| g.status == Status::Missing), "{}", db.name);
 
         // Nothing new: nothing written.
         let third = evaluate(&ctx, &req(now)).await.unwrap();
@@ -153,7 +153,7 @@ async fn the_lead_s_share_of_units_is_the_item_s_figure() {
         let gaps = db.wh.gaps("kh-742-2023", q2, None).await.unwrap();
         let agg = gaps
             .iter()
-            .find(|g| g.item == "29" && g.kind == "aggregate")
+            .find(|g| g.item == "29" && g.kind.as_str() == "aggregate")
             .unwrap_or_else(|| panic!("{}: no aggregate row for item 29", db.name));
         assert_eq!(agg.actual, Some(Value::Percent(30.0)), "{}: {agg:?}", db.name);
         assert!(agg.reason.starts_with("Theo số liệu của cơ quan chủ trì: 30% đơn vị"), "{}: {}", db.name, agg.reason);

@@ -228,7 +228,7 @@ fn two_leads_of_a_summed_target_are_judged_on_their_joint_figure() {
 
     // One lead's 8 covers the target: the other, silent, is not reminded either.
     let rows = judge_q4(&[("105", "so_khcn", 8.0)]);
-    let silent = rows.iter().find(|r| r.agency == "so_nnptnt").unwrap();
+    let silent = rows.iter().find(|r| r.agency.as_str() == "so_nnptnt").unwrap();
     assert_eq!(silent.status, Status::OnTrack, "{}", silent.reason);
     assert!(silent.reason.starts_with("Đơn vị chưa báo cáo phần của mình"), "{}", silent.reason);
     assert!(silent.actual.is_none());
@@ -258,7 +258,7 @@ fn a_group_with_no_members_after_the_reorganisation_is_not_applicable_with_its_r
     assert!(!q3.iter().any(|r| r.agency.starts_with("h_")), "no district is judged after 1/7/2025");
     // Before the reorganisation the districts answer for item 12.
     let q2 = judge("2025-Q2");
-    assert!(q2.iter().any(|r| r.item.to_string() == "12" && r.agency == "h_long_ho" && r.status == Status::Missing));
+    assert!(q2.iter().any(|r| r.item.to_string() == "12" && r.agency.as_str() == "h_long_ho" && r.status == Status::Missing));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -199,7 +199,7 @@ async fn stored(db: &common::TestDb) -> BTreeSet<(String, String)> {
         .await
         .expect("observations")
         .into_iter()
-        .map(|o| (o.item, o.agency_id))
+        .map(|o| (o.item, o.agency_id.to_string()))
         .collect()
 }
 
@@ -282,7 +282,7 @@ async fn a_total_larger_than_what_was_served_ends_partial_with_a_reject() {
                 "{case}: {rejects:?}"
             );
             let run = db.wh.run(report.run_id).await.expect("run").expect("the run");
-            assert_eq!(run.status, "partial");
+            assert_eq!(run.status.as_str(), "partial");
             assert!(
                 run.counts["failures"][0]["reason"].as_str().is_some_and(|r| r.contains("thiếu 30 bản ghi")),
                 "{:?}",

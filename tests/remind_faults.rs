@@ -134,7 +134,7 @@ async fn a_recipient_refused_with_550_is_recorded_and_the_others_are_served() {
         let r = remind(&ctx, &req(now), None).await.unwrap();
         assert!(r.failed(), "a refused recipient is something the operator must see");
         let yt =
-            ctx.wh.outbox(Some(q2()), None, None).await.unwrap().into_iter().find(|x| x.agency == "so_yt").unwrap();
+            ctx.wh.outbox(Some(q2()), None, None).await.unwrap().into_iter().find(|x| x.agency.as_str() == "so_yt").unwrap();
         assert_eq!(yt.status, "partial");
         let state: HashMap<&str, (&str, Option<i64>)> =
             yt.recipients.iter().map(|x| (x.address.as_str(), (x.status.as_str(), x.smtp_code))).collect();
@@ -142,7 +142,7 @@ async fn a_recipient_refused_with_550_is_recorded_and_the_others_are_served() {
         assert_eq!(state["so_yt@vinhlong.example"], ("sent", Some(250)));
         assert_eq!(state["ubnd_tinh@vinhlong.example"], ("sent", Some(250)));
         assert_eq!(state["so_tttt@vinhlong.example"], ("failed", Some(550)));
-        let refused = yt.recipients.iter().find(|x| x.status == "failed").unwrap();
+        let refused = yt.recipients.iter().find(|x| x.status.as_str() == "failed").unwrap();
         assert!(refused.error.as_deref().unwrap().contains("mailbox unavailable"), "{:?}", refused.error);
         assert_eq!(server.count_for("so_yt@vinhlong.example"), 1);
 
@@ -284,7 +284,7 @@ async fn the_next_round_waits_for_the_minimum_interval() {
     // The escalation run by hand on Friday: 72 h after Thursday's is Sunday, so Monday.
     let friday = at("2024-06-21T10:00:00+07:00");
     let r = remind(&ctx, &RemindRequest { round: Some("don_doc".into()), ..req(friday) }, None).await.unwrap();
-    let yt = r.planned.iter().find(|p| p.agency == "so_yt").unwrap();
+    let yt = r.planned.iter().find(|p| p.agency.as_str() == "so_yt").unwrap();
     assert!(yt.held_by_interval);
     let wait = yt.not_before - (thursday + Duration::hours(72));
     assert!(wait >= Duration::zero() && wait < Duration::minutes(1), "72 h after the last message: {}", yt.not_before);
@@ -342,14 +342,14 @@ async fn a_late_report_turns_the_next_reminder_into_a_correction() {
         let ctx = demo(&db, common::smtp_settings(server.port)).await;
         let thursday = at("2024-06-20T10:00:00+07:00");
         let first = remind(&ctx, &req(thursday), None).await.unwrap();
-        let khcn = first.planned.iter().find(|p| p.agency == "so_khcn").expect("Sở KH&CN has not reported");
+        let khcn = first.planned.iter().find(|p| p.agency.as_str() == "so_khcn").expect("Sở KH&CN has not reported");
         assert_eq!(khcn.kind, chiso::remind::plan::MessageKind::Reminder);
         late_report(&ctx, first.run_id.unwrap()).await;
 
         let later = at("2024-07-01T09:00:00+07:00");
         let next = remind(&ctx, &req(later), None).await.unwrap();
         assert_eq!(next.round.as_deref(), Some("don_doc"));
-        let p = next.planned.iter().find(|p| p.agency == "so_khcn").expect("a correction for Sở KH&CN");
+        let p = next.planned.iter().find(|p| p.agency.as_str() == "so_khcn").expect("a correction for Sở KH&CN");
         assert_eq!(p.kind, chiso::remind::plan::MessageKind::Correction);
         assert_eq!(p.subject, "[Chuyển đổi số] Đã nhận báo cáo Quý II/2024 – không cần thực hiện thư nhắc");
         assert_eq!(next.corrections, 1, "{}", db.name);
@@ -371,7 +371,7 @@ async fn a_late_report_turns_the_next_reminder_into_a_correction() {
         )
         .await
         .unwrap();
-        assert!(again.planned.iter().filter(|p| p.agency == "so_khcn").all(|p| p.state == "already"));
+        assert!(again.planned.iter().filter(|p| p.agency.as_str() == "so_khcn").all(|p| p.state == "already"));
         db.cleanup().await;
     }
 }

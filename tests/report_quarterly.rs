@@ -71,7 +71,7 @@ fn check_workbook(bytes: &[u8], report: &QuarterReport, gaps: &[StoredGap], dir:
     let mut seen_aggregates = 0;
     let lines: HashMap<String, Vec<Data>> = sheet.rows().skip(4).map(|r| (text(&r[0]), r.to_vec())).collect();
     assert_eq!(lines.len(), report.indicators.len());
-    for g in gaps.iter().filter(|g| g.kind == "aggregate") {
+    for g in gaps.iter().filter(|g| g.kind.as_str() == "aggregate") {
         let key = if g.measure.is_empty() { g.item.clone() } else { format!("{} ({})", g.item, g.measure) };
         let row = lines.get(&key).unwrap_or_else(|| panic!("no line for aggregate {key}"));
         seen_aggregates += 1;
@@ -122,7 +122,7 @@ fn check_workbook(bytes: &[u8], report: &QuarterReport, gaps: &[StoredGap], dir:
     // Names are unique among the agencies judged in a quarter (a merged commune's successor
     // may carry an older commune's name, in another year).
     let judged_ids: std::collections::BTreeSet<&str> =
-        gaps.iter().filter(|g| g.kind == "member").map(|g| g.agency.as_str()).collect();
+        gaps.iter().filter(|g| g.kind.as_str() == "member").map(|g| g.agency.as_str()).collect();
     let by_name: HashMap<&str, &str> =
         dir.iter().filter(|a| judged_ids.contains(a.id.as_str())).map(|a| (a.name.as_str(), a.id.as_str())).collect();
     assert_eq!(by_name.len(), judged_ids.len(), "two judged agencies share a name");
@@ -131,7 +131,7 @@ fn check_workbook(bytes: &[u8], report: &QuarterReport, gaps: &[StoredGap], dir:
     for r in agencies.rows().skip(4) {
         let id = by_name[text(&r[1]).as_str()];
         let mine: Vec<&StoredGap> =
-            gaps.iter().filter(|g| g.kind == "member" && g.agency == id && g.status != Status::NotApplicable).collect();
+            gaps.iter().filter(|g| g.kind.as_str() == "member" && g.agency.as_str() == id && g.status != Status::NotApplicable).collect();
         let count = |f: &dyn Fn(Status) -> bool| mine.iter().filter(|g| f(g.status)).count() as f64;
         assert_eq!(num(&r[3]), Some(mine.len() as f64), "{id}");
         assert_eq!(num(&r[4]), Some(mine.iter().filter(|g| g.actual.is_some()).count() as f64), "{id}");
@@ -350,7 +350,7 @@ async fn the_gap_table_holds_real_numbers_and_prints() {
     let db = common::sqlite().await;
     demo(&db).await;
     let gaps = db.wh.gaps("kh-742-2023", q2, None).await.unwrap();
-    let label = |id: &str| id.to_uppercase();
+    let label = |id: &chiso::domain::gap::RowOwner| id.as_str().to_uppercase();
     let bytes = chiso::report::gap_table::write_xlsx("742/KH-UBND", q2, &gaps, &label).unwrap();
     let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.clone())).unwrap();
     let sheet = wb.worksheet_range(chiso::report::gap_table::SHEET).unwrap();
@@ -360,7 +360,7 @@ async fn the_gap_table_holds_real_numbers_and_prints() {
     for (g, r) in gaps.iter().zip(&rows) {
         let percent = chiso::report::gap_table::is_percent(g);
         let scale = |x: f64| if percent { x / 100.0 } else { x };
-        assert_eq!(text(&r[2]), g.agency.to_uppercase());
+        assert_eq!(text(&r[2]), g.agency.as_str().to_uppercase());
         match g.expected {
             Some(x) => assert!((num(&r[4]).unwrap() - scale(x)).abs() < 1e-9, "{}: {:?}", g.item, r[4]),
             None => assert_eq!(r[4], Data::Empty),
@@ -444,7 +444,7 @@ async fn the_overview_counted_by_the_warehouse_equals_the_report() {
         // Both ways of picking a headline are exercised: indicators with an aggregate row
         // and indicators without one.
         let with_aggregate: std::collections::BTreeSet<(i64, i64, &str)> =
-            gaps.iter().filter(|g| g.kind == "aggregate").map(|g| (g.number, g.sub, g.measure.as_str())).collect();
+            gaps.iter().filter(|g| g.kind.as_str() == "aggregate").map(|g| (g.number, g.sub, g.measure.as_str())).collect();
         assert!(!with_aggregate.is_empty(), "{}", db.name);
         assert!(gaps.iter().any(|g| !with_aggregate.contains(&(g.number, g.sub, g.measure.as_str()))), "{}", db.name);
 

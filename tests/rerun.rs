@@ -73,7 +73,7 @@ async fn a_dry_run_rerun_previews_values_statuses_and_reminders_then_the_rerun_a
             .await
             .unwrap()
             .iter()
-            .any(|m| m.agency == "so_yt" && m.kind == "reminder");
+            .any(|m| m.agency.as_str() == "so_yt" && m.kind == "reminder");
         assert!(yt_reminded, "Sở Y tế lags at 40% and is reminded");
         let collect_run = cycle.summary["collect"]["run"].as_i64().unwrap();
 

@@ -441,10 +441,10 @@ pub async fn export(ctx: &Ctx, cmd: ExportCommand) -> anyhow::Result<ExitCode> {
             chiso::domain::Value::Status(p) => ("status", p.as_str().to_string()),
         };
         table.push(vec![
-            r.period.clone(),
+            r.period.to_string(),
             r.item.clone(),
             r.measure.clone(),
-            r.agency_id.clone(),
+            r.agency_id.to_string(),
             kind.into(),
             value,
             r.raw_text.clone(),

@@ -10,6 +10,7 @@ use super::Ctx;
 use chiso::app::Context;
 use chiso::domain::number::format_vi;
 use chiso::domain::{Period, Section, Value};
+use chiso::domain::gap::RowOwner;
 use chiso::evaluate::Status;
 use chiso::jobs::evaluate::{EvaluateReport, EvaluateRequest};
 use chiso::report::gap_table::HEADERS;
@@ -125,11 +126,11 @@ pub fn sort_by_severity(rows: &mut [StoredGap]) {
     });
 }
 
-fn agency_label(app: &Context, id: &str) -> String {
-    if id == "*" {
-        return "Toàn tỉnh".into();
+fn agency_label(app: &Context, owner: &RowOwner) -> String {
+    match owner {
+        RowOwner::Province => "Toàn tỉnh".into(),
+        RowOwner::Agency(id) => app.dir.get(id).map_or_else(|| id.to_string(), |a| a.label().to_string()),
     }
-    app.dir.get_str(id).map_or_else(|| id.to_string(), |a| a.label().to_string())
 }
 
 fn shorten(s: &str, n: usize) -> String {
@@ -179,7 +180,7 @@ pub async fn gaps(ctx: &Ctx, args: GapsArgs) -> anyhow::Result<ExitCode> {
         let known = app.wh.run(id).await?;
         if !known
             .as_ref()
-            .is_some_and(|r| r.job == "evaluate" && r.period.as_deref() == Some(args.period.to_string().as_str()))
+            .is_some_and(|r| r.job == "evaluate" && r.period == Some(args.period))
         {
             anyhow::bail!(super::Failed {
                 code: 2,
@@ -193,9 +194,9 @@ pub async fn gaps(ctx: &Ctx, args: GapsArgs) -> anyhow::Result<ExitCode> {
         app.wh.close().await;
         return Ok(ExitCode::from(1));
     }
-    rows.retain(|g| agency.as_ref().is_none_or(|a| g.agency == a.as_str()));
+    rows.retain(|g| agency.as_ref().is_none_or(|a| g.agency.agency() == Some(a)));
     rows.retain(|g| statuses.is_empty() || statuses.contains(&g.status));
-    rows.retain(|g| section.is_none_or(|s| g.section == s.as_str()));
+    rows.retain(|g| section.is_none_or(|s| g.section == s));
     sort_by_severity(&mut rows);
     match args.format {
         GapFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
@@ -226,9 +227,9 @@ pub async fn gaps(ctx: &Ctx, args: GapsArgs) -> anyhow::Result<ExitCode> {
                     g.item.clone(),
                     g.measure.clone(),
                     g.task.clone(),
-                    g.agency.clone(),
+                    g.agency.to_string(),
                     c[2].clone(),
-                    g.kind.clone(),
+                    g.kind.as_str().to_string(),
                     g.target.clone(),
                     g.expected.map(|x| x.to_string()).unwrap_or_default(),
                     g.actual.map(|v| v.to_string()).unwrap_or_default(),

@@ -86,8 +86,8 @@ pub async fn runs(ctx: &Ctx, cmd: RunsCommand) -> anyhow::Result<ExitCode> {
                         table.add_row([
                             r.id.to_string(),
                             job,
-                            r.period.clone().unwrap_or_default(),
-                            super::texts::run_status(&r.status).to_string(),
+                            r.period.map(|p| p.to_string()).unwrap_or_default(),
+                            super::texts::run_status(r.status.as_str()).to_string(),
                             trigger,
                             local(ctx, r.started_at),
                             duration(r),
@@ -106,10 +106,10 @@ pub async fn runs(ctx: &Ctx, cmd: RunsCommand) -> anyhow::Result<ExitCode> {
                 "Lần chạy {}: {} {}{}",
                 r.id,
                 r.job,
-                r.period.clone().unwrap_or_default(),
+                r.period.map(|p| p.to_string()).unwrap_or_default(),
                 if r.dry_run { " (chạy thử)" } else { "" }
             );
-            println!("  trạng thái  {}", super::texts::run_status(&r.status));
+            println!("  trạng thái  {}", super::texts::run_status(r.status.as_str()));
             println!(
                 "  khởi động   {}{}",
                 super::texts::trigger(&r.trigger),

@@ -106,6 +106,51 @@ impl RowKind {
     }
 }
 
+/// Whom a stored gap row is about: one agency (or a group of agencies), or the whole
+/// province, written `*` in the warehouse and the gap table: the row of an indicator nobody
+/// answers for by name (no target this year, no lead in the directory).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RowOwner {
+    Province,
+    Agency(AgencyId),
+}
+
+impl RowOwner {
+    /// How the warehouse writes [`RowOwner::Province`].
+    pub const PROVINCE: &'static str = "*";
+
+    pub fn parse(s: &str) -> Result<Self, crate::domain::ids::AgencyIdError> {
+        if s == Self::PROVINCE { Ok(RowOwner::Province) } else { AgencyId::parse(s).map(RowOwner::Agency) }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            RowOwner::Province => Self::PROVINCE,
+            RowOwner::Agency(a) => a.as_str(),
+        }
+    }
+
+    /// The agency, unless the row is the province's.
+    pub fn agency(&self) -> Option<&AgencyId> {
+        match self {
+            RowOwner::Province => None,
+            RowOwner::Agency(a) => Some(a),
+        }
+    }
+}
+
+impl std::fmt::Display for RowOwner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for RowOwner {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// One line of the gap table.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GapRow {

@@ -6,6 +6,7 @@
 use rust_xlsxwriter::{Format, FormatAlign, FormatBorder, Workbook, XlsxError};
 
 use super::{NumberFormats, print_setup, status_format, wrapped_height};
+use crate::domain::gap::RowOwner;
 use crate::domain::{Period, Value};
 use crate::warehouse::StoredGap;
 
@@ -40,7 +41,7 @@ pub fn write_xlsx(
     plan_symbol: &str,
     period: Period,
     rows: &[StoredGap],
-    agency_label: &dyn Fn(&str) -> String,
+    agency_label: &dyn Fn(&RowOwner) -> String,
 ) -> Result<Vec<u8>, XlsxError> {
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet();

@@ -362,7 +362,7 @@ async fn gaps(State(d): State<Arc<Daemon>>, Query(q): Query<PeriodQuery>) -> Res
     match d.ctx.wh.gaps(&d.ctx.catalog.plan.id, period, None).await {
         Ok(mut rows) => {
             if let Some(a) = &q.agency {
-                rows.retain(|g| g.agency == *a);
+                rows.retain(|g| g.agency.as_str() == a);
             }
             if let Some(s) = &q.status {
                 let wanted: Vec<&str> = s.split(',').map(str::trim).collect();

@@ -177,10 +177,10 @@ pub struct RejectRow {
 #[derive(Debug, Clone, Serialize)]
 pub struct ObservationRow {
     pub id: i64,
-    pub period: String,
+    pub period: Period,
     pub item: String,
     pub measure: String,
-    pub agency_id: String,
+    pub agency_id: AgencyId,
     pub value: Value,
     pub raw_text: String,
     pub note: Option<String>,
@@ -767,10 +767,10 @@ impl Warehouse {
                     })?;
                 out.push(ObservationRow {
                     id: r.get(0),
-                    period: period.to_string(),
+                    period,
                     item: r.get(1),
                     measure: r.get(2),
-                    agency_id: r.get(3),
+                    agency_id: super::evaluation::parse_agency(r.get(3))?,
                     value,
                     raw_text: r.get(7),
                     note: r.get(8),

@@ -12,8 +12,8 @@ use super::collect::value_from_parts;
 use super::{QueryContext, Warehouse, WarehouseError, with_pool};
 use crate::catalog::Directory;
 use crate::catalog::plan::Catalog;
-use crate::domain::gap::{GapRow, Observations, Observed, Refusal, RowKind, Status};
-use crate::domain::{ItemKey, Period, Value};
+use crate::domain::gap::{GapRow, Observations, Observed, Refusal, RowKind, RowOwner, Status};
+use crate::domain::{AgencyId, ItemKey, Period, Section, Value};
 
 /// What storing an evaluation did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -33,11 +33,11 @@ pub struct StoredGap {
     pub item: String,
     pub number: i64,
     pub sub: i64,
-    pub section: String,
+    pub section: Section,
     pub task: String,
     pub measure: String,
-    pub kind: String,
-    pub agency: String,
+    pub kind: RowKind,
+    pub agency: RowOwner,
     pub status: Status,
     pub target: String,
     pub expected: Option<f64>,
@@ -45,7 +45,7 @@ pub struct StoredGap {
     pub gap: Option<f64>,
     pub pace: Option<f64>,
     pub reason: String,
-    pub co: Vec<String>,
+    pub co: Vec<AgencyId>,
     pub members: Option<(i64, i64)>,
     pub observation_id: Option<i64>,
     pub valid_from_run: i64,
@@ -466,15 +466,12 @@ impl Warehouse {
                     item: r.get(0),
                     number: r.get(1),
                     sub: r.get(2),
-                    section: r.get(3),
+                    section: parse_section(r.get(3))?,
                     task: r.get(4),
                     measure: r.get(5),
-                    kind: r.get(6),
-                    agency: r.get(7),
-                    status: Status::parse(&status).ok_or_else(|| WarehouseError::Corrupt {
-                        what: "evaluation status".into(),
-                        detail: status.clone(),
-                    })?,
+                    kind: parse_kind(r.get(6))?,
+                    agency: parse_owner(r.get(7))?,
+                    status: parse_status(&status)?,
                     target: r.get(9),
                     expected: r.get(10),
                     actual: kind.as_deref().and_then(|k| value_from_parts(k, r.get(12), actual_status.as_deref())),
@@ -532,23 +529,45 @@ pub struct GapStatus {
     pub number: i64,
     pub sub: i64,
     pub measure: String,
-    pub section: String,
-    pub kind: String,
-    pub agency: String,
+    pub section: Section,
+    pub kind: RowKind,
+    pub agency: RowOwner,
     pub status: Status,
 }
 
 /// How many of a member's current rows carry a status, and how many of those hold a figure.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MemberTally {
-    pub agency: String,
+    pub agency: AgencyId,
     pub status: Status,
     pub rows: usize,
     pub reported: usize,
 }
 
+// What the warehouse reads back is typed here, once: a value no writer produces is
+// corruption, said so, rather than a string every caller compares.
+fn corrupt(what: &str, s: &str) -> WarehouseError {
+    WarehouseError::Corrupt { what: what.into(), detail: s.to_string() }
+}
+
 fn parse_status(s: &str) -> Result<Status, WarehouseError> {
-    Status::parse(s).ok_or_else(|| WarehouseError::Corrupt { what: "evaluation status".into(), detail: s.to_string() })
+    Status::parse(s).ok_or_else(|| corrupt("evaluation status", s))
+}
+
+fn parse_kind(s: &str) -> Result<RowKind, WarehouseError> {
+    RowKind::parse(s).ok_or_else(|| corrupt("evaluation row kind", s))
+}
+
+fn parse_owner(s: &str) -> Result<RowOwner, WarehouseError> {
+    RowOwner::parse(s).map_err(|_| corrupt("evaluation agency", s))
+}
+
+pub(super) fn parse_agency(s: &str) -> Result<AgencyId, WarehouseError> {
+    AgencyId::parse(s).map_err(|_| corrupt("agency id", s))
+}
+
+fn parse_section(s: &str) -> Result<Section, WarehouseError> {
+    Section::parse(s).ok_or_else(|| corrupt("indicator section", s))
 }
 
 /// Counts for the dashboard's overview, by `GROUP BY` over the current evaluation: a
@@ -617,7 +636,15 @@ impl Warehouse {
             .op("gap read")?;
             rows.into_iter()
                 .map(|(number, sub, section, measure, kind, agency, status)| {
-                    Ok(GapStatus { number, sub, measure, section, kind, agency, status: parse_status(&status)? })
+                    Ok(GapStatus {
+                        number,
+                        sub,
+                        measure,
+                        section: parse_section(&section)?,
+                        kind: parse_kind(&kind)?,
+                        agency: parse_owner(&agency)?,
+                        status: parse_status(&status)?,
+                    })
                 })
                 .collect()
         })
@@ -642,7 +669,7 @@ impl Warehouse {
             rows.into_iter()
                 .map(|(agency, status, rows, reported)| {
                     Ok(MemberTally {
-                        agency,
+                        agency: parse_agency(&agency)?,
                         status: parse_status(&status)?,
                         rows: usize::try_from(rows).unwrap_or(0),
                         reported: usize::try_from(reported).unwrap_or(0),

@@ -218,7 +218,7 @@ pub struct Interrupted {
 pub async fn mark_interrupted(wh: &Warehouse) -> Result<Interrupted, WarehouseError> {
     let mut out = Interrupted::default();
     for run in wh.running_runs().await? {
-        let period = run.period.as_deref().and_then(|p| p.parse().ok());
+        let period = run.period;
         if is_free(wh, &lease_name(&run.job, period)).await?
             && wh.mark_interrupted(run.id, "the process stopped before the run ended").await?
         {

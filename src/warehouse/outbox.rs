@@ -8,8 +8,8 @@ use serde::Serialize;
 use sqlx::Row;
 
 use super::{Backend, QueryContext, Warehouse, WarehouseError, with_pool};
-use crate::domain::Period;
 use crate::domain::attachment::FileAttachment;
+use crate::domain::{AgencyId, Period};
 
 /// A recipient of a message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -72,8 +72,8 @@ pub struct OutMessage {
 pub struct OutboxRow {
     pub id: i64,
     pub key: String,
-    pub period: String,
-    pub agency: String,
+    pub period: Period,
+    pub agency: AgencyId,
     pub round: String,
     pub kind: String,
     pub status: String,
@@ -508,8 +508,11 @@ impl Warehouse {
                 out.push(OutboxRow {
                     id,
                     key: r.get(1),
-                    period: Period::from_code(code).map_or_else(|| code.to_string(), |p| p.to_string()),
-                    agency: r.get(3),
+                    period: Period::from_code(code).ok_or_else(|| WarehouseError::Corrupt {
+                        what: format!("message {id}"),
+                        detail: format!("period {code}"),
+                    })?,
+                    agency: super::evaluation::parse_agency(r.get(3))?,
                     round: r.get(4),
                     kind: r.get(5),
                     status: r.get(6),

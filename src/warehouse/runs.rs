@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::Row;
 
-use super::{Pool, QueryContext, Warehouse, WarehouseError, with_pool};
+use super::{Pool, QueryContext, RunStatus, Warehouse, WarehouseError, with_pool};
 use crate::domain::Period;
 
 /// A run as operators read it.
@@ -17,7 +17,7 @@ use crate::domain::Period;
 pub struct RunRow {
     pub id: i64,
     pub job: String,
-    pub period: Option<String>,
+    pub period: Option<Period>,
     pub source: Option<String>,
     pub round: Option<String>,
     pub params: serde_json::Value,
@@ -27,7 +27,7 @@ pub struct RunRow {
     pub rerun_of: Option<i64>,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
-    pub status: String,
+    pub status: RunStatus,
     pub counts: serde_json::Value,
     pub error: Option<String>,
     pub host: Option<String>,
@@ -56,7 +56,7 @@ pub struct LeaseHolder {
 const RUN_COLUMNS: &str = "id, job, period, source_id, round, params, trigger, operator, dry_run, rerun_of, started_at, \
                            finished_at, status, counts, error, host, pid";
 
-fn run_from<R: Row>(r: &R) -> RunRow
+fn run_from<R: Row>(r: &R) -> Result<RunRow, WarehouseError>
 where
     for<'a> &'a str: sqlx::ColumnIndex<R>,
     for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
@@ -68,12 +68,15 @@ where
     for<'a> Option<DateTime<Utc>>: sqlx::Decode<'a, R::Database>,
 {
     let period: Option<i64> = r.try_get("period").unwrap_or(None);
+    let status: String = r.try_get("status").unwrap_or_default();
+    let status = RunStatus::parse(&status)
+        .ok_or_else(|| WarehouseError::Corrupt { what: "run status".into(), detail: status.clone() })?;
     let params: String = r.try_get("params").unwrap_or_default();
     let counts: String = r.try_get("counts").unwrap_or_default();
-    RunRow {
+    Ok(RunRow {
         id: r.try_get("id").unwrap_or_default(),
         job: r.try_get("job").unwrap_or_default(),
-        period: period.and_then(Period::from_code).map(|p| p.to_string()),
+        period: period.and_then(Period::from_code),
         source: r.try_get("source_id").unwrap_or(None),
         round: r.try_get("round").unwrap_or(None),
         params: serde_json::from_str(&params).unwrap_or_default(),
@@ -83,12 +86,12 @@ where
         rerun_of: r.try_get("rerun_of").unwrap_or(None),
         started_at: r.try_get("started_at").unwrap_or_default(),
         finished_at: r.try_get("finished_at").unwrap_or(None),
-        status: r.try_get("status").unwrap_or_default(),
+        status,
         counts: serde_json::from_str(&counts).unwrap_or_default(),
         error: r.try_get("error").unwrap_or(None),
         host: r.try_get("host").unwrap_or(None),
         pid: r.try_get("pid").unwrap_or(None),
-    }
+    })
 }
 
 impl Warehouse {
@@ -107,7 +110,7 @@ impl Warehouse {
                 .fetch_all(pool)
                 .await
                 .op("run read")?;
-            Ok(rows.iter().map(run_from).collect())
+            rows.iter().map(run_from).collect()
         })
     }
 
@@ -126,7 +129,7 @@ impl Warehouse {
         with_pool!(self, |pool| {
             let row =
                 sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(id).fetch_optional(pool).await.op("run read")?;
-            Ok(row.as_ref().map(run_from))
+            row.as_ref().map(run_from).transpose()
         })
     }
 
@@ -135,7 +138,7 @@ impl Warehouse {
         let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE status = 'running' ORDER BY id");
         with_pool!(self, |pool| {
             let rows = sqlx::query(sqlx::AssertSqlSafe(sql.clone())).fetch_all(pool).await.op("run read")?;
-            Ok(rows.iter().map(run_from).collect())
+            rows.iter().map(run_from).collect()
         })
     }
 
