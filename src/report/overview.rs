@@ -13,10 +13,10 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use super::quarterly::{
-    self, AgencyContext, AgencyCounts, AgencyLine, Figures, ReportError, ReportInput, Scope, TREND_QUARTERS,
-    rank_agencies, timeliness_of,
+    self, AgencyContext, AgencyCounts, AgencyLine, Figures, ReportError, ReportInput, Scope, rank_agencies,
+    timeliness_of,
 };
-use crate::domain::{Period, Section};
+use crate::domain::{AgencyId, Period, Section};
 use crate::evaluate::Status;
 use crate::warehouse::{GapStatus, WarehouseError};
 
@@ -30,7 +30,7 @@ pub struct Overview {
     pub indicators: usize,
     pub current: Figures,
     pub previous: Option<Figures>,
-    /// Up to [`TREND_QUARTERS`] evaluated quarters, the oldest first, this one last.
+    /// Up to [`quarterly::TREND_QUARTERS`] evaluated quarters, the oldest first, this one last.
     pub trend: Vec<Figures>,
     /// The lead agencies' lines, ranked as in the report. Their `items` are left empty:
     /// the overview does not list them.
@@ -38,32 +38,38 @@ pub struct Overview {
     pub generated_at: DateTime<Utc>,
 }
 
-/// Counts a quarter's overview from the warehouse (reads only).
+/// Counts a quarter's overview from the warehouse (reads only). The quarters of the trend,
+/// and the queries of each, run at the same time on the pool's connections.
 pub async fn load(app: &ReportInput<'_>, period: Period) -> Result<Overview, ReportError> {
     let plan = &app.catalog.plan.id;
-    let as_of_run =
-        app.wh.gaps_as_of(plan, period).await?.ok_or_else(|| ReportError::NotEvaluated(period.vi(), period))?;
-    let agencies = agencies_of(app, period).await?;
-    let (indicators, by_section) = headlines(app, period).await?;
+    let ((as_of_run, agencies, (indicators, by_section)), earlier) = tokio::try_join!(
+        async { tokio::try_join!(app.wh.gaps_as_of(plan, period), agencies_of(app, period), headlines(app, period)) },
+        futures::future::try_join_all(quarterly::earlier_quarters(period).map(|p| quarter_figures(
+            app,
+            p,
+            p == period.prev()
+        ))),
+    )?;
+    let as_of_run = as_of_run.ok_or_else(|| ReportError::NotEvaluated(period.vi(), period))?;
     let current = Figures { period: Some(period), by_section, timeliness: Some(timeliness_of(&agencies)) };
-    let mut trend = vec![current.clone()];
-    let mut previous = None;
-    let mut p = period;
-    for _ in 1..TREND_QUARTERS {
-        p = p.prev();
-        if app.wh.gaps_as_of(plan, p).await?.is_none() {
-            continue;
-        }
-        let (_, by_section) = headlines(app, p).await?;
-        let timeliness = if p == period.prev() { Some(timeliness_of(&agencies_of(app, p).await?)) } else { None };
-        let f = Figures { period: Some(p), by_section, timeliness };
-        if p == period.prev() {
-            previous = Some(f.clone());
-        }
-        trend.push(f);
-    }
-    trend.reverse();
+    let (previous, trend) = quarterly::trend_of(period, &current, earlier);
     Ok(Overview { period, as_of_run, indicators, current, previous, trend, agencies, generated_at: Utc::now() })
+}
+
+/// An earlier quarter's figures for the trend, `None` if it was not evaluated; with the
+/// agencies' timeliness where the overview compares it (the quarter before).
+async fn quarter_figures(
+    app: &ReportInput<'_>,
+    p: Period,
+    with_timeliness: bool,
+) -> Result<Option<Figures>, WarehouseError> {
+    if app.wh.gaps_as_of(&app.catalog.plan.id, p).await?.is_none() {
+        return Ok(None);
+    }
+    let timeliness =
+        async { if with_timeliness { agencies_of(app, p).await.map(|a| Some(timeliness_of(&a))) } else { Ok(None) } };
+    let ((_, by_section), timeliness) = tokio::try_join!(headlines(app, p), timeliness)?;
+    Ok(Some(Figures { period: Some(p), by_section, timeliness }))
 }
 
 /// Section × status counts of the quarter's indicator lines, and how many lines there are.
@@ -72,15 +78,16 @@ async fn headlines(
     period: Period,
 ) -> Result<(usize, BTreeMap<Section, BTreeMap<Status, usize>>), WarehouseError> {
     let plan = &app.catalog.plan.id;
+    let (aggregates, rows) =
+        tokio::try_join!(app.wh.aggregate_status_counts(plan, period), app.wh.unaggregated_gap_statuses(plan, period))?;
     let mut lines = 0;
     let mut by_section: BTreeMap<Section, BTreeMap<Status, usize>> = BTreeMap::new();
-    for (section, status, n) in app.wh.aggregate_status_counts(plan, period).await? {
+    for (section, status, n) in aggregates {
         lines += n;
         if let Some(s) = Section::parse(&section) {
             *by_section.entry(s).or_default().entry(status).or_default() += n;
         }
     }
-    let rows = app.wh.unaggregated_gap_statuses(plan, period).await?;
     let mut groups: BTreeMap<(i64, i64, &str), Vec<&GapStatus>> = BTreeMap::new();
     for g in &rows {
         groups.entry((g.number, g.sub, g.measure.as_str())).or_default().push(g);
@@ -88,7 +95,7 @@ async fn headlines(
     for group in groups.values() {
         if let Some(pick) = quarterly::pick(&Scope::Province, group) {
             lines += 1;
-            if let Some(s) = group.first().and_then(|g| Section::parse(&g.section)) {
+            if let Some(s) = group.first().map(|g| g.section) {
                 *by_section.entry(s).or_default().entry(pick.status()).or_default() += 1;
             }
         }
@@ -99,22 +106,25 @@ async fn headlines(
 /// The lead agencies' lines of the quarter, counted by the warehouse.
 async fn agencies_of(app: &ReportInput<'_>, period: Period) -> Result<Vec<AgencyLine>, WarehouseError> {
     let plan = &app.catalog.plan.id;
-    let first_reports = app.wh.first_reports(plan, period).await?;
-    let refused = app.wh.rejects_by_agency(period).await?;
+    let (first_reports, refused, tallies) = tokio::try_join!(
+        app.wh.first_reports(plan, period),
+        app.wh.rejects_by_agency(period),
+        app.wh.member_tallies(plan, period)
+    )?;
     let ctx = AgencyContext {
         dir: app.dir,
         first_reports: &first_reports,
         deadline: app.calendar.due_deadline(period),
         refused: &refused,
     };
-    let mut counts: BTreeMap<String, AgencyCounts> = BTreeMap::new();
-    for t in app.wh.member_tallies(plan, period).await? {
+    let mut counts: BTreeMap<AgencyId, AgencyCounts> = BTreeMap::new();
+    for t in tallies {
         let c = counts.entry(t.agency).or_default();
         c.rows += t.rows;
         c.reported += t.reported;
         *c.by_status.entry(t.status).or_default() += t.rows;
     }
-    let mut out: Vec<AgencyLine> = counts.iter().map(|(id, c)| ctx.line(id, Vec::new(), c)).collect();
+    let mut out: Vec<AgencyLine> = counts.iter().map(|(id, c)| ctx.line(id.as_str(), Vec::new(), c)).collect();
     rank_agencies(&mut out);
     Ok(out)
 }

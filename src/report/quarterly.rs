@@ -19,6 +19,7 @@ use super::{Bucket, NumberFormats, is_judged, print_setup, status_format, wrappe
 use crate::catalog::Directory;
 use crate::catalog::plan::Catalog;
 use crate::domain::{AgencyId, Period, ReportingCalendar, Section, Value};
+use crate::domain::gap::{RowKind, RowOwner};
 use crate::evaluate::Status;
 use crate::warehouse::{StoredGap, Warehouse, WarehouseError};
 
@@ -214,10 +215,18 @@ impl QuarterReport {
 }
 
 impl Scope {
-    fn covers_member(&self, agency: &str) -> bool {
+    fn covers_member(&self, agency: &RowOwner) -> bool {
         match self {
             Scope::Province => true,
-            Scope::District { communes, .. } => communes.contains(agency),
+            Scope::District { communes, .. } => agency.agency().is_some_and(|a| communes.contains(a.as_str())),
+        }
+    }
+
+    /// The row is the district's own (its share of a per-district quota).
+    fn is_own(&self, agency: &RowOwner) -> bool {
+        match self {
+            Scope::Province => false,
+            Scope::District { id, .. } => agency.agency() == Some(id),
         }
     }
 
@@ -238,8 +247,8 @@ impl Scope {
 /// What picking an indicator's headline needs of a gap row: the full stored row for the
 /// report, or its counting facts alone for the dashboard's overview (`report::overview`).
 pub trait HeadlineRow {
-    fn kind(&self) -> &str;
-    fn agency(&self) -> &str;
+    fn kind(&self) -> RowKind;
+    fn agency(&self) -> &RowOwner;
     fn status(&self) -> Status;
 }
 
@@ -247,10 +256,10 @@ pub trait HeadlineRow {
 macro_rules! headline_row {
     ($($t:ty),*) => {$(
         impl HeadlineRow for $t {
-            fn kind(&self) -> &str {
-                &self.kind
+            fn kind(&self) -> RowKind {
+                self.kind
             }
-            fn agency(&self) -> &str {
+            fn agency(&self) -> &RowOwner {
                 &self.agency
             }
             fn status(&self) -> Status {
@@ -287,11 +296,11 @@ impl<G: HeadlineRow> Pick<'_, G> {
 pub fn pick<'a, G: HeadlineRow>(scope: &Scope, group: &[&'a G]) -> Option<Pick<'a, G>> {
     let first = *group.first()?;
     let members: Vec<&G> =
-        group.iter().copied().filter(|g| g.kind() == "member" && scope.covers_member(g.agency())).collect();
+        group.iter().copied().filter(|g| g.kind() == RowKind::Member && scope.covers_member(g.agency())).collect();
     let own = match scope {
-        Scope::Province => group.iter().copied().find(|g| g.kind() == "aggregate"),
-        Scope::District { id, .. } => {
-            group.iter().copied().find(|g| g.kind() == "district" && g.agency() == id.as_str())
+        Scope::Province => group.iter().copied().find(|g| g.kind() == RowKind::Aggregate),
+        Scope::District { .. } => {
+            group.iter().copied().find(|g| g.kind() == RowKind::District && scope.is_own(g.agency()))
         }
     };
     let judged: Vec<&G> = members.iter().copied().filter(|g| is_judged(g.status())).collect();
@@ -300,7 +309,7 @@ pub fn pick<'a, G: HeadlineRow>(scope: &Scope, group: &[&'a G]) -> Option<Pick<'
         return Some(Pick::Own { row, counted });
     }
     match scope {
-        Scope::Province if group.iter().any(|g| g.kind() == "aggregate") => None,
+        Scope::Province if group.iter().any(|g| g.kind() == RowKind::Aggregate) => None,
         _ if members.is_empty() => match scope {
             Scope::Province => Some(Pick::Lone(first)),
             Scope::District { .. } => None,
@@ -319,7 +328,7 @@ fn headline(scope: &Scope, group: &[&StoredGap]) -> Option<IndicatorLine> {
         number: g.number,
         sub: g.sub,
         measure: g.measure.clone(),
-        section: Section::parse(&g.section),
+        section: Some(g.section),
         task: g.task.clone(),
         target: g.target.clone(),
         expected: g.expected,
@@ -438,7 +447,7 @@ pub fn agency_lines(
     refused: &HashMap<String, usize>,
 ) -> Vec<AgencyLine> {
     let mut by_agency: BTreeMap<&str, Vec<&StoredGap>> = BTreeMap::new();
-    for g in rows.iter().filter(|g| g.kind == "member" && g.status != Status::NotApplicable) {
+    for g in rows.iter().filter(|g| g.kind == RowKind::Member && g.status != Status::NotApplicable) {
         if scope.covers_member(&g.agency) {
             by_agency.entry(g.agency.as_str()).or_default().push(g);
         }
@@ -507,14 +516,36 @@ pub struct ReportInput<'a> {
     pub calendar: &'a ReportingCalendar,
 }
 
+/// The quarters before `period` a trend looks back on, the nearest first.
+pub(super) fn earlier_quarters(period: Period) -> impl Iterator<Item = Period> {
+    (1..TREND_QUARTERS).scan(period, |p, _| {
+        *p = p.prev();
+        Some(*p)
+    })
+}
+
+/// The quarter before's figures, and the trend, the oldest first and `current` last, from
+/// the figures of [`earlier_quarters`] in their order (`None` for a quarter not evaluated).
+pub(super) fn trend_of(
+    period: Period,
+    current: &Figures,
+    earlier: Vec<Option<Figures>>,
+) -> (Option<Figures>, Vec<Figures>) {
+    let previous = earlier.iter().flatten().find(|f| f.period == Some(period.prev())).cloned();
+    let mut trend: Vec<Figures> = earlier.into_iter().flatten().collect();
+    trend.reverse();
+    trend.push(current.clone());
+    (previous, trend)
+}
+
 /// Builds the report of a quarter from the warehouse (reads only).
 pub async fn load(app: &ReportInput<'_>, period: Period, scope: Scope) -> Result<QuarterReport, ReportError> {
     let plan = &app.catalog.plan.id;
     let rows = app.wh.gaps(plan, period, None).await?;
     let rows: Vec<StoredGap> = match &scope {
         Scope::Province => rows,
-        Scope::District { id, .. } => {
-            rows.into_iter().filter(|g| scope.covers_member(&g.agency) || g.agency == id.as_str()).collect()
+        Scope::District { .. } => {
+            rows.into_iter().filter(|g| scope.covers_member(&g.agency) || scope.is_own(&g.agency)).collect()
         }
     };
     if rows.is_empty() {
@@ -524,25 +555,20 @@ pub async fn load(app: &ReportInput<'_>, period: Period, scope: Scope) -> Result
     let agencies = agencies_of(app, &scope, period, &rows).await?;
     let indicators = indicator_lines(&scope, &rows);
     let current = figures(period, &indicators, Some(timeliness_of(&agencies)));
-    let mut trend = vec![current.clone()];
-    let mut previous = None;
-    let mut p = period;
-    for _ in 1..TREND_QUARTERS {
-        p = p.prev();
+    // One quarter at a time: each holds its gap rows (160,000 on a national warehouse).
+    let mut earlier = Vec::new();
+    for p in earlier_quarters(period) {
         let rows = app.wh.gaps(plan, p, None).await?;
         if rows.is_empty() {
+            earlier.push(None);
             continue;
         }
         let lines = indicator_lines(&scope, &rows);
         let timeliness =
             if p == period.prev() { Some(timeliness_of(&agencies_of(app, &scope, p, &rows).await?)) } else { None };
-        let f = figures(p, &lines, timeliness);
-        if p == period.prev() {
-            previous = Some(f.clone());
-        }
-        trend.push(f);
+        earlier.push(Some(figures(p, &lines, timeliness)));
     }
-    trend.reverse();
+    let (previous, trend) = trend_of(period, &current, earlier);
     Ok(QuarterReport {
         plan_symbol: app.catalog.plan.symbol.clone(),
         period,

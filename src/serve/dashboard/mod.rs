@@ -16,7 +16,9 @@
 //! runs table's highest id and number of finished runs, one cheap query per page). The
 //! other pages and the downloads read the quarter's report (`report::quarterly::load`, the
 //! same figures as `chiso report`), built once and kept the same way. The daemon counts
-//! the latest quarter's overview and builds its report ahead of readers (`keep_warm`).
+//! the latest quarter's overview and builds its report ahead of readers (`keep_warm`); a
+//! reader who asks while one is being made waits for it rather than making a second (`Kept`).
+//! The overview's queries run at the same time, each on its own connection of the pool.
 
 pub mod svg;
 
@@ -42,16 +44,55 @@ use crate::evaluate::Status;
 use crate::report::overview::{self, Overview};
 use crate::report::quarterly::{self, AgencyLine, Figures, IndicatorLine, QuarterReport, ReportError, Scope};
 use crate::report::{Bucket, is_judged};
-use crate::warehouse::{RunFilter, StoredGap, WarehouseError};
+use crate::domain::gap::RowKind;
+use crate::warehouse::{RunFilter, RunStatus, StoredGap, WarehouseError};
 
 /// The runs table's state a report was built at (`Warehouse::runs_version`).
 type RunsVersion = (i64, i64);
 
-/// The quarter reports built so far, with the state of the runs table they were built at.
+/// The quarters' reports and overviews made so far.
 #[derive(Default)]
 pub struct ReportCache {
-    reports: Mutex<HashMap<Period, (RunsVersion, Arc<QuarterReport>)>>,
-    overviews: Mutex<HashMap<Period, (RunsVersion, Arc<Overview>)>>,
+    reports: Kept<QuarterReport>,
+    overviews: Kept<Overview>,
+}
+
+/// One value per quarter, kept while the runs table stays at the state it was made at, and
+/// made once however many ask at the same moment: a reader who asks while `keep_warm` (or
+/// another reader) is making it waits for that one instead of making a second, which on a
+/// national warehouse would halve the speed of both.
+struct Kept<T> {
+    slots: Mutex<HashMap<Period, Slot<T>>>,
+}
+
+/// A quarter's value as of one state of the runs table; empty while it is being made, and
+/// again if making it failed (the next reader tries again).
+type Slot<T> = (RunsVersion, Arc<tokio::sync::OnceCell<Arc<T>>>);
+
+impl<T> Default for Kept<T> {
+    fn default() -> Self {
+        Self { slots: Mutex::new(HashMap::new()) }
+    }
+}
+
+impl<T> Kept<T> {
+    async fn get_or_make<E, F>(&self, period: Period, version: RunsVersion, make: F) -> Result<Arc<T>, E>
+    where
+        F: Future<Output = Result<T, E>>,
+    {
+        let cell = {
+            let mut slots = self.slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            match slots.get(&period) {
+                Some((v, cell)) if *v == version => cell.clone(),
+                _ => {
+                    let cell = Arc::new(tokio::sync::OnceCell::new());
+                    slots.insert(period, (version, cell.clone()));
+                    cell
+                }
+            }
+        };
+        cell.get_or_try_init(|| async { make.await.map(Arc::new) }).await.cloned()
+    }
 }
 
 /// Why a page cannot be shown.
@@ -263,34 +304,18 @@ impl Page {
 /// The quarter's report, from the cache while no run has started or ended since.
 pub async fn report_of(d: &Daemon, period: Period) -> Result<Arc<QuarterReport>, PageError> {
     let version = d.ctx.wh.runs_version().await?;
-    if let Ok(cache) = d.reports.reports.lock()
-        && let Some((v, r)) = cache.get(&period)
-        && *v == version
-    {
-        return Ok(r.clone());
-    }
-    let report = Arc::new(quarterly::load(&d.ctx.report_input(), period, Scope::Province).await?);
-    if let Ok(mut cache) = d.reports.reports.lock() {
-        cache.insert(period, (version, report.clone()));
-    }
-    Ok(report)
+    let input = d.ctx.report_input();
+    let make = quarterly::load(&input, period, Scope::Province);
+    Ok(d.reports.reports.get_or_make(period, version, make).await?)
 }
 
 /// The quarter's overview, from the cache while no run has started or ended since; else
 /// counted by the warehouse (`report::overview`), without building the whole report.
 pub async fn overview_of(d: &Daemon, period: Period) -> Result<Arc<Overview>, PageError> {
     let version = d.ctx.wh.runs_version().await?;
-    if let Ok(cache) = d.reports.overviews.lock()
-        && let Some((v, o)) = cache.get(&period)
-        && *v == version
-    {
-        return Ok(o.clone());
-    }
-    let o = Arc::new(overview::load(&d.ctx.report_input(), period).await?);
-    if let Ok(mut cache) = d.reports.overviews.lock() {
-        cache.insert(period, (version, o.clone()));
-    }
-    Ok(o)
+    let input = d.ctx.report_input();
+    let make = overview::load(&input, period);
+    Ok(d.reports.overviews.get_or_make(period, version, make).await?)
 }
 
 /// How often the daemon looks whether a run started or ended.
@@ -657,8 +682,9 @@ fn gap_view(d: &Daemon, g: &StoredGap) -> serde_json::Value {
         reason: &g.reason,
     }
     .json();
-    v["agency"] = g.agency.clone().into();
-    v["agency_name"] = d.ctx.dir.get_str(&g.agency).map_or_else(|| g.agency.clone(), |a| a.name.clone()).into();
+    v["agency"] = g.agency.as_str().into();
+    v["agency_name"] =
+        g.agency.agency().and_then(|a| d.ctx.dir.get(a)).map_or_else(|| g.agency.to_string(), |a| a.name.clone()).into();
     v
 }
 
@@ -670,7 +696,7 @@ async fn agency(Path(id): Path<String>, pg: Page) -> Result<Response, PageError>
     let gaps = d.ctx.wh.gaps(plan, period, None).await?;
     let items: Vec<serde_json::Value> = gaps
         .iter()
-        .filter(|g| g.agency == a.id.as_str() && g.status != Status::NotApplicable)
+        .filter(|g| g.agency.agency() == Some(&a.id) && g.status != Status::NotApplicable)
         .map(|g| gap_view(d, g))
         .collect();
     let figures: Vec<serde_json::Value> = d
@@ -679,7 +705,7 @@ async fn agency(Path(id): Path<String>, pg: Page) -> Result<Response, PageError>
         .observations(plan, period, false)
         .await?
         .into_iter()
-        .filter(|o| o.agency_id == a.id.as_str())
+        .filter(|o| o.agency_id == a.id)
         .map(|o| {
             serde_json::json!({
                 "item": o.item, "measure": o.measure, "value": o.value.vi(), "raw": o.raw_text,
@@ -702,7 +728,7 @@ async fn agency(Path(id): Path<String>, pg: Page) -> Result<Response, PageError>
         .outbox(Some(period), None, None)
         .await?
         .into_iter()
-        .filter(|m| m.agency == a.id.as_str())
+        .filter(|m| m.agency == a.id)
         .map(|m| {
             serde_json::json!({
                 "round": m.round, "kind": m.kind, "status": outbox_status_vi(&m.status), "subject": m.subject,
@@ -783,7 +809,7 @@ async fn indicator(Path(item): Path<String>, pg: Page) -> Result<Response, PageE
     let lines = quarterly::indicator_lines(&Scope::Province, &rows);
     let members: Vec<serde_json::Value> = rows
         .iter()
-        .filter(|g| g.kind == "member" && g.status != Status::NotApplicable)
+        .filter(|g| g.kind == RowKind::Member && g.status != Status::NotApplicable)
         .map(|g| gap_view(d, g))
         .collect();
     let mut history = Vec::new();
@@ -827,11 +853,11 @@ async fn runs(pg: Page) -> Result<Response, PageError> {
         .map(|r| {
             serde_json::json!({
                 "id": r.id, "job": r.job,
-                "period": r.period.as_deref().and_then(|p| p.parse::<Period>().ok()).map(|p| p.vi()),
+                "period": r.period.map(|p| p.vi()),
                 "trigger": match r.trigger.as_str() { "cli" => "Dòng lệnh", "schedule" => "Theo lịch", "api" => "API", t => t },
                 "operator": r.operator, "started_at": local(d, r.started_at),
                 "finished_at": r.finished_at.map(|t| local(d, t)),
-                "status": r.status, "status_vi": run_status_vi(&r.status), "error": r.error,
+                "status": r.status, "status_vi": run_status_vi(r.status), "error": r.error,
             })
         })
         .collect();
@@ -839,13 +865,13 @@ async fn runs(pg: Page) -> Result<Response, PageError> {
     render("runs.html", pg.frame("Các lần chạy".into(), "runs"), page)
 }
 
-fn run_status_vi(s: &str) -> &str {
+fn run_status_vi(s: RunStatus) -> &'static str {
     match s {
-        "running" => "Đang chạy",
-        "succeeded" => "Thành công",
-        "partial" => "Một phần",
-        "failed" => "Lỗi",
-        other => other,
+        RunStatus::Running => "Đang chạy",
+        RunStatus::Succeeded => "Thành công",
+        RunStatus::Partial => "Một phần",
+        RunStatus::Failed => "Lỗi",
+        RunStatus::Cancelled => "Đã dừng",
     }
 }
 
