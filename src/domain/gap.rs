@@ -2,6 +2,13 @@
 //! about ([`RowKind`]), the row itself ([`GapRow`]), a refused figure ([`Refusal`]) and the
 //! observations of a period ([`Observations`]). Below the stages: `evaluate` makes these,
 //! `warehouse` stores and reads them, `remind` and `report` show them.
+//!
+//! Owns: `Status`, `RowKind`, `GapRow`, `Refusal`, `Observed` and `Observations`, and the
+//! Vietnamese words of a status (`Status::vi`). Receives: `AgencyId`, `Value` and
+//! `MeasureKind` from the rest of `domain`; nothing from the stages. Hands on:
+//! `Observations` filled by `warehouse::evaluation` (and `jobs::evaluate`) to `evaluate`;
+//! `GapRow`s made by `evaluate` (re-exported as `evaluate::GapRow`) to
+//! `warehouse::evaluation`, then to `remind` and `report`.
 
 use std::collections::HashMap;
 
