@@ -7,8 +7,9 @@
 //!
 //! Owns: `Period` (a quarter of a year), its parsing, its codes and its Vietnamese name.
 //! Receives: period text from the command line, workbook titles and template markers
-//! (`ingest`), source records (`sources::json_api`), and dates. Hands on: `Period` to every module above `domain`;
-//! `Period::code` and `from_code` to `warehouse` for storage; `PeriodError` to `cli`.
+//! (`ingest`), source records (`sources::json_api`), and dates. Hands on: `Period` to every
+//! module above `domain`; `Period::code` and `from_code` to `warehouse` for storage;
+//! `PeriodError` to `cli`.
 
 use std::fmt;
 use std::str::FromStr;
