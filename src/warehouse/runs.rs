@@ -9,8 +9,7 @@
 //! advisory locks, the schedule ticks and the counts for metrics. Receives: lease calls
 //! from `warehouse::lease`, tick claims from `serve`, run filters from `serve::api`,
 //! `serve::dashboard` and `cli::runs`. Hands on: `RunRow`s to `serve` and `cli::runs`;
-//! ticks to `serve`; run, mail and data counts to `serve::metrics` (`lagging_agencies` also
-//! to `report::docx`).
+//! ticks to `serve`; run, mail, data and lagging-agency counts to `serve::metrics`.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
