@@ -1,5 +1,12 @@
 //! One entry for every way a job is started — the scheduler, the admin API, `chiso rerun`:
 //! a job kind, a period and its options, run under its lease, with a summary to show.
+//!
+//! Owns: `JobSpec`, `Origin`, `JobOutcome`, `JobError`, `Prepared`, and `execute`,
+//! `prepare`, `finish`. Receives: a `JobSpec` (a `domain::job::JobKind`, re-exported here,
+//! with a period and options, or read back from a `warehouse::RunRow`) and an `Origin` from
+//! `serve`, `serve::api` and `cli::runs`, with the `app::Context`. Hands on: the request to
+//! `jobs::collect`, `jobs::evaluate`, `jobs::remind` or `jobs::preview` under its lease
+//! (`jobs::lease`); a `JobOutcome` with the run's summary back to the caller.
 
 use std::sync::Arc;
 
