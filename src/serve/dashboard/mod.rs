@@ -17,6 +17,13 @@
 //! other pages and the downloads read the quarter's report (`report::quarterly::load`, the
 //! same figures as `chiso report`), built once and kept the same way. The daemon counts
 //! the latest quarter's overview and builds its report ahead of readers (`keep_warm`).
+//!
+//! Owns: the dashboard's pages and downloads (`router`, `report_of`, `keep_warm`), the
+//! `ReportCache` and `PageError`. Receives: the `serve::Daemon` (its `app::Context`), roles
+//! from `serve::access`, `report::overview::Overview` and
+//! `report::quarterly::QuarterReport` from `report`, `warehouse::StoredGap`s, runs, rejects
+//! and outbox rows from `warehouse`. Hands on: HTML pages, and the `report::quarterly`
+//! workbook and `report::docx` draft as downloads, to the browser.
 
 pub mod svg;
 
