@@ -1,4 +1,10 @@
 //! `chiso evaluate` and `chiso gaps`.
+//!
+//! Owns: `GapsArgs`, `GapFormat`, `evaluate`, `gaps` and their printing (`print_summary`,
+//! `print_table`, `sort_by_severity`). Receives: the arguments from `cli`, the
+//! `app::Context`; `warehouse::StoredGap`s from the warehouse. Hands on: an
+//! `EvaluateRequest` to `jobs::evaluate::evaluate`; the gap rows as a table to the
+//! terminal, as CSV through `report::export`, or as xlsx through `report::gap_table`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
