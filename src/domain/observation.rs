@@ -2,10 +2,11 @@
 //! that could not be used ([`NewReject`]), or a row with nothing in it ([`SkipReason`]).
 //!
 //! Owns: `NewObservation`, `NewReject`, `SkipReason`, `HELD` and `Normalized` (one of the
-//! three, as a reading emits it). Receives: `AgencyId`, `ItemKey`, `Period` and `Value` from
-//! the rest of `domain`. Hands on: `ingest::normalize` makes them (and re-exports them),
-//! `jobs::collect` makes rejects of its own for a source that could not be fetched, and
-//! `warehouse::collect` (with `warehouse::sqlite_bulk`) stores them.
+//! three, as a reading emits it). Receives: `AgencyId`, `ItemKey`, `Period` and `Value`
+//! from the rest of `domain`. Hands on: `ingest::normalize` makes them (and re-exports
+//! them); `sources::json_api` makes rejects of its own (a missing page, duplicate records)
+//! and `jobs::collect` for a source that could not be fetched; `warehouse::collect` (with
+//! `warehouse::sqlite_bulk`) stores them.
 
 use serde::Serialize;
 
