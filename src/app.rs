@@ -3,6 +3,13 @@
 //! The bundled directory and plan are compiled in: when the configured path is the
 //! default and the file is absent (the binary runs outside a checkout), the embedded copy
 //! is used, so `chiso` works with no files at all.
+//!
+//! Owns: `app::Context` (settings, directory, catalogue, sources, warehouse, cached
+//! assignments, loaded once) and the embedded directory and plan. Receives:
+//! `config::Settings`; with it loads `catalog::Directory`, `catalog::plan::Catalog` and the
+//! `sources::Source`s (`sources::load`) and opens `warehouse::Warehouse`. Hands on: the
+//! `Context` (and a `report::quarterly::ReportInput` from it) to `jobs`, `serve` and `cli`;
+//! `LoadError` and `ContextError` when something cannot be used.
 
 use std::path::Path;
 

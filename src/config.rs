@@ -5,6 +5,14 @@
 //! Secrets (SMTP password, admin token) come from the environment only: a secret found in
 //! a file is refused, naming the file and the variable to use instead. [`Secret`] never
 //! prints its value, so `Debug`, logs and `chiso config check` cannot leak it.
+//!
+//! Owns: `config::Settings` and its layering (`load`, `load_with_env`), with the settings
+//! no stage owns (plan, cycle, database, log, admin, collect). Receives: the embedded
+//! `config/chiso.toml`, a `--config` file and the `CHISO_*` environment; the stages' own
+//! settings types (`evaluate::EvalSettings`, `remind::RemindSettings`,
+//! `remind::settings::MailSettings`, `sources::http::HttpPolicy`,
+//! `domain::ReportingCalendar`). Hands on: `Loaded` and `Settings` to `cli` and `app`, and
+//! from there to `jobs` and `serve`; `ConfigError` naming where a bad value came from.
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,11 @@
 //! Building department-style workbooks: title blocks with merged cells, a header a few
 //! rows down, hidden sheets, formulas with cached results, percent-formatted cells, dates.
 //! The demo quarter, the test fixtures and the benchmarks are made with it.
+//!
+//! Owns: `DemoCell`, `SheetSpec`, `write_book`, `title_block`, `national_directory`.
+//! Receives: sheets described by the caller; a `catalog::Directory` to grow to national
+//! scale. Hands on: xlsx bytes (and that `Directory`) to `tests/`, `benches/` and
+//! `examples/make_fixtures.rs`; no library module calls it.
 
 use chrono::NaiveDate;
 use rust_xlsxwriter::{ExcelDateTime, Format, FormatAlign, FormatBorder, Formula, Workbook, XlsxError};

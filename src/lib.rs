@@ -3,6 +3,11 @@
 //! Collects each department's quarterly figures, normalizes them into a warehouse, computes
 //! the gap to each yearly target and reminds the lead agencies that lag. The binary is a
 //! thin shell over this library; the CLI, the daemon and the tests call the same functions.
+//!
+//! Owns: the crate's module tree (the layers in `docs/architecture.md`) and `sha256_hex`,
+//! the one content hash. Receives: nothing of its own; callers come in through the modules.
+//! Hands on: every `pub mod` to the binary (`src/main.rs`, `src/cli/`), the tests and the
+//! benches.
 
 // `unsafe` only where allowed by name: the SQLite bulk insert (`warehouse::sqlite_bulk`).
 #![deny(unsafe_code)]

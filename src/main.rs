@@ -1,5 +1,9 @@
 //! The `chiso` binary: parses the command line, sets up logging, and calls the library.
 //! Errors reach the terminal with their whole cause chain.
+//!
+//! Owns: the process: the Tokio runtime, SIGPIPE, the exit code. Receives: the parsed
+//! `cli::Cli` (parsed by `cli::localized`). Hands on: the command to `cli::run`, and its
+//! error to `cli::describe_error` and `cli::exit_code`.
 
 // No function past 120 lines, as in the library (clippy.toml).
 #![warn(clippy::too_many_lines)]

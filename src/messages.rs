@@ -8,6 +8,12 @@
 //! the sentences. The errors of the crates underneath (std::io, sqlx, figment, toml) speak
 //! English; the helpers below say what they mean instead of quoting them. Logs (tracing)
 //! stay English and do not use this module.
+//!
+//! Owns: the Vietnamese text of the library's error messages, one submodule per area
+//! (`config`, `serve`, `catalog`, `appendix`, `jobs`, `warehouse`). Receives: the details
+//! to name (paths, keys, ids) and `std::io`, `sqlx`, `toml` errors to explain. Hands on:
+//! `String`s and `&str` constants to the `#[error(...)]` attributes of the other modules'
+//! error types.
 
 use std::fmt::Display;
 

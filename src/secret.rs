@@ -1,6 +1,11 @@
 //! Secrets and the URLs that may carry them: a [`Secret`] prints as `[redacted]`, and
 //! [`redact_url`] hides the password of a URL before it reaches a log or a message. Below
 //! every stage: the settings, the warehouse and the sources all print URLs.
+//!
+//! Owns: `Secret` and `redact_url`. Receives: secret strings from `config` and
+//! `remind::settings`, URLs from `warehouse` and the other modules that log them. Hands on:
+//! a redacted value for `Debug`, logs and messages; `expose` only to the code that really
+//! uses the secret.
 
 use std::fmt;
 

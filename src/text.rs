@@ -12,6 +12,10 @@
 //!   matching, which must ignore case, spaces and punctuation (`Sở KH&CN` = `Sở KH & CN`).
 //! * [`ascii_fold`]: `fold` with diacritics removed and `đ` → `d`. Used for header
 //!   detection, which must survive a workbook typed without a Vietnamese keyboard.
+//!
+//! Owns: the folds (what "the same text" means across the crate). Receives: `&str` from any
+//! module (catalog, domain, ingest, remind, serve, sources). Hands on: folded `String`s
+//! back to the caller; it depends on no other module.
 
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;

@@ -6,6 +6,10 @@
 //! The header row (`Nhiệm vụ trọng tâm`, `Năm 2023`, …, `Căn cứ pháp lý`) gives the column
 //! order and the plan years, so a plan with other years or columns in another order reads
 //! the same. Every row keeps its line number, so an error names the line.
+//!
+//! Owns: `parse_appendix`, `Appendix`, `AppendixRow` and `AppendixError`. Receives: the
+//! copied plan text from `catalog::plan::import_text` (`chiso plan import`). Hands on: the
+//! rows, with their line numbers, to `catalog::plan`; `AppendixError` to `cli`.
 
 use crate::domain::{ItemKey, Section};
 use crate::text::{ascii_fold, clean, clean_multiline};

@@ -2,6 +2,12 @@
 //! to its members as they stood on the date), narrowed to the units the year's target
 //! names when it names them (items 29, 41–43, 45 …), and the co-agencies. Computed once
 //! per period and shared by templates, ingestion and evaluation.
+//!
+//! Owns: `Assignments` and `Part` (lead or co-agency), and the rules `leads` and
+//! `co_agencies`. Receives: `plan::Catalog` and its `Indicator`s, the `Directory`, a year
+//! and a date (the period's cut-off, from `app::Context::assignments`). Hands on:
+//! `Assignments` to `ingest`, `evaluate`, `remind::compose`, `report::template` and
+//! `cli::inspect`.
 
 use std::collections::{BTreeSet, HashMap};
 

@@ -1,4 +1,8 @@
 //! `chiso plan check`: what the catalogue holds and what still needs a person.
+//!
+//! Owns: `CheckReport` (`FlaggedItem`, `UnresolvedName`) and its text. Receives: the built
+//! `plan::Catalog` and its `Flag`s, the `Directory`. Hands on: the report to `cli::plan`
+//! and `cli` for `chiso plan check`.
 
 use std::collections::BTreeMap;
 

@@ -11,6 +11,14 @@
 //! answers for it today.
 //!
 //! Alias matching is NFC-, case-, space- and punctuation-insensitive ([`compact_key`]).
+//!
+//! Owns: `Directory`, `Agency`, `Level`, `Members` and name resolution (`resolve`,
+//! `parse_list`, `ParsedList`, `ResolveError`). Receives: `config/agencies.toml` (or the
+//! embedded copy, through `app::load_directory`); names as written in the plan, workbooks
+//! and source records. Hands on: `AgencyId`s and `Agency` records to every stage
+//! (`catalog::plan`, `catalog::assign`, `ingest`, `evaluate`, `report`, `remind`,
+//! `sources::check`, `warehouse::catalog`) and to `cli`; it is also the
+//! `domain::target::UnitListParser` used for targets.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;

@@ -6,6 +6,14 @@
 //! source line) beside what chiso understood of it, and flags what it could not settle
 //! on its own. The overrides file (`<id>.overrides.toml`) is where an operator settles a
 //! flagged item; every override carries its reason.
+//!
+//! Owns: `PlanFile`, `OverridesFile`, `Catalog` and `Indicator` (with its `Measure`s,
+//! `Trajectory`, `Aggregate`, `SharedTarget`), the flags (`Flag`, `FlagCode`) and
+//! `import_text`. Receives: rows from `catalog::appendix`, the plan and overrides files
+//! (loaded by `app`), the `Directory` for agency cells, `domain::target::TargetSpec` for
+//! targets. Hands on: `Catalog` to `app::Context` and from there to `ingest`, `evaluate`,
+//! `report`, `remind`, `warehouse::catalog` and `catalog::check`; a `PlanFile` to
+//! `cli::plan` for `chiso plan import`.
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -1,4 +1,12 @@
 //! `chiso collect`, `chiso ingest`, `chiso rejects`, `chiso export`, `chiso template`.
+//!
+//! Owns: the arguments of these commands (`CollectArgs`, `IngestArgs`, `ExportCommand`, the
+//! formats), the progress bars (`progress`) and their reports' printing. Receives: the
+//! arguments from `cli`, the `app::Context`; a file's bytes for `chiso ingest`;
+//! observations, rejects and known values from `warehouse`. Hands on: a `CollectRequest` to
+//! `jobs::collect::collect`; a file to `jobs::collect::ingest_bytes` or `ingest_backfill`;
+//! tables to `report::export`; a `report::template::TemplateSpec` to
+//! `report::template::write` for `chiso template`; summaries to the terminal.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;

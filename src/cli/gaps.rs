@@ -1,4 +1,10 @@
 //! `chiso evaluate` and `chiso gaps`.
+//!
+//! Owns: `GapsArgs`, `GapFormat`, `evaluate`, `gaps` and their printing (`print_summary`,
+//! `print_table`, `sort_by_severity`). Receives: the arguments from `cli`, the
+//! `app::Context`; `warehouse::StoredGap`s from the warehouse. Hands on: an
+//! `EvaluateRequest` to `jobs::evaluate::evaluate`; the gap rows as a table to the
+//! terminal, as CSV through `report::export`, or as xlsx through `report::gap_table`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,9 +14,9 @@ use clap::{Args, ValueEnum};
 
 use super::Ctx;
 use chiso::app::Context;
+use chiso::domain::gap::RowOwner;
 use chiso::domain::number::format_vi;
 use chiso::domain::{Period, Section, Value};
-use chiso::domain::gap::RowOwner;
 use chiso::evaluate::Status;
 use chiso::jobs::evaluate::{EvaluateReport, EvaluateRequest};
 use chiso::report::gap_table::HEADERS;
@@ -178,10 +184,7 @@ pub async fn gaps(ctx: &Ctx, args: GapsArgs) -> anyhow::Result<ExitCode> {
     let agency = args.agency.as_deref().map(|a| super::resolve_agency(&app.dir, a)).transpose()?;
     if let Some(id) = args.as_of {
         let known = app.wh.run(id).await?;
-        if !known
-            .as_ref()
-            .is_some_and(|r| r.job == "evaluate" && r.period == Some(args.period))
-        {
+        if !known.as_ref().is_some_and(|r| r.job == "evaluate" && r.period == Some(args.period)) {
             anyhow::bail!(super::Failed {
                 code: 2,
                 message: super::texts::unknown_as_of(id, &args.period.to_string()),

@@ -2,6 +2,12 @@
 //! tool for adapting chiso to a new layout: the sheet chosen and why, the header rows and
 //! each column's role (with the source's mapping applied), where the agency and the period
 //! were found, then every data row with its item, the evidence for it, and its outcome.
+//!
+//! Owns: `InspectArgs`, `inspect` and `render` (the row-by-row text). Receives: the
+//! arguments from `cli`; the catalogue, directory and sources from `app::load_catalog` and
+//! `app::load_sources`. Hands on: the file's bytes and a `ingest::FileSpec` to
+//! `ingest::parse_file_scoped` (under `ingest::guarded`), and its `ingest::FileSummary` and
+//! `Normalized` items, as text, to the terminal.
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -2,6 +2,14 @@
 //! exits non-zero when something failed: 1 when the job found problems, 2 for bad
 //! settings or input, 3 when the same job for the same period is running elsewhere,
 //! 70 for internal errors.
+//!
+//! Owns: `Cli` and `Command` (the clap definitions, localized by `localized`), `Ctx`, the
+//! commands without a file of their own (`config check`, `db migrate`, `cycle`), the error
+//! text (`describe_error`, `command_line_error`) and the exit codes (`exit_code`,
+//! `Failed`). Receives: the parsed `Cli` from `main.rs`; `config::Loaded` from
+//! `config::load`; an `app::Context` (`open_app`). Hands on: each subcommand to
+//! `cli::collect`, `cli::gaps`, `cli::inspect`, `cli::plan`, `cli::remind`, `cli::report`
+//! or `cli::runs`, and the resulting `ExitCode` or error back to `main.rs`.
 
 mod collect;
 mod gaps;

@@ -1,4 +1,10 @@
 //! `chiso plan …`
+//!
+//! Owns: `PlanCommand` (`import`, `load`, `check`), `run` and `describe_load`. Receives:
+//! the arguments from `cli`; the plan text, directory and catalogue loaded through `app`.
+//! Hands on: the text to `catalog::plan::import_text` (the `PlanFile` written as TOML), the
+//! catalogue to `warehouse::Warehouse::load_catalog` (its `warehouse::CatalogLoad`
+//! described), and `catalog::check::CheckReport` to the terminal.
 
 use std::path::PathBuf;
 use std::process::ExitCode;

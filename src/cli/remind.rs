@@ -1,4 +1,11 @@
 //! `chiso remind` and `chiso outbox`.
+//!
+//! Owns: `RemindArgs`, `OutboxCommand` (`list`, `show`, `retry`, `send`), `run_remind`,
+//! `run_outbox` and their printing (`print_report`, `print_delivery`). Receives: the
+//! arguments from `cli`, the `app::Context`; outbox rows and bodies from `warehouse`. Hands
+//! on: a `RemindRequest` to `jobs::remind::remind` and sending to `jobs::remind::send_due`;
+//! retries to `warehouse`'s outbox (`retry_message`); the `RemindReport` and
+//! `remind::deliver::DeliveryReport` as text to the terminal.
 
 use std::process::ExitCode;
 

@@ -1,4 +1,9 @@
 //! `chiso report`: the quarter's report from the stored evaluation (reads only).
+//!
+//! Owns: `ReportArgs`, `ReportFormat` and `report`. Receives: the arguments from `cli`, the
+//! `app::Context` through `open_app`. Hands on: the `report::quarterly::ReportInput` to
+//! `report::quarterly::load`, its `QuarterReport` to `report::quarterly::write_xlsx` or
+//! `report::docx::write_docx`, and the bytes to a file.
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -1,4 +1,10 @@
 //! `chiso runs`, `chiso rerun`, `chiso serve`.
+//!
+//! Owns: `RunsCommand`, `runs`, `rerun` and `serve` (the commands' side). Receives: the
+//! arguments from `cli`, the `app::Context` through `open_app`; `warehouse::RunRow`s. Hands
+//! on: a `jobs::dispatch::JobSpec` (from the stored run) to `jobs::dispatch::execute` for
+//! `chiso rerun`; the `Context` to `serve::serve` for `chiso serve`; run lists and outcomes
+//! to the terminal.
 
 use std::process::ExitCode;
 use std::sync::Arc;

@@ -2,6 +2,11 @@
 //! table (run statuses, triggers, the error prefix, the help's headings, the messages of
 //! unusable input), in Vietnamese, in one place for a reviewer to read. Command names,
 //! flags and machine formats (json, csv headers, logs) stay English.
+//!
+//! Owns: the command line's Vietnamese texts, as constants and small formatting functions.
+//! Receives: statuses, ids, paths and counts from the other `cli` modules. Hands on:
+//! `&str`s and `String`s to `cli` and its submodules and to `main.rs` (`ERROR_PREFIX`,
+//! `NO_RUNTIME`); it calls no library module.
 
 /// A run's status as an operator reads it.
 pub fn run_status(status: &str) -> &str {

@@ -1,4 +1,9 @@
 //! `[serve]`: what the daemon runs on its own, and how it stops.
+//!
+//! Owns: `ServeSettings`, `Schedule` and `Window`, and the cron check (`parse_cron`,
+//! `check_fires`). Receives: the `[serve]` table from `config`'s layering;
+//! `domain::job::JobKind` for what a schedule runs. Hands on: `ServeSettings` inside
+//! `config::Settings`, read by `serve` and `serve::schedule`.
 
 use serde::{Deserialize, Serialize};
 

@@ -5,6 +5,12 @@
 //! (Decree 09/2019/NĐ-CP, repeated in provincial regulations). The report is due a
 //! configurable number of days after the cut-off. All dates are local to the province's
 //! time zone (`Asia/Ho_Chi_Minh`); a report is late only once the due date has ended there.
+//!
+//! Owns: `ReportingCalendar` (cut-off day, due days, time zone) and its answers: a period's
+//! window, cut-off, due date, which period is being reported now. Receives: the
+//! `[calendar]` settings through `config::Settings`, a `Period` or a UTC time from the
+//! caller. Hands on: dates and `Period`s to `jobs`, `remind::calendar`, `report`, `serve`
+//! and `cli`; `CalendarError` to `config`'s validation.
 
 use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;

@@ -1,7 +1,15 @@
 //! The gap table's rows and what they are judged on: how a row stands ([`Status`]), what it is
-//! about ([`RowKind`]), the row itself ([`GapRow`]), a refused figure ([`Refusal`]) and the
-//! observations of a period ([`Observations`]). Below the stages: `evaluate` makes these,
+//! about ([`RowKind`]) and whom ([`RowOwner`]), the row itself ([`GapRow`]), a refused figure
+//! ([`Refusal`]) and the observations of a period ([`Observations`]). Below the stages: `evaluate` makes these,
 //! `warehouse` stores and reads them, `remind` and `report` show them.
+//!
+//! Owns: `Status`, `RowKind`, `RowOwner`, `GapRow`, `Refusal`, `Observed` and `Observations`, and the
+//! Vietnamese words of a status (`Status::vi`). Receives: `AgencyId`, `Value` and
+//! `MeasureKind` from the rest of `domain`; nothing from the stages. Hands on:
+//! `Observations` filled by `warehouse::evaluation` (and `jobs::evaluate`) to `evaluate`;
+//! `GapRow`s made by `evaluate` (re-exported as `evaluate::GapRow`) to
+//! `warehouse::evaluation`, then to `remind` and `report`; `RowOwner` in the stored rows
+//! `warehouse::evaluation` reads back.
 
 use std::collections::HashMap;
 

@@ -1,4 +1,10 @@
 //! Identifiers parsed once at the boundary: agencies, plan items, plan sections.
+//!
+//! Owns: `AgencyId`, `ItemKey` and `Section`, with their parsing and printing. Receives:
+//! ids and item numbers as text from the plan and directory files (`catalog`), workbook
+//! cells (`ingest`), the command line and the API. Hands on: the parsed ids to every module
+//! above `domain` (re-exported as `domain::AgencyId`, `domain::ItemKey`,
+//! `domain::Section`).
 
 use std::fmt;
 use std::str::FromStr;

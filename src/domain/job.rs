@@ -1,4 +1,9 @@
 //! The jobs there are: what a run, a schedule and the API name.
+//!
+//! Owns: `JobKind` and its names (`as_str`, `parse`). Receives: a job's name from a
+//! `[[serve.schedule]]` entry and from a stored run row (read back in `jobs::dispatch`).
+//! Hands on: `JobKind` to `config::schedule`, `jobs::dispatch` (re-exported there, in
+//! `JobSpec`) and `serve`; its name to the run rows.
 
 use serde::{Deserialize, Serialize};
 

@@ -1,4 +1,11 @@
 //! Domain types, parsed once at the boundary and trusted downstream.
+//!
+//! Owns: the types shared by every stage, one submodule each (ids, periods, the calendar,
+//! values and targets, observations, gap rows, attachments, job kinds, the vocabulary).
+//! Receives: text to parse from `catalog`, `ingest`, `config` and `cli`; it imports only
+//! `text` and `messages`. Hands on: those types to every module above it; the common ones
+//! are re-exported here (`AgencyId`, `Period`, `Value`, `TargetSpec`, `ReportingCalendar`,
+//! …).
 
 pub mod attachment;
 pub mod calendar;

@@ -14,6 +14,11 @@
 //! 4. Spaces between three-digit groups group thousands (`1 000`).
 //!
 //! Anything else (letters, two signs, empty groups) is an error, never a guess.
+//!
+//! Owns: `parse_number` and `format_vi` (the Vietnamese number rules, both ways). Receives:
+//! text from `domain::value`, `domain::target` and `ingest::normalize`. Hands on: `f64`s to
+//! them, and figures formatted for people to `domain::value`, `ingest`, `evaluate`,
+//! `remind::compose`, `report::docx`, `serve::dashboard` and `cli::gaps`.
 
 use std::fmt;
 

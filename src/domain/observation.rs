@@ -1,7 +1,12 @@
 //! What a reading hands to storage: a figure ready to store ([`NewObservation`]), something
 //! that could not be used ([`NewReject`]), or a row with nothing in it ([`SkipReason`]).
-//! `ingest` makes them, `sources` makes rejects of its own (a missing page), `warehouse`
-//! stores them.
+//!
+//! Owns: `NewObservation`, `NewReject`, `SkipReason`, `HELD` and `Normalized` (one of the
+//! three, as a reading emits it). Receives: `AgencyId`, `ItemKey`, `Period` and `Value`
+//! from the rest of `domain`. Hands on: `ingest::normalize` makes them (and re-exports
+//! them); `sources::json_api` makes rejects of its own (a missing page, duplicate records)
+//! and `jobs::collect` for a source that could not be fetched; `warehouse::collect` (with
+//! `warehouse::sqlite_bulk`) stores them.
 
 use serde::Serialize;
 

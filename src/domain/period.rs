@@ -4,6 +4,12 @@
 //! `Quý II/2024`, `Quý 2/2024`, `quý 2 năm 2024`, `Quy II nam 2024` (no diacritics) and NFD
 //! forms of all of these. Printed `2024-Q2` to machines ([`Display`]) and `Quý II/2024` to
 //! people ([`Period::vi`]).
+//!
+//! Owns: `Period` (a quarter of a year), its parsing, its codes and its Vietnamese name.
+//! Receives: period text from the command line, workbook titles and template markers
+//! (`ingest`), source records (`sources::json_api`), and dates. Hands on: `Period` to every
+//! module above `domain`; `Period::code` and `from_code` to `warehouse` for storage;
+//! `PeriodError` to `cli`.
 
 use std::fmt;
 use std::str::FromStr;

@@ -16,6 +16,12 @@
 //! Names of units inside a target are split and resolved by a [`UnitListParser`] (the
 //! agency directory), because the plan's lists have commas inside names
 //! (`Sở Văn hóa, TT&DL, Sở Công Thương`).
+//!
+//! Owns: `TargetSpec` and what it is made of (`Target`, `Threshold`, `Comparator`,
+//! `UnitTarget`, `MeasureTarget`, `UnitRef`), and the `UnitListParser` trait with its
+//! fallback `CommaSplitter`. Receives: a target's raw text from `catalog::plan`; a
+//! `UnitListParser` (the `catalog::Directory`). Hands on: parsed targets to `catalog`
+//! (plan, assign, check), `evaluate` (which judges against them) and `ingest::normalize`.
 
 use std::fmt;
 

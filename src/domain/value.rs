@@ -18,6 +18,13 @@
 //! * A percent outside 0–100, a negative count, a bound or an estimate (`≥10%`,
 //!   `khoảng 50%`), or a value whose kind does not fit the indicator is refused with a reason
 //!   an officer can act on ([`ValueError::vi`]).
+//!
+//! Owns: `Value`, `Progress`, `MeasureKind`, `CellInput`, `Parsed` and `ValueError`: what a
+//! result cell may say and why it is refused. Receives: cells as `CellInput` from
+//! `ingest::normalize`, the expected `MeasureKind` from `catalog::plan`, status words from
+//! `domain::vocabulary`. Hands on: `Value`s (in `domain::observation::NewObservation`) and
+//! `ValueError`s to `ingest::normalize`; `MeasureKind` and `Progress` to `catalog`,
+//! `evaluate`, `remind`, `report` and `warehouse`.
 
 use std::fmt;
 

@@ -11,6 +11,12 @@
 //! The readers reach the vocabulary through [`get`]: it is process-wide, installed once at
 //! start-up by [`install`] (the embedded one when nothing was installed). It is read on
 //! every row, so lookups are hash-set hits on folded text.
+//!
+//! Owns: `Vocabulary`, `HeaderRole`, `UnitWord` and the process-wide instance (`install`,
+//! `get`). Receives: the embedded `config/vocabulary.toml` and the operator's file, loaded
+//! by `app::load_vocabulary`. Hands on: lookups (statuses, no-figure words, header roles,
+//! units) to `ingest::layout`, `ingest` and `domain::value`; `HeaderRole` and `UnitWord`
+//! are re-exported by `ingest::layout`.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;

@@ -18,6 +18,15 @@
 //!   without it; ongoing tasks need a status every quarter;
 //! * `not_applicable` when the year has no target, and for the members of a lead group the
 //!   year's target does not name.
+//!
+//! Owns: the gap rules: `evaluate`, `expected_at`, `count_by_status`, `EvalInput` and
+//! `EvalSettings` (the tolerances, composed into `config::Settings`). Receives: an
+//! `EvalInput` from `jobs::evaluate`: the `catalog::plan::Catalog`, `catalog::Directory`,
+//! `catalog::assign::Assignments`, the `domain::ReportingCalendar`,
+//! `domain::gap::Observations` read by `warehouse::evaluation`, and `EvalSettings`. Hands
+//! on: `domain::gap::GapRow`s with their `Status` (re-exported here) to `jobs::evaluate`,
+//! which stores them through `warehouse` and passes them to `jobs::preview` and
+//! `jobs::remind`; `Status` and `GapRow` are also read by `remind` and `cli`.
 
 use std::collections::BTreeSet;
 

@@ -8,6 +8,13 @@
 //!
 //! A source's `mapping` can pin the sheet (by name or pattern), the header row and any
 //! column (by letter or by header text) when detection is not enough.
+//!
+//! Owns: `Mapping` (a source's pins), `Header`, `Columns`, `Layout`, `Title`, the non-data
+//! row rules (`non_data`, `NonData`) and `LayoutError`. Receives: `sheet::Row`s from
+//! `ingest`, a `Mapping` from `sources` (in the `FileSpec`), the `catalog::Directory` for
+//! the title's and signature's agency, `domain::vocabulary` words. Hands on: the `Header`
+//! (columns, roles, units) and the `Title` to `ingest`'s row loop; `Mapping` to
+//! `sources::Source`; `Layout` (in the `FileSummary`) to `cli::collect`.
 
 use serde::{Deserialize, Serialize};
 

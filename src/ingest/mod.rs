@@ -13,6 +13,16 @@
 //! wait for the whole sheet. A problem
 //! with the whole file (not a workbook, no table, another quarter, another agency) is one
 //! file reject; nothing from such a file is stored.
+//!
+//! Owns: the reading of one file for one period: `FileSpec`, `parse_file`,
+//! `parse_file_scoped`, `read_records`, the file's `FileSummary` (with `TableSummary`,
+//! `Skipped`), the reject cap (`RejectCap`) and the whole-file rejects. Receives: the bytes
+//! and a `FileSpec` (period, agency, `layout::Mapping`) from `jobs::collect` (and
+//! `cli::inspect`), the `catalog::plan::Catalog`, `catalog::Directory` and
+//! `catalog::assign::Assignments`; records from `sources::json_api` through `read_records`.
+//! Hands on: `domain::observation::Normalized` items to the caller's sink (`jobs::collect`
+//! stores them through `warehouse`) and the `FileSummary` to `jobs::collect`,
+//! `sources::json_api` and `cli`.
 
 pub mod layout;
 pub mod normalize;

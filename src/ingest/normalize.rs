@@ -17,6 +17,14 @@
 //!   a note (judged not applicable); on a bare STT the row is held.
 //! * Rows of another quarter, `N/A`/`-`/`Không phát sinh` and headings are skipped and
 //!   counted ([`SkipReason`]), never refused one by one.
+//!
+//! Owns: `Record`, `Normalizer`, `Router` (a file's rows routed by period), `RowPeriod`,
+//! `RowTrace`, and the decision observation / reject / held / skip. Receives: `Record`s
+//! from `ingest`, `ingest::template` and `sources::json_api`; the `catalog::plan::Catalog`
+//! and its `Indicator`s, the `catalog::Directory`, `catalog::assign::Assignments`; values
+//! parsed by `domain::value`. Hands on: `domain::observation::Normalized` items
+//! (re-exported here, with `NewObservation`, `NewReject`, `SkipReason`) to `ingest`'s sink,
+//! and so to `jobs::collect` and `warehouse::collect`.
 
 use std::collections::{HashMap, HashSet};
 

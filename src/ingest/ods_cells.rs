@@ -16,6 +16,10 @@
 //!
 //! Hand-written because calamine's ods parser is private and no other crate reads ods cell
 //! types without loading the whole document.
+//!
+//! Owns: `cell_marks` and `OdsCellsError`. Receives: an ods file's bytes from
+//! `ingest::sheet` (this is `sheet::ods_cells`). Hands on: per sheet, the
+//! `sheet::CellMarks` of percent and error cells to `sheet::Workbook::rows`.
 
 use std::collections::HashMap;
 use std::io::{BufReader, Cursor, Read};

@@ -20,6 +20,13 @@
 //! a cell's text is capped at Excel's own 32,767 characters, and every
 //! call into calamine or our own parsers runs under `catch_unwind`, a panic becoming
 //! [`ReadError::ReaderFailed`].
+//!
+//! Owns: `Workbook`, `Row`, `Cell`, `FileFormat`, `ReadLimits`, `CellMarks` and
+//! `ReadError`, and the cell-reference helpers (`column_index`, `column_letters`,
+//! `cell_ref`). Receives: a file's bytes from `ingest` (and `sources::json_api`, which also
+//! uses `FileFormat`). Hands on: rows of cells to `ingest::layout`, `ingest::normalize`,
+//! `ingest::template` and `ingest`; `FileFormat` to `jobs::collect` and `cli::collect`;
+//! `column_letters` to `report::template`.
 
 use std::collections::HashMap;
 use std::io::Cursor;

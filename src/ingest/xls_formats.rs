@@ -14,6 +14,10 @@
 //! walk is one linear pass over the stream's record headers, so a 200,000-row sheet costs a
 //! few milliseconds next to calamine's own read; only percent cells are kept, as a sorted
 //! list of positions.
+//!
+//! Owns: `percent_cells` and `XlsFormatError`. Receives: an xls file's bytes and the
+//! part-size limit from `ingest::sheet` (this is `sheet::xls_formats`). Hands on: per
+//! sheet, the `sheet::CellMarks` of percent-formatted cells to `sheet::Workbook::rows`.
 
 use std::collections::HashMap;
 use std::io::{Cursor, Read};

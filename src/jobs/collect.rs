@@ -1,6 +1,16 @@
 //! `collect`: for one period, fetch every source, keep each file as a raw snapshot, and
 //! ingest what changed. One bad source never stops the others: its failure becomes a
 //! reject with a reason, and the run ends `partial`.
+//!
+//! Owns: `CollectRequest`, `CollectReport` (`SourceReport`, `FileReport`, `Failure`,
+//! `Change`, `Preview`), the `Progress` trait, `CollectError`, `collect` and the
+//! single-file entries `ingest_bytes`, `ingest_file`, `ingest_backfill` (with `FileBytes`).
+//! Receives: the `app::Context` (its `sources::Source`s, catalogue, directory, warehouse)
+//! and a `CollectRequest` from `jobs::dispatch`, `jobs::preview` and `cli`; bytes from
+//! `sources::http::Fetcher`, `sources::json_api` and `sources::list_folder`;
+//! `warehouse::LastFetch` for conditional requests. Hands on: bytes and a `FileSpec` to
+//! `ingest` (or `sources::json_api::parse_json`), the `Normalized` items, fetch records and
+//! raw snapshots to `warehouse`; a `CollectReport` to the caller.
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -1,6 +1,15 @@
 //! One entry for every way a job is started — the scheduler, the admin API, `chiso rerun`,
-//! `chiso cycle`:
-//! a job kind, a period and its options, run under its lease, with a summary to show.
+//! `chiso cycle`: a job kind, a period and its options, run under its lease, with a summary
+//! to show; and the one chain of jobs, collect → evaluate → remind (`run_cycle`).
+//!
+//! Owns: `JobSpec`, `Origin`, `JobOutcome`, `JobError`, `Prepared`, `CycleRun` and
+//! `CycleSteps`, and `execute`, `run_cycle`, `prepare`, `finish`. Receives: a `JobSpec` (a
+//! `domain::job::JobKind`, re-exported here, with a period and options, or read back from a
+//! `warehouse::RunRow`) and an `Origin` from `serve`, `serve::api`, `cli::runs` and the
+//! CLI's `cycle`, with the `app::Context`. Hands on: the request to `jobs::collect`,
+//! `jobs::evaluate`, `jobs::remind` or `jobs::preview` under its lease (`jobs::lease`); a
+//! `JobOutcome` with the run's summary, or for `chiso cycle` the typed `CycleRun`, back to
+//! the caller.
 
 use std::sync::Arc;
 

@@ -1,5 +1,13 @@
 //! `evaluate`: judge every indicator of a period from the stored observations and keep the
 //! result as a new version of the period's gap table.
+//!
+//! Owns: `EvaluateRequest`, `EvaluateReport`, `EvaluateError`, `evaluate` (the job) and
+//! `compute`, `compute_with` (a period's rows without storing). Receives: the
+//! `app::Context` and an `EvaluateRequest` from `jobs::dispatch`, `jobs::remind` and `cli`;
+//! a period's `domain::gap::Observations` from `warehouse::evaluation`. Hands on: the
+//! `EvalInput` to `evaluate::evaluate`, its `GapRow`s to `warehouse` (`store_evaluation`),
+//! and an `EvaluateReport` (rows, counts by status, flips) to the caller; `compute_with` to
+//! `jobs::preview`.
 
 use std::collections::BTreeMap;
 

@@ -1,6 +1,14 @@
 //! Jobs: every execution is a run recorded in the warehouse, started by the CLI, the
 //! scheduler or the admin API through the same functions, each under the lease of its job
 //! and period so it runs once at a time across processes.
+//!
+//! Owns: a run's beginning and end (`begin`: the lease, then the run row; `end`: the run's
+//! status and counts, then the lease let go) and the leases prepared before a run starts
+//! (`keep_prepared`, `take_prepared`). Receives: a `warehouse::NewRun` and the
+//! `app::Context` from the jobs (`jobs::collect`, `jobs::evaluate`, `jobs::remind`,
+//! `jobs::dispatch`). Hands on: the held `warehouse::lease::Lease` and the run id back to
+//! the job; the run row to `warehouse`; `warehouse::lease` re-exported as `jobs::lease` for
+//! `serve` and `cli`.
 
 pub mod collect;
 pub mod dispatch;

@@ -1,5 +1,11 @@
 //! What a rerun would do, before it does it: the values a collection would supersede, the
 //! statuses that would flip, the reminders and corrections that would be queued.
+//!
+//! Owns: `Flip`, `flips`, `ChainPreview` and the dry runs `collect_chain` and
+//! `evaluate_chain`. Receives: the `app::Context` and a `jobs::collect::CollectRequest`
+//! from `jobs::dispatch` (a dry run); stored `warehouse::StoredGap`s and new
+//! `evaluate::GapRow`s from `jobs::evaluate`. Hands on: `Flip`s to `jobs::evaluate`'s
+//! report and a `ChainPreview` to `jobs::dispatch`; nothing is stored.
 
 use std::collections::HashMap;
 

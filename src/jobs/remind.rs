@@ -1,6 +1,15 @@
 //! `remind`: pick the round that is due, judge the period afresh, plan one digest per
 //! agency that must act, queue them under their idempotency keys (a rerun queues nothing
 //! new), withdraw what a newer message supersedes, then send what is due.
+//!
+//! Owns: `RemindRequest`, `RemindReport`, `Planned`, `RemindError`, `remind` (the job),
+//! `send_due`, `sending_calendar` and `options`. Receives: the `app::Context` and a
+//! `RemindRequest` from `jobs::dispatch`, `cli` and `cli::remind` (optionally the rows just
+//! judged by `jobs::evaluate`); the last messages from `warehouse`. Hands on: gap rows to
+//! `remind::plan`, digests to `remind::compose`, `warehouse::NewMessage`s to the outbox,
+//! the outbox to `remind::deliver`; a `RemindReport` (or a
+//! `remind::deliver::DeliveryReport` from `send_due`, also called by `serve`) to the
+//! caller.
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;

@@ -1,5 +1,11 @@
 //! When mail may go out: working days and hours in the province's time zone, minus public
 //! holidays (Tết included). A round that falls outside waits for the next window.
+//!
+//! Owns: `WorkingTime` (the settings) and `SendingCalendar` (when a send is allowed, the
+//! next opening), with `WorkingTimeError`. Receives: `WorkingTime` from `RemindSettings`
+//! and the province's time zone from the `domain::ReportingCalendar`, in `jobs::remind`;
+//! `config` checks the same settings. Hands on: a `SendingCalendar` to `remind::plan` (a
+//! round's opening) and `remind::deliver` (working hours).
 
 use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;

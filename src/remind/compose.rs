@@ -1,6 +1,13 @@
 //! From a planned digest to a queued message: the figures formatted for people, the
 //! templates rendered, the agency's pre-filled workbook attached, the Message-ID derived
 //! from the idempotency key. CPU-bound and independent per digest, so done on every core.
+//!
+//! Owns: `compose`, `compose_into`, `ComposeInput`, `Shared`, `Known`, `message_id`,
+//! `workbook_name` and `ComposeError`. Receives: `plan::Digest`s and the composing context
+//! (catalogue, directory, assignments, calendar, `render::Templates`, known values,
+//! `report::template::WorkbookCache`) from `jobs::remind`. Hands on: a
+//! `warehouse::NewMessage` per digest, with its `domain::attachment::FileAttachment`
+//! workbooks built by `report::template`, to `jobs::remind`, which queues it in the outbox.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;

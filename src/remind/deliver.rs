@@ -15,6 +15,14 @@
 //! A crash between the server's acceptance and the mark leaves the message `sending`; when
 //! its lease ends it is reclaimed and that one recipient may get it twice (same
 //! Message-ID). The log says so.
+//!
+//! Owns: `deliver_due`, `Transport`, `DeliverOptions`, `DeliveryReport`, `Fault`,
+//! `Refused`, `backoff` and `DeliverError`. Receives: the `warehouse::Warehouse` (its
+//! outbox: `OutMessage`s claimed under a lease), `RemindSettings`,
+//! `remind::settings::MailSettings` and a `SendingCalendar` from `jobs::remind`. Hands on:
+//! messages to the SMTP server or .eml files; each recipient's `warehouse::RecipientState`
+//! back to the outbox; the `DeliveryReport` to `jobs::remind` (and its `Fault` to `serve`
+//! and `cli::remind`).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration as StdDuration;

@@ -4,6 +4,14 @@
 //! cannot be reached, listed rather than dropped.
 //!
 //! Pure: the job feeds it the rows, the directory and what the outbox already holds.
+//!
+//! Owns: `plan_round`, `RoundPlan`, `Digest`, `MessageKind`, `Unreachable`, `OwnItems`,
+//! `message_key`, `route` and the round timing (`due_round`, `round_opens`). Receives: a
+//! `PlanInput` from `jobs::remind`: the `evaluate::GapRow`s, the `catalog::plan::Catalog`
+//! and `catalog::Directory`, the `Round` and `RemindSettings`, and
+//! `warehouse::LastMessage`s. Hands on: the `RoundPlan` (digests with their
+//! `warehouse::NewRecipient`s, and the unreachable agencies) to `jobs::remind` and, digest
+//! by digest, to `remind::compose`; `OwnItems` also to `cli::collect`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 

@@ -1,6 +1,13 @@
 //! Turning a digest into a message: editable minijinja templates (HTML auto-escaped, so an
 //! agency name or an officer's note can neither add markup nor, in the subject, a header)
 //! and a MIME message with a plain-text alternative and the workbook attached.
+//!
+//! Owns: `Templates` (with `TEMPLATE_FILES` and `TemplateError`), `DigestContext`,
+//! `DigestItem`, `Named`, `Rendered`, the MIME `Envelope` and `build`. Receives: the
+//! templates directory (`RemindSettings`), a `DigestContext` from `remind::compose`, an
+//! `Envelope` from `remind::deliver`. Hands on: `Rendered` subject, text and HTML to
+//! `remind::compose` and `jobs::remind`; a `lettre::Message` to `remind::deliver`;
+//! `Templates::load` also to `cli`'s settings check.
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -1,4 +1,10 @@
 //! `[remind]` and its `[[remind.round]]`s, and `[mail]`: how the reminders leave.
+//!
+//! Owns: `RemindSettings`, `Round`, `Copy`, `GroupItems`, and `MailSettings` with
+//! `MailTransport`, `SmtpSettings` and `SmtpSecurity`. Receives: the `[remind]` and
+//! `[mail]` tables through `config`'s layering; `secret::Secret` for the SMTP password.
+//! Hands on: these types to `config::Settings` (which re-exports the mail ones), read back
+//! by `remind::plan`, `remind::deliver` and `jobs::remind`.
 
 use std::path::PathBuf;
 

@@ -7,6 +7,12 @@
 //! evaluation ([`QuarterReport`]); the heading lines and the narrative paragraphs come from
 //! a template the operator edits (`config/templates/report/report.toml`, every string a
 //! minijinja template), and are left for the department to complete and sign.
+//!
+//! Owns: `ReportTemplate` (with `TEMPLATE_FILE` and `EMBEDDED`), `write_docx`, `title` and
+//! `DocxError`. Receives: a `quarterly::QuarterReport` and the operator's template (under
+//! the remind settings' templates directory) from `cli::report` and `serve::dashboard`.
+//! Hands on: docx bytes to `cli::report` and `serve::dashboard`; `ReportTemplate::load`
+//! also to `cli`'s `chiso config check`.
 
 use std::path::Path;
 

@@ -6,6 +6,10 @@
 //! (OWASP, "CSV Injection": a field that starts with `=`, `+`, `-`, `@`, a tab or a carriage
 //! return gets a leading `'`; a plain number, a negative one included, is written as it is).
 //! The xlsx writer stores every text as a string cell, never as a formula.
+//!
+//! Owns: `Table`, `write_csv`, `write_xlsx`, `guard`, `BOM` and `ExportError`. Receives: a
+//! `Table` of strings from `cli::collect` and `cli::gaps`. Hands on: CSV to the caller's
+//! writer, xlsx bytes to the caller.
 
 use std::borrow::Cow;
 use std::io::Write;

@@ -2,6 +2,11 @@
 //! formats (a percent as its fraction with `0.0%`, counts with `#,##0`), a fill per
 //! status, autofilter, frozen header, rows sized to their wrapped text, and the report's
 //! print setup (A4 landscape, fit to width, header repeated, page numbers).
+//!
+//! Owns: the gap table's workbook: `SHEET`, `HEADERS`, `write_xlsx`, `is_percent`.
+//! Receives: `warehouse::StoredGap` rows and agency labels from `cli::gaps`. Hands on: xlsx
+//! bytes to `cli::gaps`; `HEADERS` to `cli::gaps` for its CSV; `is_percent` to
+//! `serve::dashboard`.
 
 use rust_xlsxwriter::{Format, FormatAlign, FormatBorder, Workbook, XlsxError};
 

@@ -1,5 +1,11 @@
 //! Documents chiso writes: the agency reporting template, the quarterly report (xlsx and
 //! docx draft), and the print setup they share with the gap table.
+//!
+//! Owns: what the documents share: the print setup (`print_setup`, `PAPER_A4`), row
+//! heights, the status colours (`Bucket`, `status_format`, `is_judged`) and
+//! `NumberFormats`. Receives: `evaluate::Status` and `domain::Value` from the submodules'
+//! callers. Hands on: those helpers to `report::gap_table`, `report::quarterly` and the
+//! other submodules; `Bucket` and `is_judged` to `serve::dashboard`.
 
 pub mod docx;
 pub mod export;

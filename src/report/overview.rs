@@ -7,6 +7,10 @@
 //! ([`quarterly::pick`]): the aggregate row's status where there is one (counted in SQL),
 //! otherwise picked from the few rows of the indicators without one. A national quarter
 //! (160,000 gap rows) is counted in a few queries instead of read and decoded whole.
+//!
+//! Owns: `Overview` and its `load`. Receives, besides the `ReportInput`: the warehouse's
+//! counts (`warehouse::GapStatus`, member tallies, first reports) and `report::quarterly`'s
+//! line types and ranking. Hands on: the `Overview` to `serve::dashboard` only.
 
 use std::collections::BTreeMap;
 

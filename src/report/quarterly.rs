@@ -5,6 +5,15 @@
 //!
 //! Reading only: the gap rows of the quarter and of the quarters before it, the quarter's
 //! observations (when each agency first reported) and its refused figures.
+//!
+//! Owns: `ReportInput`, `QuarterReport` (with `Figures`, `AgencyLine`, `IndicatorLine`,
+//! `Timeliness`, `Reported`, `Scope`), the headline rule `pick`, `load`, `write_xlsx` and
+//! `ReportError`. Receives: a `ReportInput` (the `warehouse::Warehouse`,
+//! `catalog::plan::Catalog`, `catalog::Directory`, `domain::ReportingCalendar`) from
+//! `app::Context::report_input`, reading `warehouse::StoredGap`s and first reports. Hands
+//! on: `QuarterReport` to `report::docx`, `serve::dashboard` and `cli::report`; xlsx bytes
+//! to `cli::report` and `serve::dashboard`; `pick` and the line types to
+//! `report::overview`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -18,8 +27,8 @@ use serde::Serialize;
 use super::{Bucket, NumberFormats, is_judged, print_setup, status_format, wrapped_height};
 use crate::catalog::Directory;
 use crate::catalog::plan::Catalog;
-use crate::domain::{AgencyId, Period, ReportingCalendar, Section, Value};
 use crate::domain::gap::{RowKind, RowOwner};
+use crate::domain::{AgencyId, Period, ReportingCalendar, Section, Value};
 use crate::evaluate::Status;
 use crate::warehouse::{StoredGap, Warehouse, WarehouseError};
 

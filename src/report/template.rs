@@ -7,6 +7,15 @@
 //! in a hidden column, and a very hidden sheet `_chiso` holds the plan, agency, period and
 //! layout, so a filled workbook imports with no mapping at all (see
 //! `ingest::template`).
+//!
+//! Owns: the agency workbook's layout (`LEAD_SHEET`, `CO_SHEET`, the columns, `VERSION`),
+//! `TemplateSpec`, `TemplateLine`, the `KnownValues` trait, `build_spec`,
+//! `build_spec_with`, `write` and `WorkbookCache`. Receives: the `catalog::plan::Catalog`,
+//! `catalog::Directory`, `catalog::assign::Assignments`, the `domain::ReportingCalendar`,
+//! an agency and a period, and last reported values (`KnownValues`) from `cli::collect`
+//! (`chiso template`) and `remind::compose`; the contract `MARKER` and `META_SHEET` from
+//! `ingest::template`. Hands on: xlsx bytes to `cli::collect` and, as reminder attachments,
+//! to `remind::compose` (`WorkbookCache` also from `jobs::remind`).
 
 use chrono::NaiveDate;
 use rust_xlsxwriter::{

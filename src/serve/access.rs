@@ -15,6 +15,12 @@
 //! dashboard has few users: a map in memory is enough. `Secure` is added when the request
 //! came through a TLS proxy (`X-Forwarded-Proto: https`): the daemon itself speaks plain
 //! HTTP, and a `Secure` cookie would never come back over `http://127.0.0.1`.
+//!
+//! Owns: `Access` (the token digests and the sessions), `Role`, `COOKIE`, `SESSION_TTL` and
+//! `set_cookie`. Receives: the operator and viewer tokens (`config::AdminSettings`) from
+//! `serve`; each request's headers from `serve::api` and `serve::dashboard`. Hands on: the
+//! caller's `Role` (or none) to `serve::api` and `serve::dashboard`; session cookies to
+//! `serve::dashboard`'s sign-in.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

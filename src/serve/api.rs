@@ -3,6 +3,12 @@
 //! path and the caller's address, never the token). The viewer token (or a viewer's
 //! dashboard session) reads and is refused anything else with a 403 (`serve::access`).
 //! The OpenAPI document is at `/api/openapi.json`.
+//!
+//! Owns: the admin routes (`router`, `ROUTES`) and the OpenAPI document (`OPENAPI`).
+//! Receives: HTTP requests; the `serve::Daemon`, with roles from `serve::access`. Hands on:
+//! jobs to start as `jobs::dispatch::JobSpec`s (`prepare`, `execute`, `finish`); JSON
+//! answers read from `warehouse` (runs, gaps, rejects, outbox) and the `serve::metrics`
+//! text to the caller.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -2,6 +2,11 @@
 //! status, mail by delivery state, observations and rejects, lagging agencies per period)
 //! are read at each scrape, so every replica reports the same and a restart loses
 //! nothing; fetch durations and failures per source are recorded as they happen.
+//!
+//! Owns: the Prometheus recorder (`handle`) and the `/metrics` text (`render`). Receives:
+//! the warehouse's counts (`warehouse::Warehouse`: runs, mail, data, lagging agencies) at
+//! each scrape; fetch timings recorded by `jobs::collect` through the `metrics` macros.
+//! Hands on: the text to `serve::api`'s `/metrics` route.
 
 use std::sync::OnceLock;
 

@@ -2,6 +2,14 @@
 //! replicas, a missed tick caught up once at start), sends what the outbox holds when it
 //! is due, answers the admin API, and on shutdown stops taking work and gives running jobs
 //! a grace period to reach a safe point.
+//!
+//! Owns: `Daemon` (the shared state: `app::Context`, `access::Access`, the claimer's name),
+//! `serve`, `run_tick`, `ServeReport` and `ServeError`. Receives: the `app::Context` from
+//! `cli::runs` (`chiso serve`) and its `[serve]` schedules
+//! (`config::schedule::ServeSettings`). Hands on: each claimed tick to
+//! `jobs::dispatch::execute` as a `JobSpec`; due mail to `jobs::remind::send_due`; the
+//! `Daemon` to `serve::api` and `serve::dashboard`; a `ServeReport` to `cli::runs` at
+//! shutdown.
 
 pub mod access;
 pub mod api;

@@ -1,5 +1,10 @@
 //! Schedules: when a tick is due, who runs it (the one replica that claims it), and which
 //! tick a restart catches up (the latest missed one, once).
+//!
+//! Owns: the tick arithmetic: `tick_at`, `missed_tick`, `period_for`. Receives: a
+//! `config::schedule::Schedule` (with `ServeSettings` and its `Window`), its parsed cron
+//! and the `domain::ReportingCalendar`, from `serve`. Hands on: tick times and the `Period`
+//! a tick runs for to `serve`.
 
 use chrono::{DateTime, Timelike, Utc};
 use chrono_tz::Tz;

@@ -3,6 +3,10 @@
 //! drop folder that does not exist, a token variable that is not set, a portal mapping
 //! that names items or agencies that do not exist are found here, with the source's id,
 //! rather than by a failed collection at night.
+//!
+//! Owns: `check_sources` and `SourceProblem`. Receives: the `Source`s, the
+//! `catalog::Directory`, the `catalog::plan::Catalog` and a `Period` from `cli` (`chiso
+//! config check`). Hands on: the list of `SourceProblem`s to `cli`, which prints them.
 
 use std::path::{Path, PathBuf};
 

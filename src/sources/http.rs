@@ -9,6 +9,13 @@
 //! holds its share of a byte budget common to every fetch of the collection
 //! ([`HttpPolicy::max_bytes_in_memory`]). The [`Budget`] travels with the bytes until the
 //! caller has stored them. One [`Fetcher`] (one connection pool) serves a whole collection.
+//!
+//! Owns: `HttpPolicy` (its settings, composed into `config::Settings`), `Fetcher`,
+//! `Fetched`, `Budget`, `Attempted`, `FetchError`, and `redact_query`. Receives: a URL,
+//! headers (`Source::auth_headers`) and the last fetch (`warehouse::LastFetch`) from
+//! `jobs::collect` and `sources::json_api`. Hands on: `Fetched` bytes (or not-modified),
+//! with their `Budget`, to `jobs::collect` and `sources::json_api`; `FetchError` with its
+//! code and Vietnamese text.
 
 use std::io::{Read, Seek, Write};
 use std::sync::Arc;

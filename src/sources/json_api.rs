@@ -29,6 +29,15 @@
 //! one collection are kept together as one raw snapshot (`{"pages": [...], "page_numbers":
 //! [...], "missing": [...]}`), so a period can be re-read without fetching, and its missing
 //! pages are refused again when it is.
+//!
+//! Owns: `JsonMapping` (with `Pagination`, `Totals`, `ItemPattern`), `fetch_pages` with its
+//! `Paged`, `Page`, `MissingPage` and `PagedError`, and `parse_json`. Receives: a `JsonApi`
+//! source's mapping from `sources` (`SourceKind::JsonApi`), a `Fetcher` and URL from
+//! `jobs::collect`; for `parse_json`, the snapshot's bytes, a `FileSpec` and an
+//! `ingest::Reference` (catalogue, directory, assignments). Hands on: `Paged` pages to
+//! `jobs::collect` (which stores them as one raw snapshot); `ingest::normalize::Record`s to
+//! `ingest::read_records`, and so `Normalized` items to the caller's sink and a
+//! `FileSummary` back to `jobs::collect`.
 
 use std::collections::{BTreeMap, HashMap};
 

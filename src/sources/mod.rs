@@ -7,6 +7,13 @@
 //!   upload them (the operator saves them there);
 //! * `json_api` — a JSON endpoint with the path to its records, a field mapping,
 //!   pagination, and the portal's period and figure-type codes.
+//!
+//! Owns: `Source`, `SourceKind` and `Auth` (what `config/sources.toml` says), `load`,
+//! `parse` and `SourcesError`, and the URL and folder helpers (`expand`, `list_folder`,
+//! `file_name_of`, `shown_url`). Receives: the sources file from `app::load_sources`, the
+//! `catalog::Directory` for agencies, an `ingest::layout::Mapping` per source. Hands on:
+//! the `Source`s to `app::Context`, and from there to `jobs::collect` (which fetches and
+//! lists them) and `sources::check`.
 
 pub mod check;
 pub mod http;

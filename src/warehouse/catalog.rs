@@ -1,6 +1,11 @@
 //! Storing the plan catalogue and the agency directory, idempotently: loading the same
 //! files twice writes nothing the second time, and a changed file updates rows in place so
 //! indicator ids (which observations and evaluations refer to) never change.
+//!
+//! Owns: the stored plan catalogue and directory, and their indicator ids. Receives:
+//! `catalog::plan::Catalog` and `catalog::Directory` from `app::Context` and `cli::plan`.
+//! Hands on: `CatalogLoad` (with its `Counts`) to them; indicator ids to
+//! `warehouse::collect` (`indicator_id_map`); `dump_catalog` to the tests.
 
 use std::collections::HashMap;
 

@@ -5,6 +5,14 @@
 //! current ones are dropped (nothing changes), different ones supersede the current ones
 //! (history is kept, `superseded_by` points to the new row), and earlier processings of
 //! the same file name stop being current, with their rejects.
+//!
+//! Owns: the runs' start and end (`NewRun`, `RunStatus`, `Trigger`), fetch records
+//! (`FetchRecord`, `LastFetch`), raw snapshots, ingestions (`NewIngestion`, `IngestionEnd`,
+//! `StoreCounts`) and the stored observations and rejects. Receives:
+//! `domain::observation::Normalized` rows (`NewObservation`, `NewReject`) and fetch records
+//! from `jobs::collect` (and `cli::collect`), run rows from `jobs`. Hands on: `LastFetch`
+//! to `jobs::collect` for `sources`; `ObservationRow`s, `RejectRow`s and agencies' values
+//! to `jobs`, `report`, `serve` and `cli`; `value_from_parts` to `warehouse::evaluation`.
 
 use std::collections::HashMap;
 

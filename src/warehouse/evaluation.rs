@@ -1,5 +1,11 @@
 //! Storing gap evaluations as versioned rows and reading them back: the current view of
 //! a period, or what was known at a given run.
+//!
+//! Owns: the stored gap rows (`StoredGap`, `EvalCounts`, `GapStatus`, `MemberTally`).
+//! Receives: `domain::gap::GapRow`s from `jobs::evaluate` (made by `evaluate`); the
+//! `catalog::plan::Catalog` and `catalog::Directory` to map ids. Hands on: a period's
+//! `domain::gap::Observations` to `jobs::evaluate`; `StoredGap`s to `jobs`, `report`,
+//! `serve` and `cli`; status counts and `MemberTally`s to `report::overview`.
 
 use std::collections::HashMap;
 

@@ -5,6 +5,13 @@
 //! if the process dies, with the connection), plus a row in `leases` saying who holds it.
 //! SQLite: the row alone, with an expiry the holder pushes forward every third of its
 //! time-to-live; a holder that died stops renewing and the lease is free when it expires.
+//!
+//! Owns: `Lease` (`acquire`, `set_run`, `release`, its heartbeat), `lease_name`, `is_free`,
+//! `mark_interrupted` and `LeaseError`. Receives: a `Warehouse` and a lease name (job and
+//! period) from `jobs` (which re-exports this module as `jobs::lease`), `serve`, `cli` and
+//! `app::Context`; the lease rows and advisory locks of `warehouse::runs`. Hands on: a held
+//! `Lease` to the job that runs under it (`jobs::dispatch` and the jobs), and to
+//! `app::Context` for leases taken before a run starts; `LeaseError` naming the holder.
 
 use std::time::Duration;
 

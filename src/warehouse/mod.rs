@@ -6,6 +6,13 @@
 //! (types differ: `TIMESTAMPTZ`/`DATE`/`BOOLEAN` on PostgreSQL, text and integers on
 //! SQLite). Each public method is one unit of work in one transaction; the same code
 //! body is compiled for both pools by [`with_pool!`].
+//!
+//! Owns: `Warehouse` (the pool, its `Backend`, `connect`, `migrate`), `WarehouseError` and
+//! the row types its submodules re-export here (`NewRun`, `FetchRecord`, `LastFetch`,
+//! `StoredGap`, `RunRow`, `OutMessage`, …). Receives: a database URL and `ConnectOptions`
+//! from `app::open_warehouse` (or `cli`); rows to store from the stages and jobs. Hands on:
+//! stored facts and typed reads back to `app`, `jobs`, `report`, `remind`, `serve` and
+//! `cli`.
 
 mod catalog;
 mod collect;

@@ -2,6 +2,13 @@
 //! own delivery state) and attachments. Claimed with a lease, so two processes never send
 //! the same message at the same time (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite has
 //! one writer), and a message left `sending` by a crash is reclaimed when its lease ends.
+//!
+//! Owns: the outbox tables: `NewMessage`, `NewRecipient`, `OutMessage`, `OutboxRow`,
+//! `RecipientRow`, `LastMessage`, `RecipientState` and the claim. Receives: composed
+//! messages with `domain::attachment::FileAttachment`s from `jobs::remind`; delivery
+//! outcomes from `remind::deliver`. Hands on: claimed `OutMessage`s to `remind::deliver`;
+//! `LastMessage`s to `jobs::remind`; `OutboxRow`s to `serve::api`, `serve::dashboard` and
+//! `cli::remind`.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;

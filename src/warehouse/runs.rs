@@ -4,6 +4,12 @@
 //! is a session advisory lock held on a connection of its own (it vanishes with the
 //! process), plus a row saying who holds it; on SQLite it is the row alone, with an expiry
 //! the holder keeps pushing forward.
+//!
+//! Owns: the run history (`RunRow`, `RunFilter`), the lease rows (`LeaseHolder`) and
+//! advisory locks, the schedule ticks and the counts for metrics. Receives: lease calls
+//! from `warehouse::lease`, tick claims from `serve`, run filters from `serve::api`,
+//! `serve::dashboard` and `cli::runs`. Hands on: `RunRow`s to `serve` and `cli::runs`;
+//! ticks to `serve`; run, mail, data and lagging-agency counts to `serve::metrics`.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;

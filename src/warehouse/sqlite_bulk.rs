@@ -9,6 +9,11 @@
 //! This is the crate's only `unsafe` code. It runs on a connection sqlx has locked for us
 //! ([`sqlx::sqlite::SqliteConnection::lock_handle`]), inside the caller's transaction, and
 //! never awaits while holding a raw pointer.
+//!
+//! Owns: `insert_observations` for SQLite, the C-API fast path. Receives:
+//! `domain::observation::NewObservation`s and the file's constants from
+//! `warehouse::collect::store_ingestion`, inside its transaction. Hands on: the count of
+//! rows inserted back to `warehouse::collect`; nothing outside `warehouse`.
 
 use std::collections::HashMap;
 use std::ffi::{CStr, c_int};

@@ -19,6 +19,13 @@
 //! the latest quarter's overview and builds its report ahead of readers (`keep_warm`); a
 //! reader who asks while one is being made waits for it rather than making a second (`Kept`).
 //! The overview's queries run at the same time, each on its own connection of the pool.
+//!
+//! Owns: the dashboard's pages and downloads (`router`, `report_of`, `keep_warm`), the
+//! `ReportCache` and `PageError`. Receives: the `serve::Daemon` (its `app::Context`), roles
+//! from `serve::access`, `report::overview::Overview` and
+//! `report::quarterly::QuarterReport` from `report`, `warehouse::StoredGap`s, runs, rejects
+//! and outbox rows from `warehouse`. Hands on: HTML pages, and the `report::quarterly`
+//! workbook and `report::docx` draft as downloads, to the browser.
 
 pub mod svg;
 
@@ -38,13 +45,13 @@ use serde::{Deserialize, Serialize};
 
 use super::Daemon;
 use super::access::{Role, set_cookie};
+use crate::domain::gap::RowKind;
 use crate::domain::number::format_vi;
 use crate::domain::{Period, Section, Value};
 use crate::evaluate::Status;
 use crate::report::overview::{self, Overview};
 use crate::report::quarterly::{self, AgencyLine, Figures, IndicatorLine, QuarterReport, ReportError, Scope};
 use crate::report::{Bucket, is_judged};
-use crate::domain::gap::RowKind;
 use crate::warehouse::{RunFilter, RunStatus, StoredGap, WarehouseError};
 
 /// The runs table's state a report was built at (`Warehouse::runs_version`).
@@ -683,8 +690,12 @@ fn gap_view(d: &Daemon, g: &StoredGap) -> serde_json::Value {
     }
     .json();
     v["agency"] = g.agency.as_str().into();
-    v["agency_name"] =
-        g.agency.agency().and_then(|a| d.ctx.dir.get(a)).map_or_else(|| g.agency.to_string(), |a| a.name.clone()).into();
+    v["agency_name"] = g
+        .agency
+        .agency()
+        .and_then(|a| d.ctx.dir.get(a))
+        .map_or_else(|| g.agency.to_string(), |a| a.name.clone())
+        .into();
     v
 }
 

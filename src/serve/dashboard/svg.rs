@@ -5,6 +5,10 @@
 //! and labels, and plotters' SVG backend measures its text through its font stack
 //! (font-kit / ttf-parser), a large dependency for this; the browser lays the text out
 //! here, in the page's own font, so Vietnamese marks render as in the tables.
+//!
+//! Owns: `Segment`, `stacked_bars`, `columns` and `esc`. Receives: labels, values and
+//! colours (`report::Bucket`) from `serve::dashboard`. Hands on: SVG markup as `String`s to
+//! `serve::dashboard`'s pages.
 
 use std::fmt::Write as _;
 
