@@ -130,8 +130,10 @@ fn check_workbook(bytes: &[u8], report: &QuarterReport, gaps: &[StoredGap], dir:
     let mut last_share = f64::INFINITY;
     for r in agencies.rows().skip(4) {
         let id = by_name[text(&r[1]).as_str()];
-        let mine: Vec<&StoredGap> =
-            gaps.iter().filter(|g| g.kind.as_str() == "member" && g.agency.as_str() == id && g.status != Status::NotApplicable).collect();
+        let mine: Vec<&StoredGap> = gaps
+            .iter()
+            .filter(|g| g.kind.as_str() == "member" && g.agency.as_str() == id && g.status != Status::NotApplicable)
+            .collect();
         let count = |f: &dyn Fn(Status) -> bool| mine.iter().filter(|g| f(g.status)).count() as f64;
         assert_eq!(num(&r[3]), Some(mine.len() as f64), "{id}");
         assert_eq!(num(&r[4]), Some(mine.iter().filter(|g| g.actual.is_some()).count() as f64), "{id}");
@@ -443,8 +445,11 @@ async fn the_overview_counted_by_the_warehouse_equals_the_report() {
         let gaps = db.wh.gaps("kh-742-2023", q2, None).await.unwrap();
         // Both ways of picking a headline are exercised: indicators with an aggregate row
         // and indicators without one.
-        let with_aggregate: std::collections::BTreeSet<(i64, i64, &str)> =
-            gaps.iter().filter(|g| g.kind.as_str() == "aggregate").map(|g| (g.number, g.sub, g.measure.as_str())).collect();
+        let with_aggregate: std::collections::BTreeSet<(i64, i64, &str)> = gaps
+            .iter()
+            .filter(|g| g.kind.as_str() == "aggregate")
+            .map(|g| (g.number, g.sub, g.measure.as_str()))
+            .collect();
         assert!(!with_aggregate.is_empty(), "{}", db.name);
         assert!(gaps.iter().any(|g| !with_aggregate.contains(&(g.number, g.sub, g.measure.as_str()))), "{}", db.name);
 
@@ -466,6 +471,30 @@ async fn the_overview_counted_by_the_warehouse_equals_the_report() {
 
         let err = chiso::report::overview::load(&ctx.report_input(), common::period("2024-Q3")).await.unwrap_err();
         assert!(err.to_string().contains("chiso evaluate --period 2024-Q3"), "{}: {err}", db.name);
+        db.cleanup().await;
+    }
+}
+
+/// Each agency's first report of a quarter, read by a skip scan of the first-report index
+/// (`Warehouse::first_reports`), is the earliest `loaded_at` of its observations, superseded
+/// ones included: computed here from every stored version.
+#[tokio::test]
+async fn each_agency_s_first_report_is_its_earliest_observation() {
+    let q2 = common::period("2024-Q2");
+    for db in common::all().await {
+        let ctx = demo(&db).await;
+        let plan = ctx.catalog.plan.id.clone();
+        let mut expected: HashMap<String, chrono::DateTime<chrono::Utc>> = HashMap::new();
+        for o in db.wh.observations(&plan, q2, true).await.unwrap() {
+            let first = expected.entry(o.agency_id.to_string()).or_insert(o.loaded_at);
+            *first = (*first).min(o.loaded_at);
+        }
+        assert!(expected.len() > 5, "{}: the demo has {} reporting agencies", db.name, expected.len());
+        let got = db.wh.first_reports(&plan, q2).await.unwrap();
+        assert_eq!(got, expected, "{}", db.name);
+        // Another plan's quarter, or a quarter nobody reported: nobody.
+        assert!(db.wh.first_reports("another-plan", q2).await.unwrap().is_empty(), "{}", db.name);
+        assert!(db.wh.first_reports(&plan, common::period("2023-Q1")).await.unwrap().is_empty(), "{}", db.name);
         db.cleanup().await;
     }
 }
