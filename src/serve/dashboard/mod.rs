@@ -328,6 +328,9 @@ pub async fn overview_of(d: &Daemon, period: Period) -> Result<Arc<Overview>, Pa
 /// How often the daemon looks whether a run started or ended.
 const WARM_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// How long `keep_warm` waits after counting the overview before building the report.
+const REPORT_AFTER: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Keeps the latest evaluated quarter's report built: at start, and again whenever a run
 /// started or ended, so that a reader's first view is served from memory too. Reads only.
 pub async fn keep_warm(d: Arc<Daemon>) {
@@ -338,6 +341,13 @@ pub async fn keep_warm(d: Arc<Daemon>) {
                 if let Ok(Some(period)) = d.ctx.wh.evaluated_periods().await.map(|p| p.first().copied()) {
                     if let Err(e) = overview_of(&d, period).await {
                         tracing::warn!(period = %period, "dashboard: cannot count the overview ahead: {e}");
+                    }
+                    // The overview is what a reader opens first, and may be waiting for this
+                    // count: let its page render before the report's build (seconds on a
+                    // national warehouse) takes the cores.
+                    tokio::select! {
+                        _ = tokio::time::sleep(REPORT_AFTER) => {}
+                        _ = d.ctx.cancel.cancelled() => return,
                     }
                     match report_of(&d, period).await {
                         Ok(_) => tracing::debug!(period = %period, "dashboard: report built ahead of readers"),
