@@ -204,7 +204,8 @@ async fn each_page_in_a_real_browser_shows_the_warehouse_figures() {
     let refused_agency = rejects.iter().find_map(|r| r.agency_id.clone()).expect("the demo has a refused figure");
     let url = d.url(&format!("/agencies/{refused_agency}?period=2024-Q2"));
     let dom = load_page(exe, profile.path(), &url, "agency").await;
-    let own: Vec<_> = gaps.iter().filter(|g| g.agency.as_str() == refused_agency && g.status != Status::NotApplicable).collect();
+    let own: Vec<_> =
+        gaps.iter().filter(|g| g.agency.as_str() == refused_agency && g.status != Status::NotApplicable).collect();
     assert_eq!(dom.matches("data-item=").count(), own.len());
     let refused_here = rejects.iter().filter(|r| r.agency_id.as_deref() == Some(&refused_agency)).count();
     assert_eq!(by_id(&dom, "refused-count"), refused_here.to_string());
@@ -219,7 +220,8 @@ async fn each_page_in_a_real_browser_shows_the_warehouse_figures() {
     let agg = gaps.iter().find(|g| g.kind.as_str() == "aggregate" && g.members.is_some()).expect("an aggregate row");
     let dom =
         load_page(exe, profile.path(), &d.url(&format!("/indicators/{}?period=2024-Q2", agg.item)), "indicator").await;
-    let members = gaps.iter().filter(|g| g.item == agg.item && g.kind.as_str() == "member" && g.status != Status::NotApplicable);
+    let members =
+        gaps.iter().filter(|g| g.item == agg.item && g.kind.as_str() == "member" && g.status != Status::NotApplicable);
     assert_eq!(dom.matches("<tr data-agency=").count(), members.count());
     let (judged, good) = agg.members.unwrap();
     assert!(by_id_like(&dom, "data-col=\"members\"").contains(&format!("{good}/{judged}")));

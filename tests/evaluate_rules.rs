@@ -406,12 +406,16 @@ fn per_district_quotas_and_group_expansion_across_a_merger() {
         .map(|r| r.agency.as_str())
         .collect();
     assert_eq!(members, ["x1", "x2", "x4", "x5"]);
-    let d1 =
-        rows.iter().find(|r| r.item.to_string() == "8" && r.kind == RowKind::District && r.agency.as_str() == "h1").unwrap();
+    let d1 = rows
+        .iter()
+        .find(|r| r.item.to_string() == "8" && r.kind == RowKind::District && r.agency.as_str() == "h1")
+        .unwrap();
     assert_eq!((d1.status, d1.actual, d1.expected), (Status::OnTrack, Some(Value::Count(1.0)), Some(1.0)));
     assert!(d1.reason.starts_with("1/1 xã (trên 2) đã hoàn thành"), "{}", d1.reason);
-    let d2 =
-        rows.iter().find(|r| r.item.to_string() == "8" && r.kind == RowKind::District && r.agency.as_str() == "h2").unwrap();
+    let d2 = rows
+        .iter()
+        .find(|r| r.item.to_string() == "8" && r.kind == RowKind::District && r.agency.as_str() == "h2")
+        .unwrap();
     assert_eq!((d2.status, d2.gap), (Status::Lagging, Some(1.0)));
     let agg = rows.iter().find(|r| r.item.to_string() == "8" && r.kind == RowKind::Aggregate).unwrap();
     assert_eq!((agg.status, agg.actual), (Status::OnTrack, Some(pct(50.0))));

@@ -81,7 +81,8 @@ async fn a_late_report_changes_the_current_view_and_keeps_history() {
         assert!(second.counts.changed > 0 && second.counts.unchanged > 0, "{}: {:?}", db.name, second.counts);
         assert_eq!(second.counts.new, 0);
         let current = db.wh.gaps("kh-742-2023", q2, None).await.unwrap();
-        let khcn_now: Vec<&chiso::warehouse::StoredGap> = current.iter().filter(|g| g.agency.as_str() == "so_khcn").collect();
+        let khcn_now: Vec<&chiso::warehouse::StoredGap> =
+            current.iter().filter(|g| g.agency.as_str() == "so_khcn").collect();
         assert!(
             khcn_now.iter().all(|g| g.status != Status::Missing && g.valid_from_run == second.run_id),
             "{}",
@@ -95,7 +96,11 @@ async fn a_late_report_changes_the_current_view_and_keeps_history() {
         // What was known after the first run.
         let then = db.wh.gaps("kh-742-2023", q2, Some(first.run_id)).await.unwrap();
         assert_eq!(then.len(), current.len());
-        assert!(then.iter().filter(|g| g.agency.as_str() == "so_khcn").all(|g| g.status == Status::Missing), "{}", db.name);
+        assert!(
+            then.iter().filter(|g| g.agency.as_str() == "so_khcn").all(|g| g.status == Status::Missing),
+            "{}",
+            db.name
+        );
 
         // Nothing new: nothing written.
         let third = evaluate(&ctx, &req(now)).await.unwrap();

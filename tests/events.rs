@@ -98,7 +98,10 @@ async fn the_counters_say_what_the_collection_and_the_round_did() {
     // Each outcome's line sits in the spans of its job and source: run, job, period, source.
     let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
     let stored = text.lines().find(|l| l.contains("event=\"stored\"")).expect("a stored event in the log");
-    assert!(stored.contains("collect{") && stored.contains("job=\"collect\"") && stored.contains(" run_id="), "{stored}");
+    assert!(
+        stored.contains("collect{") && stored.contains("job=\"collect\"") && stored.contains(" run_id="),
+        "{stored}"
+    );
     assert!(stored.contains("period=2024-Q2") && stored.contains("collect_source{source="), "{stored}");
     let sent = text.lines().find(|l| l.contains("event=\"sent\"")).expect("a sent event in the log");
     assert!(sent.contains("remind{") && sent.contains("deliver_due{job=\"deliver\"}"), "{sent}");

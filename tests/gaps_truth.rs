@@ -258,7 +258,10 @@ fn a_group_with_no_members_after_the_reorganisation_is_not_applicable_with_its_r
     assert!(!q3.iter().any(|r| r.agency.starts_with("h_")), "no district is judged after 1/7/2025");
     // Before the reorganisation the districts answer for item 12.
     let q2 = judge("2025-Q2");
-    assert!(q2.iter().any(|r| r.item.to_string() == "12" && r.agency.as_str() == "h_long_ho" && r.status == Status::Missing));
+    assert!(
+        q2.iter()
+            .any(|r| r.item.to_string() == "12" && r.agency.as_str() == "h_long_ho" && r.status == Status::Missing)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -133,8 +133,14 @@ async fn a_recipient_refused_with_550_is_recorded_and_the_others_are_served() {
         let now = at("2024-06-20T10:00:00+07:00");
         let r = remind(&ctx, &req(now), None).await.unwrap();
         assert!(r.failed(), "a refused recipient is something the operator must see");
-        let yt =
-            ctx.wh.outbox(Some(q2()), None, None).await.unwrap().into_iter().find(|x| x.agency.as_str() == "so_yt").unwrap();
+        let yt = ctx
+            .wh
+            .outbox(Some(q2()), None, None)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|x| x.agency.as_str() == "so_yt")
+            .unwrap();
         assert_eq!(yt.status, "partial");
         let state: HashMap<&str, (&str, Option<i64>)> =
             yt.recipients.iter().map(|x| (x.address.as_str(), (x.status.as_str(), x.smtp_code))).collect();

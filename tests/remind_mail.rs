@@ -107,7 +107,8 @@ async fn a_round_arrives_intact_at_a_real_smtp_server_and_a_rerun_sends_nothing(
             }
         }
 
-        let planned = report.planned.iter().find(|p| p.agency.as_str() == "so_yt").expect("Sở Y tế lags in the demo quarter");
+        let planned =
+            report.planned.iter().find(|p| p.agency.as_str() == "so_yt").expect("Sở Y tế lags in the demo quarter");
         let msg = received
             .iter()
             .find(|m| m.envelope_recipients.iter().any(|r| r == "so_yt@vinhlong.example"))
@@ -134,7 +135,14 @@ async fn a_round_arrives_intact_at_a_real_smtp_server_and_a_rerun_sends_nothing(
         assert_eq!(text, text.nfc().collect::<String>());
         assert!(text.starts_with("Kính gửi: Sở Y tế"), "{text}");
         assert!(html.contains("Kính gửi: <strong>Sở Y tế</strong>"), "{html}");
-        let row = db.wh.outbox(Some(q2), None, None).await.unwrap().into_iter().find(|r| r.agency.as_str() == "so_yt").unwrap();
+        let row = db
+            .wh
+            .outbox(Some(q2), None, None)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|r| r.agency.as_str() == "so_yt")
+            .unwrap();
         let key = "kh-742-2023/2024-Q2/so_yt/sau_han";
         assert_eq!(row.key, key);
         let stored = db.wh.load_message(row.id).await.unwrap().unwrap();
