@@ -61,27 +61,25 @@ impl Event {
     /// Logs and counts `n` of this outcome about `what` (a file, a message key). Nothing
     /// is logged or counted for `n == 0`.
     pub fn emit(self, n: u64, what: &str) {
-        if n == 0 {
-            return;
-        }
-        metrics::counter!("chiso_events_total", "event" => self.as_str()).increment(n);
-        let event = self.as_str();
-        match self {
-            Event::Failed | Event::Rejected => tracing::warn!(event, n, what, "{event}"),
-            _ => tracing::info!(event, n, what, "{event}"),
-        }
+        self.record(n, what, None);
     }
 
     /// [`Event::emit`] with the reason (an error, a refusal), logged with it.
     pub fn emit_because(self, n: u64, what: &str, reason: impl Display) {
+        self.record(n, what, Some(&reason));
+    }
+
+    fn record(self, n: u64, what: &str, reason: Option<&dyn Display>) {
         if n == 0 {
             return;
         }
         metrics::counter!("chiso_events_total", "event" => self.as_str()).increment(n);
         let event = self.as_str();
+        // An absent reason is left out of the line, not written empty.
+        let reason = reason.map(tracing::field::display);
         match self {
-            Event::Failed | Event::Rejected => tracing::warn!(event, n, what, reason = %reason, "{event}"),
-            _ => tracing::info!(event, n, what, reason = %reason, "{event}"),
+            Event::Failed | Event::Rejected => tracing::warn!(event, n, what, reason, "{event}"),
+            _ => tracing::info!(event, n, what, reason, "{event}"),
         }
     }
 }

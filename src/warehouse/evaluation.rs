@@ -572,8 +572,10 @@ pub(super) fn parse_agency(s: &str) -> Result<AgencyId, WarehouseError> {
     AgencyId::parse(s).map_err(|_| corrupt("agency id", s))
 }
 
+/// Read for every gap row: the stored snake_case name is matched as it is, without the
+/// text folding `Section::parse` does for headings people write.
 fn parse_section(s: &str) -> Result<Section, WarehouseError> {
-    Section::parse(s).ok_or_else(|| corrupt("indicator section", s))
+    Section::ALL.into_iter().find(|x| x.as_str() == s).ok_or_else(|| corrupt("indicator section", s))
 }
 
 /// Counts for the dashboard's overview, by `GROUP BY` over the current evaluation: a
